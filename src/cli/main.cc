@@ -1,0 +1,49 @@
+// turbolm: one binary, one subcommand per job (generate, tokenize, chat, serve, lite, bench, ...).
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <exception>
+
+#include "cli/argv_normalize.h"
+#include "cli/commands.h"
+#include "core/error.h"
+#include "core/logging.h"
+
+namespace turbolm::cli {
+std::vector<CommandRegistration>& command_registry() {
+  static std::vector<CommandRegistration> registry;
+  return registry;
+}
+}  // namespace turbolm::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{"turbolm: compress, run and serve large language models (LMDeploy-compatible commands)", "turbolm"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "turbolm 0.1.0");
+  std::string log_level;
+  app.add_option("--log-level", log_level, "trace|debug|info|warning|error|off (env TURBOLM_LOG_LEVEL)");
+  app.parse_complete_callback([&] {
+    if (!log_level.empty()) turbolm::set_log_level(turbolm::parse_log_level(log_level));
+  });
+
+  auto& registry = turbolm::cli::command_registry();
+  std::sort(registry.begin(), registry.end(), [](const auto& a, const auto& b) { return a.order < b.order; });
+  for (const auto& command : registry) command.add(app);
+
+  std::vector<std::string> args = turbolm::cli::normalize_long_options(argc, argv);
+  std::vector<const char*> cargs;
+  for (const auto& a : args) cargs.push_back(a.c_str());
+  try {
+    app.parse(static_cast<int>(cargs.size()), cargs.data());
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const turbolm::Error& e) {
+    std::fprintf(stderr, "turbolm: error: %s\n", e.what());
+    return e.code() == turbolm::ErrorCode::kInvalidArgument ? 2 : 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "turbolm: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,105 @@
+#include "core/thread_pool.h"
+
+#include <cstdlib>
+#include <string>
+
+#include "core/error.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define TLM_CPU_RELAX() _mm_pause()
+#else
+#define TLM_CPU_RELAX() std::this_thread::yield()
+#endif
+
+namespace turbolm {
+namespace {
+constexpr int kSpinIterations = 20000;
+}
+
+ThreadPool::ThreadPool(int num_threads) {
+  TLM_CHECK_GE(num_threads, 1);
+  for (int i = 1; i < num_threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_.store(true);
+    generation_.fetch_add(1);
+  }
+  wake_.notify_all();
+  for (auto& t : workers_) t.join();
+}
+
+int ThreadPool::default_num_threads() {
+  if (const char* env = std::getenv("TURBOLM_NUM_THREADS"); env != nullptr && *env != '\0') {
+    int n = std::atoi(env);
+    if (n >= 1) return n;
+  }
+  unsigned hw = std::thread::hardware_concurrency();
+  return hw == 0 ? 1 : static_cast<int>(hw);
+}
+
+ThreadPool& ThreadPool::global() {
+  static ThreadPool pool(default_num_threads());
+  return pool;
+}
+
+void ThreadPool::run_chunk(int index) {
+  const int parts = num_threads();
+  const int64_t blocks = (job_n_ + job_grain_ - 1) / job_grain_;
+  const int64_t begin = blocks * index / parts * job_grain_;
+  const int64_t end = std::min(job_n_, blocks * (index + 1) / parts * job_grain_);
+  if (begin >= end) return;
+  try {
+    (*job_)(begin, end);
+  } catch (...) {
+    std::lock_guard<std::mutex> lock(error_mutex_);
+    if (!error_) error_ = std::current_exception();
+  }
+}
+
+void ThreadPool::worker_loop(int index) {
+  uint64_t seen = 0;
+  while (true) {
+    int spins = 0;
+    while (generation_.load(std::memory_order_acquire) == seen && spins < kSpinIterations) {
+      TLM_CPU_RELAX();
+      ++spins;
+    }
+    if (generation_.load(std::memory_order_acquire) == seen) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+    }
+    seen = generation_.load(std::memory_order_acquire);
+    if (stop_.load()) return;
+    run_chunk(index);
+    pending_.fetch_sub(1, std::memory_order_acq_rel);
+  }
+}
+
+void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn, int64_t grain) {
+  if (n <= 0) return;
+  if (grain < 1) grain = 1;
+  if (workers_.empty() || n <= grain) {
+    fn(0, n);
+    return;
+  }
+  job_ = &fn;
+  job_n_ = n;
+  job_grain_ = grain;
+  error_ = nullptr;
+  pending_.store(static_cast<int>(workers_.size()), std::memory_order_release);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    generation_.fetch_add(1, std::memory_order_acq_rel);
+  }
+  wake_.notify_all();
+  run_chunk(0);
+  while (pending_.load(std::memory_order_acquire) != 0) TLM_CPU_RELAX();
+  job_ = nullptr;
+  if (error_) std::rethrow_exception(error_);
+}
+
+}  // namespace turbolm
