@@ -1,0 +1,17 @@
+// What every op needs to run: where, with which threads, on which stream.
+#pragma once
+
+#include "core/device.h"
+#include "core/thread_pool.h"
+
+namespace turbolm {
+
+struct ExecContext {
+  Device device = Device::cpu();
+  ThreadPool* pool = nullptr;  // CPU kernels; nullptr means ThreadPool::global()
+  void* stream = nullptr;      // cudaStream_t for CUDA kernels (opaque here: ops/ stays CUDA-free)
+
+  ThreadPool& threads() const { return pool != nullptr ? *pool : ThreadPool::global(); }
+};
+
+}  // namespace turbolm
