@@ -1,0 +1,57 @@
+// The model executor interface: one forward step over a batch of sequences with a paged KV cache.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include "core/tensor.h"
+#include "io/model_config.h"
+#include "ops/attention.h"
+#include "ops/exec_context.h"
+#include "ops/kv_cache.h"
+
+namespace turbolm {
+
+// One engine step, described on the host. Sequence s contributes tokens
+// [seqs[s].query_start, seqs[s].query_start + seqs[s].query_len) of token_ids / positions.
+struct ForwardBatch {
+  struct Sequence {
+    int32_t query_start = 0;           // first row in token_ids
+    int32_t query_len = 0;             // new tokens this step (prefill chunk length, or 1 for decode)
+    int32_t context_len = 0;           // tokens in the cache after this step (cached + query_len)
+    std::vector<int32_t> block_table;  // logical block -> physical block, covering context_len tokens
+    bool needs_logits = true;          // false for a prefill chunk that does not end the prompt
+  };
+  std::vector<int32_t> token_ids;  // [T]
+  std::vector<int32_t> positions;  // [T] = context_len - query_len + i within each sequence
+  std::vector<Sequence> seqs;      // [S]
+
+  int64_t num_tokens() const { return static_cast<int64_t>(token_ids.size()); }
+  // Rows of the logits tensor forward() fills: one per sequence with needs_logits, in sequence order.
+  int64_t num_logit_rows() const;
+};
+
+struct LoadOptions {
+  Device device = Device::cpu();
+};
+
+class Model {
+ public:
+  virtual ~Model() = default;
+  virtual const ModelConfig& config() const = 0;
+  // KV cache geometry for this model (layers, kv heads, head dim, element dtype) with the given pool size.
+  virtual KvCacheSpec kv_cache_spec(int64_t num_blocks, int64_t block_size, KvQuant quant) const = 0;
+  // Bytes of weights resident on the model's device.
+  virtual size_t weight_bytes() const = 0;
+  virtual Device device() const = 0;
+  // Runs the step: writes the new tokens' K/V into `cache` and fills logits [num_logit_rows, vocab] f32 (host).
+  virtual void forward(const ExecContext& ctx, const ForwardBatch& batch, KvCache& cache, Tensor& logits) = 0;
+};
+
+// Reads config.json, picks the family by architectures[0] (models/registry.h) and loads the weights.
+// Unknown architectures throw Unsupported listing the supported ones.
+std::unique_ptr<Model> load_model(const std::filesystem::path& model_dir, const LoadOptions& options = {});
+
+}  // namespace turbolm
