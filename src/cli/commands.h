@@ -17,6 +17,15 @@ struct CommandRegistration {
 
 std::vector<CommandRegistration>& command_registry();
 
+// A command group such as `bench` (latency | throughput | serve) or `serve` (api_server): returns the existing
+// group subcommand or creates it, so each mode can live in its own file.
+inline CLI::App& command_group(CLI::App& app, const std::string& name, const std::string& description) {
+  if (CLI::App* existing = app.get_subcommand_no_throw(name)) return *existing;
+  CLI::App* group = app.add_subcommand(name, description);
+  group->require_subcommand(1);
+  return *group;
+}
+
 struct CommandRegistrar {
   CommandRegistrar(int order, std::function<void(CLI::App&)> add) {
     command_registry().push_back({order, std::move(add)});
