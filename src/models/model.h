@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "core/tensor.h"
@@ -35,6 +36,8 @@ struct ForwardBatch {
 
 struct LoadOptions {
   Device device = Device::cpu();
+  // Activation dtype; nullopt = f32 on CPU, the checkpoint's dtype on CUDA. Weights keep their stored dtype.
+  std::optional<DType> activation_dtype;
 };
 
 class Model {
@@ -46,8 +49,10 @@ class Model {
   // Bytes of weights resident on the model's device.
   virtual size_t weight_bytes() const = 0;
   virtual Device device() const = 0;
-  // Runs the step: writes the new tokens' K/V into `cache` and fills logits [num_logit_rows, vocab] f32 (host).
-  virtual void forward(const ExecContext& ctx, const ForwardBatch& batch, KvCache& cache, Tensor& logits) = 0;
+  // Runs the step: writes the new tokens' K/V into `cache` and returns logits [num_logit_rows, vocab] f32 on the
+  // model's device (the engine samples there, so only token ids cross to the host). The returned tensor stays
+  // valid until the next forward call.
+  virtual Tensor forward(const ExecContext& ctx, const ForwardBatch& batch, KvCache& cache) = 0;
 };
 
 // Reads config.json, picks the family by architectures[0] (models/registry.h) and loads the weights.
