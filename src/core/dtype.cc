@@ -14,14 +14,22 @@ struct DTypeInfo {
 };
 
 constexpr DTypeInfo kInfos[] = {
-    {DType::kF32, 32, "f32", "F32", true},         {DType::kF16, 16, "f16", "F16", true},
-    {DType::kBF16, 16, "bf16", "BF16", true},      {DType::kF64, 64, "f64", "F64", true},
-    {DType::kF8E4M3, 8, "f8_e4m3", "F8_E4M3", true}, {DType::kF8E5M2, 8, "f8_e5m2", "F8_E5M2", true},
-    {DType::kI8, 8, "i8", "I8", false},            {DType::kU8, 8, "u8", "U8", false},
-    {DType::kI16, 16, "i16", "I16", false},        {DType::kU16, 16, "u16", "U16", false},
-    {DType::kI32, 32, "i32", "I32", false},        {DType::kU32, 32, "u32", "U32", false},
-    {DType::kI64, 64, "i64", "I64", false},        {DType::kU64, 64, "u64", "U64", false},
-    {DType::kBool, 8, "bool", "BOOL", false},      {DType::kU4, 4, "u4", "U4", false},
+    {DType::kF32, 32, "f32", "F32", true},
+    {DType::kF16, 16, "f16", "F16", true},
+    {DType::kBF16, 16, "bf16", "BF16", true},
+    {DType::kF64, 64, "f64", "F64", true},
+    {DType::kF8E4M3, 8, "f8_e4m3", "F8_E4M3", true},
+    {DType::kF8E5M2, 8, "f8_e5m2", "F8_E5M2", true},
+    {DType::kI8, 8, "i8", "I8", false},
+    {DType::kU8, 8, "u8", "U8", false},
+    {DType::kI16, 16, "i16", "I16", false},
+    {DType::kU16, 16, "u16", "U16", false},
+    {DType::kI32, 32, "i32", "I32", false},
+    {DType::kU32, 32, "u32", "U32", false},
+    {DType::kI64, 64, "i64", "I64", false},
+    {DType::kU64, 64, "u64", "U64", false},
+    {DType::kBool, 8, "bool", "BOOL", false},
+    {DType::kU4, 4, "u4", "U4", false},
     {DType::kI4, 4, "i4", "I4", false},
 };
 

@@ -56,13 +56,11 @@ std::unique_ptr<std::string> check_op(Cmp cmp, const A& a, const B& b, const cha
 
 // TLM_CHECK_ARG(cond) << "message";  -- validates user input; throws kInvalidArgument with the message only.
 #define TLM_CHECK_ARG(cond) \
-  while (!(cond))           \
-  ::turbolm::detail::ErrorBuilder(::turbolm::ErrorCode::kInvalidArgument, nullptr, 0, {})
+  while (!(cond)) ::turbolm::detail::ErrorBuilder(::turbolm::ErrorCode::kInvalidArgument, nullptr, 0, {})
 
-#define TLM_CHECK_OP_(a, b, op)                                                                              \
-  while (auto tlm_msg_ =                                                                                    \
-             ::turbolm::detail::check_op([](const auto& x, const auto& y) { return x op y; }, (a), (b), \
-                                         #a " " #op " " #b))                                                \
+#define TLM_CHECK_OP_(a, b, op)                                                                                     \
+  while (auto tlm_msg_ = ::turbolm::detail::check_op([](const auto& x, const auto& y) { return x op y; }, (a), (b), \
+                                                     #a " " #op " " #b))                                            \
   ::turbolm::detail::ErrorBuilder(::turbolm::ErrorCode::kInternal, __FILE__, __LINE__, *tlm_msg_)
 
 #define TLM_CHECK_EQ(a, b) TLM_CHECK_OP_(a, b, ==)

@@ -51,9 +51,9 @@ inline f16 float_to_f16(float f) {
   uint32_t u = std::bit_cast<uint32_t>(f);
   const uint16_t sign = static_cast<uint16_t>((u >> 16) & 0x8000u);
   u &= 0x7fffffffu;
-  if (u > 0x7f800000u) return f16{static_cast<uint16_t>(sign | 0x7e00u)};  // NaN
+  if (u > 0x7f800000u) return f16{static_cast<uint16_t>(sign | 0x7e00u)};   // NaN
   if (u >= 0x477ff000u) return f16{static_cast<uint16_t>(sign | 0x7c00u)};  // overflow -> inf
-  if (u < 0x38800000u) {                                                      // subnormal or zero
+  if (u < 0x38800000u) {                                                    // subnormal or zero
     // Add 0.5 (as float) to shift the mantissa into place; the FPU rounds to nearest even.
     float shifted = std::bit_cast<float>(u) + 0.5f;
     return f16{static_cast<uint16_t>(sign | (std::bit_cast<uint32_t>(shifted) - 0x3f000000u))};

@@ -21,9 +21,9 @@ void write_log(LogLevel level, const char* file, int line, std::string_view mess
 
 }  // namespace turbolm
 
-#define TLM_LOG_(level, ...)                                                              \
-  do {                                                                                    \
-    if (::turbolm::log_level() <= (level))                                                \
+#define TLM_LOG_(level, ...)                                                               \
+  do {                                                                                     \
+    if (::turbolm::log_level() <= (level))                                                 \
       ::turbolm::detail::write_log((level), __FILE__, __LINE__, fmt::format(__VA_ARGS__)); \
   } while (0)
 

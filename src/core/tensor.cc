@@ -106,6 +106,18 @@ Tensor Tensor::view(const Shape& shape) const {
   return t;
 }
 
+Tensor Tensor::reinterpret(const Shape& shape, DType dtype) const {
+  TLM_CHECK(is_contiguous()) << "reinterpret of a non-contiguous tensor " << to_string();
+  check_shape(shape);
+  TLM_CHECK_LE(dtype_bytes(dtype, static_cast<size_t>(shape_numel(shape))), nbytes())
+      << "reinterpret as " << dtype_name(dtype) << shape_to_string(shape) << " of " << to_string();
+  Tensor t = *this;
+  t.shape_ = shape;
+  t.strides_ = contiguous_strides(shape);
+  t.dtype_ = dtype;
+  return t;
+}
+
 Tensor Tensor::slice(int d, int64_t start, int64_t end) const {
   if (d < 0) d += rank();
   TLM_CHECK(d >= 0 && d < rank()) << "slice dim " << d << " of " << to_string();

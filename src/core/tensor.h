@@ -43,13 +43,15 @@ class Tensor {
   void* data() const { return data_; }
   template <typename T>
   T* data() const {
-    TLM_CHECK(DTypeOf<T>::value == dtype_) << "tensor holds " << dtype_name(dtype_) << ", accessed as "
-                                           << dtype_name(DTypeOf<T>::value);
+    TLM_CHECK(DTypeOf<T>::value == dtype_)
+        << "tensor holds " << dtype_name(dtype_) << ", accessed as " << dtype_name(DTypeOf<T>::value);
     return static_cast<T*>(data_);
   }
 
   // Same storage, new shape (contiguous tensors only; one dim may be -1).
   Tensor view(const Shape& shape) const;
+  // The first bytes of this contiguous tensor's storage seen as `shape` x `dtype` (must fit; no copy).
+  Tensor reinterpret(const Shape& shape, DType dtype) const;
   // Elements [start, end) along `dim` (no copy).
   Tensor slice(int dim, int64_t start, int64_t end) const;
   // Row i of the outermost dim, rank reduced by one.

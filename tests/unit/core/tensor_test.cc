@@ -40,6 +40,15 @@ TEST(Tensor, SliceAndIndex) {
   EXPECT_THROW(t.slice(0, 3, 5), Error);
 }
 
+TEST(Tensor, ReinterpretSharesStorage) {
+  Tensor bytes = Tensor::zeros({64}, DType::kU8);
+  Tensor floats = bytes.reinterpret({2, 4}, DType::kF32);
+  EXPECT_EQ(floats.shape(), (Shape{2, 4}));
+  floats.data<float>()[0] = 1.0f;
+  EXPECT_EQ(bytes.data<uint8_t>()[3], 0x3f);
+  EXPECT_THROW(bytes.reinterpret({5, 4}, DType::kF32), Error);
+}
+
 TEST(Tensor, TypedAccessChecksDType) {
   Tensor t = Tensor::zeros({2}, DType::kBF16);
   EXPECT_NO_THROW(t.data<bf16>());

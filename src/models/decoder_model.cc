@@ -1,0 +1,189 @@
+#include "models/decoder_model.h"
+
+#include <cmath>
+
+#include "core/error.h"
+#include "ops/elementwise.h"
+#include "ops/norm.h"
+
+namespace turbolm {
+namespace {
+
+// Scratch slots (each a reusable buffer of the step's size).
+enum Slot : int {
+  kResidual,    // [T, H]
+  kNormed,      // [T, H]
+  kDelta,       // [T, H]
+  kQ,           // [T, Hq*D]
+  kK,           // [T, Hkv*D]
+  kV,           // [T, Hkv*D]
+  kAttn,        // [T, Hq*D]
+  kGateUp,      // [T, 2I]
+  kAct,         // [T, I]
+  kLastHidden,  // [R, H]
+  kLogits,      // [R, V] f32
+  kLogitsAct,   // [R, V] activation dtype, when that is not f32
+  kMetaBase,    // device copies of the step's i32 inputs
+};
+
+Tensor host_i32(const std::vector<int32_t>& values, const Shape& shape) {
+  Tensor t = Tensor::empty(shape, DType::kI32);
+  std::copy(values.begin(), values.end(), t.data<int32_t>());
+  return t;
+}
+
+}  // namespace
+
+int64_t ForwardBatch::num_logit_rows() const {
+  int64_t rows = 0;
+  for (const auto& s : seqs) rows += s.needs_logits ? 1 : 0;
+  return rows;
+}
+
+DecoderModel::DecoderModel(ModelConfig config, DecoderWeights weights, Device device, DType activation_dtype)
+    : config_(std::move(config)),
+      weights_(std::move(weights)),
+      device_(device),
+      act_dtype_(activation_dtype),
+      rope_(RopeTable::from_config(config_)),
+      attn_scale_(1.0f / std::sqrt(static_cast<float>(config_.head_dim))) {}
+
+KvCacheSpec DecoderModel::kv_cache_spec(int64_t num_blocks, int64_t block_size, KvQuant quant) const {
+  KvCacheSpec spec;
+  spec.num_layers = config_.num_hidden_layers;
+  spec.num_blocks = num_blocks;
+  spec.block_size = block_size;
+  spec.num_kv_heads = config_.num_key_value_heads;
+  spec.head_dim = config_.head_dim;
+  // Unquantized KV keeps the precision the weights are stored in (f32 checkpoints stay exact; bf16/f16 halve
+  // the pool). The stored dtype, not config.json's, decides: many configs omit or misstate it.
+  spec.dtype = weights_.embed.dtype();
+  spec.quant = quant;
+  spec.device = device_;
+  return spec;
+}
+
+DecoderModel::StepInputs DecoderModel::prepare(const ExecContext& ctx, const ForwardBatch& batch, int64_t block_size) {
+  const int64_t T = batch.num_tokens(), S = static_cast<int64_t>(batch.seqs.size());
+  TLM_CHECK_EQ(static_cast<int64_t>(batch.positions.size()), T);
+  int64_t max_blocks = 1, max_query = 0, max_context = 0;
+  for (const auto& s : batch.seqs) {
+    max_blocks = std::max<int64_t>(max_blocks, static_cast<int64_t>(s.block_table.size()));
+    max_query = std::max<int64_t>(max_query, s.query_len);
+    max_context = std::max<int64_t>(max_context, s.context_len);
+  }
+  std::vector<int32_t> query_start(S + 1), context_lens(S), tables(S * max_blocks, 0), slots(T), rows;
+  for (int64_t s = 0; s < S; ++s) {
+    const auto& seq = batch.seqs[s];
+    TLM_CHECK(seq.query_len >= 1 && seq.context_len >= seq.query_len) << "sequence " << s;
+    TLM_CHECK_GE(static_cast<int64_t>(seq.block_table.size()) * block_size, seq.context_len) << "sequence " << s;
+    query_start[s] = seq.query_start;
+    context_lens[s] = seq.context_len;
+    std::copy(seq.block_table.begin(), seq.block_table.end(), tables.begin() + s * max_blocks);
+    for (int32_t i = 0; i < seq.query_len; ++i) {
+      const int32_t pos = seq.context_len - seq.query_len + i;
+      const int32_t row = seq.query_start + i;
+      TLM_CHECK_EQ(batch.positions[row], pos) << "sequence " << s << " token " << i;
+      slots[row] = seq.block_table[pos / block_size] * static_cast<int32_t>(block_size) + pos % block_size;
+    }
+    if (seq.needs_logits) rows.push_back(seq.query_start + seq.query_len - 1);
+  }
+  query_start[S] = static_cast<int32_t>(T);
+
+  StepInputs in;
+  auto on_device = [&](int slot, const Tensor& host) {
+    if (device_.is_cpu()) return host;
+    Tensor d = scratch_.get(kMetaBase + slot, host.shape(), DType::kI32, device_);
+    copy(ctx, host, d);
+    return d;
+  };
+  in.token_ids = on_device(0, host_i32(batch.token_ids, {T}));
+  in.positions = on_device(1, host_i32(batch.positions, {T}));
+  in.logit_rows = host_i32(rows, {static_cast<int64_t>(rows.size())});
+  in.attention.query_start = on_device(2, host_i32(query_start, {S + 1}));
+  in.attention.context_lens = on_device(3, host_i32(context_lens, {S}));
+  in.attention.block_tables = on_device(4, host_i32(tables, {S, max_blocks}));
+  in.attention.slot_mapping = on_device(5, host_i32(slots, {T}));
+  in.attention.num_seqs = S;
+  in.attention.max_query_len = max_query;
+  in.attention.max_context_len = max_context;
+  return in;
+}
+
+void DecoderModel::attention_block(const ExecContext& ctx, const ForwardBatch& batch, const StepInputs& in,
+                                   int64_t layer, const Tensor& normed, KvCache& cache, Tensor& out) {
+  const DecoderLayerWeights& w = weights_.layers[layer];
+  const int64_t T = normed.dim(0), D = config_.head_dim, Hq = config_.num_attention_heads,
+                Hkv = config_.num_key_value_heads;
+  Tensor q = buffer(kQ, {T, Hq * D}), k = buffer(kK, {T, Hkv * D}), v = buffer(kV, {T, Hkv * D});
+  linear(ctx, normed, w.q, q);
+  linear(ctx, normed, w.k, k);
+  linear(ctx, normed, w.v, v);
+  if (w.q_norm.defined()) {  // Qwen3: RMSNorm over each head's D values
+    Tensor qh = q.view({T * Hq, D}), kh = k.view({T * Hkv, D});
+    rms_norm(ctx, qh, w.q_norm, static_cast<float>(config_.rms_norm_eps), qh);
+    rms_norm(ctx, kh, w.k_norm, static_cast<float>(config_.rms_norm_eps), kh);
+  }
+  Tensor q3 = q.view({T, Hq, D}), k3 = k.view({T, Hkv, D});
+  if (!rope_.dynamic) {
+    rope(ctx, q3, k3, in.positions, rope_);
+  } else {
+    // Dynamic NTK: like transformers, each sequence's frequencies follow its own longest position this step.
+    for (const auto& s : batch.seqs) {
+      Tensor qs = q3.slice(0, s.query_start, s.query_start + s.query_len);
+      Tensor ks = k3.slice(0, s.query_start, s.query_start + s.query_len);
+      rope(ctx, qs, ks, in.positions.slice(0, s.query_start, s.query_start + s.query_len),
+           rope_.for_seq_len(s.context_len));
+    }
+  }
+  write_kv_cache(ctx, k3, v.view({T, Hkv, D}), in.attention.slot_mapping, cache, layer);
+  Tensor attn = buffer(kAttn, {T, Hq, D});
+  paged_attention(ctx, q3, cache, layer, in.attention, attn_scale_, attn);
+  linear(ctx, attn.view({T, Hq * D}), w.o, out);
+}
+
+void DecoderModel::mlp_block(const ExecContext& ctx, int64_t layer, const Tensor& normed, Tensor& out) {
+  const DecoderLayerWeights& w = weights_.layers[layer];
+  const int64_t T = normed.dim(0), I = config_.intermediate_size;
+  Tensor gate_up = buffer(kGateUp, {T, 2 * I});
+  linear(ctx, normed, w.gate_up, gate_up);
+  Tensor act = buffer(kAct, {T, I});
+  silu_mul(ctx, gate_up, act);
+  linear(ctx, act, w.down, out);
+}
+
+Tensor DecoderModel::forward(const ExecContext& ctx, const ForwardBatch& batch, KvCache& cache) {
+  const int64_t T = batch.num_tokens(), H = config_.hidden_size;
+  TLM_CHECK_GT(T, 0) << "empty step";
+  const StepInputs in = prepare(ctx, batch, cache.spec().block_size);
+  const float eps = static_cast<float>(config_.rms_norm_eps);
+
+  Tensor residual = buffer(kResidual, {T, H}), normed = buffer(kNormed, {T, H}), delta = buffer(kDelta, {T, H});
+  embedding(ctx, in.token_ids, weights_.embed, residual);
+  rms_norm(ctx, residual, weights_.layers[0].attn_norm, eps, normed);
+  for (int64_t layer = 0; layer < config_.num_hidden_layers; ++layer) {
+    const DecoderLayerWeights& w = weights_.layers[layer];
+    attention_block(ctx, batch, in, layer, normed, cache, delta);
+    add_rms_norm(ctx, residual, delta, w.ffn_norm, eps, normed);  // residual += attn; normed = norm(residual)
+    mlp_block(ctx, layer, normed, delta);
+    const Tensor& next_norm =
+        layer + 1 < config_.num_hidden_layers ? weights_.layers[layer + 1].attn_norm : weights_.final_norm;
+    add_rms_norm(ctx, residual, delta, next_norm, eps, normed);  // residual += mlp; normed = norm(residual)
+  }
+
+  const int64_t R = in.logit_rows.dim(0);
+  Tensor logits = scratch_.get(kLogits, {R, config_.vocab_size}, DType::kF32, device_);
+  if (R == 0) return logits;
+  Tensor last = buffer(kLastHidden, {R, H});
+  gather_rows(ctx, normed, in.logit_rows, last);
+  if (act_dtype_ == DType::kF32) {
+    linear(ctx, last, weights_.lm_head, logits);
+  } else {
+    Tensor low = scratch_.get(kLogitsAct, {R, config_.vocab_size}, act_dtype_, device_);
+    linear(ctx, last, weights_.lm_head, low);
+    convert(ctx, low, logits);
+  }
+  return logits;
+}
+
+}  // namespace turbolm

@@ -1,0 +1,25 @@
+#include "core/error.h"
+#include "core/logging.h"
+#include "io/weight_source.h"
+#include "models/decoder_model.h"
+#include "models/model.h"
+#include "models/registry.h"
+
+namespace turbolm {
+
+std::unique_ptr<Model> load_model(const std::filesystem::path& model_dir, const LoadOptions& options) {
+  ModelConfig config = ModelConfig::from_dir(model_dir);
+  if (config.quantization)
+    TLM_FAIL(kUnsupported) << model_dir.string() << ": quantized checkpoints (quant_method '"
+                           << config.quantization->quant_method << "') are not supported yet";
+  const FamilySpec& family = find_family(config.architecture);
+  WeightSource source = WeightSource::open_dir(model_dir);
+  DecoderWeights weights = load_decoder_weights(config, family, source, options.device);
+  const DType act = options.activation_dtype.value_or(options.device.is_cpu() ? DType::kF32 : weights.embed.dtype());
+  TLM_LOG_INFO("loaded {} ({} layers, hidden {}, {:.1f} MB of weights) from {} on {}", config.architecture,
+               config.num_hidden_layers, config.hidden_size, weights.bytes() / 1e6, model_dir.string(),
+               options.device.to_string());
+  return std::make_unique<DecoderModel>(std::move(config), std::move(weights), options.device, act);
+}
+
+}  // namespace turbolm
