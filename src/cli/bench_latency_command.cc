@@ -66,7 +66,7 @@ void run_latency(const LatencyOptions& opt) {
   const double embed_bytes = static_cast<double>(dtype_bytes(config.dtype, config.vocab_size * config.hidden_size));
   const double bytes_per_token = model->weight_bytes() - (config.tie_word_embeddings ? 0.0 : embed_bytes);
   const double achieved_gbps = bytes_per_token * decode_tps / 1e9;
-  const double machine_gbps = ctx.device.is_cpu() ? measure_read_bandwidth_gbps(pool) : 0.0;
+  const double machine_gbps = ctx.device.is_cpu() ? cpu::measure_read_bandwidth_gbps(pool) : 0.0;
 
   if (opt.json) {
     std::printf(

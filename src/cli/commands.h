@@ -20,7 +20,8 @@ std::vector<CommandRegistration>& command_registry();
 // A command group such as `bench` (latency | throughput | serve) or `serve` (api_server): returns the existing
 // group subcommand or creates it, so each mode can live in its own file.
 inline CLI::App& command_group(CLI::App& app, const std::string& name, const std::string& description) {
-  if (CLI::App* existing = app.get_subcommand_no_throw(name)) return *existing;
+  for (CLI::App* existing : app.get_subcommands([&](CLI::App* sub) { return sub->get_name() == name; }))
+    return *existing;
   CLI::App* group = app.add_subcommand(name, description);
   group->require_subcommand(1);
   return *group;

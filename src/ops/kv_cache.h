@@ -6,6 +6,13 @@
 //   quant int8 : key/value  [L, B, H, D]    i8,  params [L, B, H, 2] f32 {scale, zero}: x ~ (q - zero) * scale
 //   quant int4 : key/value  [L, B, H, D/2]  u8 (two 4-bit values, low nibble = even index), params as int8
 // Quantization is asymmetric per token per head, so the scale/zero sit beside the token in its block.
+// Exact formula (CPU and CUDA agree), over the D values x of one token and head, lo = min x, hi = max x,
+// rint = round half to even, all f32:
+//   int8: scale = (hi - lo) / 255 (1 when that is 0), q = clamp(rint((x - lo) / scale), 0, 255) - 128,
+//         zero = -lo / scale - 128
+//   int4: scale = (hi - lo) / 15  (1 when that is 0), q = clamp(rint((x - lo) / scale), 0, 15),
+//         zero = -lo / scale
+//   dequantized x = (q - zero) * scale; error <= scale / 2 (plus f32 rounding).
 #pragma once
 
 #include <vector>

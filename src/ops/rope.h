@@ -22,10 +22,14 @@ struct RopeTable {
   bool dynamic = false;
   double base = 10000.0;
   double dynamic_factor = 1.0;
-  int64_t original_max_positions = 0;
+  int64_t original_max_positions = 0;  // dynamic / longrope: longer sequences switch tables
+  // Longrope: the long_factor table, used instead of inv_freq once seq_len > original_max_positions.
+  std::vector<float> long_inv_freq;
 
   static RopeTable from_config(const ModelConfig& config);
-  // The table to use for a sequence whose longest position in this step is seq_len - 1 (identity unless dynamic).
+  // The table to use for a sequence whose longest position in this step is seq_len - 1 (identity unless dynamic
+  // or longrope). Dynamic NTK: base * (factor * seq_len / original_max - (factor - 1)) ^ (dim / (dim - 2)) once
+  // seq_len > original_max, recomputed per call (transformers caches the largest table seen per model instead).
   RopeTable for_seq_len(int64_t seq_len) const;
 };
 
