@@ -10,7 +10,7 @@ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTURBOL
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DTURBOLM_BUILD_FUZZERS=ON \
   -DTURBOLM_BUILD_TESTS=OFF -DTURBOLM_BUILD_BENCH=OFF \
   -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined" >/dev/null
-targets=$(cd "$root/fuzz" && ls *_fuzz.cc 2>/dev/null | sed 's/\.cc$//' | sed 's/^/turbolm_/')
+targets=$(ninja -C "$build" -t targets all | grep -o "^turbolm_[a-z_]*_fuzz:" | tr -d : | sort -u)
 [ -n "$targets" ] || { echo "run-fuzzers: no fuzz targets"; exit 0; }
 ninja -C "$build" $targets
 for t in $targets; do
