@@ -4,7 +4,7 @@
 Pipeline (see models/default/README.md for the whole story):
   1. python3 tools/default_model_data.py --shared ../shared --pydoc <python3.11-doc _sources> --out .train_data/corpus
   2. python3 tools/default_model_tokenizer.py --corpus .train_data/corpus --model-dir models/default --tok-dir .train_data/tok
-  3. python3 tools/train_default_model.py --tok-dir .train_data/tok --model-dir models/default --time-budget 270
+  3. python3 tools/train_default_model.py --tok-dir .train_data/tok --model-dir models/default --time-budget 75
      (on one GPU; the time budget is the training wall time in seconds, the learning-rate schedule follows it)
   4. python3 tools/default_model_fixtures.py --model models/default --tok-dir .train_data/tok --out tests/data/default_model
 
@@ -101,7 +101,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tok-dir", default=".train_data/tok")
     ap.add_argument("--model-dir", default="models/default")
-    ap.add_argument("--time-budget", type=float, default=270.0, help="training wall time in seconds")
+    ap.add_argument("--time-budget", type=float, default=75.0, help="training wall time in seconds")
     ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: time budget only)")
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--seq", type=int, default=1024)
@@ -109,8 +109,8 @@ def main():
     ap.add_argument("--min-lr-frac", type=float, default=0.05)
     ap.add_argument("--warmup", type=int, default=300)
     ap.add_argument("--weight-decay", type=float, default=0.1)
-    ap.add_argument("--dropout", type=float, default=0.1)
-    ap.add_argument("--eval-every", type=float, default=20.0, help="seconds between held-out evaluations")
+    ap.add_argument("--dropout", type=float, default=0.2)
+    ap.add_argument("--eval-every", type=float, default=4.0, help="seconds between held-out evaluations")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--compile", action="store_true")

@@ -1,0 +1,88 @@
+// `turbolm tokenize --model DIR [--add-special] [--decode] [--json]`: text on stdin -> ids, or ids -> text.
+#include <cstdio>
+#include <iostream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "tokenizer/tokenizer.h"
+
+namespace turbolm::cli {
+namespace {
+
+struct TokenizeOptions {
+  std::string model;
+  bool add_special = false;
+  bool decode = false;
+  bool json = false;
+  bool skip_special = false;
+};
+
+// Ids on stdin: whitespace/comma separated, or a JSON array, or {"ids": [...]}.
+std::vector<int32_t> parse_ids(const std::string& input) {
+  std::vector<int32_t> ids;
+  auto j = nlohmann::json::parse(input, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_discarded() && (j.is_array() || (j.is_object() && j.contains("ids")))) {
+    for (const auto& v : j.is_array() ? j : j["ids"]) {
+      TLM_CHECK_ARG(v.is_number_integer()) << "tokenize --decode: ids must be integers";
+      ids.push_back(v.get<int32_t>());
+    }
+    return ids;
+  }
+  std::string cleaned = input;
+  for (char& c : cleaned)
+    if (c == ',' || c == '[' || c == ']') c = ' ';
+  std::istringstream in(cleaned);
+  std::string word;
+  while (in >> word) {
+    try {
+      size_t used = 0;
+      ids.push_back(static_cast<int32_t>(std::stol(word, &used)));
+      TLM_CHECK_ARG(used == word.size()) << "tokenize --decode: '" << word << "' is not a token id";
+    } catch (const std::logic_error&) {
+      TLM_FAIL(kInvalidArgument) << "tokenize --decode: '" << word << "' is not a token id";
+    }
+  }
+  return ids;
+}
+
+void run(const TokenizeOptions& opt) {
+  auto tok = Tokenizer::from_dir(opt.model);
+  const std::string input{std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
+  if (opt.decode) {
+    const std::string text = tok->decode(parse_ids(input), opt.skip_special);
+    if (opt.json) {
+      std::cout << nlohmann::json{{"text", text}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                << "\n";
+    } else {
+      std::cout << text;
+    }
+    return;
+  }
+  const auto ids = tok->encode(input, opt.add_special);
+  if (opt.json) {
+    std::cout << nlohmann::json{{"ids", ids}}.dump() << "\n";
+    return;
+  }
+  for (size_t i = 0; i < ids.size(); ++i) std::cout << (i ? " " : "") << ids[i];
+  std::cout << "\n";
+}
+
+void add_tokenize_command(CLI::App& app) {
+  auto opt = std::make_shared<TokenizeOptions>();
+  auto* cmd = app.add_subcommand("tokenize", "Encode stdin text to token ids (or decode ids with --decode)");
+  cmd->add_option("--model,model", opt->model, "Model folder with tokenizer.json / tokenizer.model")->required();
+  cmd->add_flag("--add-special", opt->add_special, "Add the special tokens the post-processor defines (e.g. BOS)");
+  cmd->add_flag("--decode", opt->decode, "Read token ids on stdin and print the decoded text");
+  cmd->add_flag("--skip-special", opt->skip_special, "With --decode: drop special tokens");
+  cmd->add_flag("--json", opt->json, "Print {\"ids\": [...]} (or {\"text\": ...} with --decode)");
+  cmd->callback([opt] { run(*opt); });
+}
+
+}  // namespace
+
+TLM_REGISTER_COMMAND(60, add_tokenize_command);
+
+}  // namespace turbolm::cli

@@ -1,0 +1,64 @@
+// Streaming detokenization with a short window, like vLLM's prefix/read offsets: the text of new ids is the
+// decode of the window minus the decode of its already-emitted part. The window start (anchor) only moves to a
+// point where decoding from there cannot change later text: not inside a run of byte-fallback tokens, not inside a
+// UTF-8 sequence, and where the anchored prefix still yields text (so first-token rules such as Strip or
+// Metaspace's leading-space removal stay inside the emitted part).
+#include "core/error.h"
+#include "tokenizer/tokenizer.h"
+#include "tokenizer/unicode.h"
+
+namespace turbolm {
+
+namespace {
+bool ends_with_replacement(const std::string& s) {
+  return s.size() >= 3 && s.compare(s.size() - 3, 3, "\xEF\xBF\xBD") == 0;
+}
+}  // namespace
+
+IncrementalDetokenizer::IncrementalDetokenizer(const Tokenizer& tok, bool skip_special_tokens,
+                                               bool spaces_between_special_tokens)
+    : tok_(tok),
+      skip_special_tokens_(skip_special_tokens),
+      spaces_between_special_tokens_(spaces_between_special_tokens) {}
+
+std::string IncrementalDetokenizer::decode_range(size_t begin, size_t end) const {
+  return tok_.decode(std::span<const int32_t>(ids_).subspan(begin, end - begin), skip_special_tokens_,
+                     spaces_between_special_tokens_);
+}
+
+std::string IncrementalDetokenizer::push(int32_t id) {
+  ids_.push_back(id);
+  // Ids that decode to nothing (skipped specials, unknown ids) are transparent: a byte run continues across them.
+  if ((skip_special_tokens_ && tok_.is_special(id)) || tok_.id_to_token(id).empty()) return {};
+  in_byte_run_ = tok_.is_byte_fallback(id);
+  if (in_byte_run_) return {};  // the byte run may continue; its text is decided when it ends
+  const std::string emitted = decode_range(0, read_);
+  const std::string full = decode_range(0, ids_.size());
+  if (ends_with_replacement(full)) return {};  // possibly an incomplete UTF-8 sequence
+  if (full.size() <= emitted.size() || full.compare(0, emitted.size(), emitted) != 0) return {};
+  std::string delta = full.substr(emitted.size());
+
+  const size_t anchor = read_;
+  read_ = ids_.size();
+  if (anchor > 0) {
+    const std::string anchored = decode_range(anchor, ids_.size());
+    if (!anchored.empty() && full.size() >= anchored.size() &&
+        full.compare(full.size() - anchored.size(), anchored.size(), anchored) == 0) {
+      ids_.erase(ids_.begin(), ids_.begin() + static_cast<std::ptrdiff_t>(anchor));
+      read_ -= anchor;
+    }
+  }
+  return delta;
+}
+
+std::string IncrementalDetokenizer::finish() {
+  const std::string emitted = decode_range(0, read_);
+  const std::string full = decode_range(0, ids_.size());
+  ids_.clear();
+  read_ = 0;
+  in_byte_run_ = false;
+  TLM_CHECK(full.compare(0, emitted.size(), emitted) == 0) << "streamed text diverged from the full decode";
+  return full.substr(emitted.size());
+}
+
+}  // namespace turbolm

@@ -1,0 +1,144 @@
+// Compares encode/decode with reference ids made by Hugging Face tokenizers (tools/tokenizer_make_fixtures.py).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "test_util.h"
+#include "tokenizer/tokenizer.h"
+
+namespace turbolm {
+namespace {
+
+using nlohmann::json;
+
+// Lines [first, first + count) of a shared text file, line endings kept (Python's splitlines(keepends=True)
+// on these files splits at \n and \r\n only).
+std::string shared_lines(const std::string& name, size_t first, size_t count) {
+  const std::string all = test::read_file(test::shared_dir() / name);
+  size_t pos = 0, line = 0, begin = std::string::npos;
+  while (pos < all.size() && line < first + count) {
+    if (line == first) begin = pos;
+    const size_t nl = all.find('\n', pos);
+    pos = nl == std::string::npos ? all.size() : nl + 1;
+    ++line;
+  }
+  if (begin == std::string::npos) return {};
+  return all.substr(begin, pos - begin);
+}
+
+std::string fnv1a(const std::vector<int32_t>& ids) {
+  uint64_t h = 0xCBF29CE484222325ULL;
+  for (int32_t id : ids)
+    for (int i = 0; i < 4; ++i) h = (h ^ ((static_cast<uint32_t>(id) >> (8 * i)) & 0xFF)) * 0x100000001B3ULL;
+  char buf[17];
+  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+class FixtureTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    fixture_ = json::parse(test::read_file(test::fixture_dir() / (GetParam() + ".json")));
+    tok_ = Tokenizer::from_dir(test::shared_dir() / fixture_["folder"].get<std::string>());
+  }
+  std::string case_text(const json& c) {
+    if (c.contains("text")) return c["text"].get<std::string>();
+    return shared_lines(c["shared"].get<std::string>(), c["first_line"].get<size_t>(), c["lines"].get<size_t>());
+  }
+  json fixture_;
+  std::unique_ptr<Tokenizer> tok_;
+};
+
+TEST_P(FixtureTest, EncodeMatchesHuggingFace) {
+  int checked = 0;
+  for (const auto& c : fixture_["cases"]) {
+    const std::string text = case_text(c);
+    const std::string label = c.dump().substr(0, 120);
+    EXPECT_EQ(tok_->encode(text, false), c["ids"].get<std::vector<int32_t>>()) << label;
+    EXPECT_EQ(tok_->encode(text, true), c["ids_special"].get<std::vector<int32_t>>()) << label;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 32);
+}
+
+TEST_P(FixtureTest, DecodeMatchesHuggingFace) {
+  int checked = 0;
+  for (const auto& c : fixture_["cases"]) {
+    const auto ids = c["ids_special"].get<std::vector<int32_t>>();
+    if (c.contains("decoded")) {
+      EXPECT_EQ(tok_->decode(ids, false), c["decoded"].get<std::string>()) << c.dump().substr(0, 120);
+      ++checked;
+    }
+    if (c.contains("decoded_skip")) {
+      EXPECT_EQ(tok_->decode(ids, true), c["decoded_skip"].get<std::string>()) << c.dump().substr(0, 120);
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 32);
+}
+
+TEST_P(FixtureTest, WholeFilesMatchHuggingFace) {
+  for (const auto& w : fixture_["whole_files"]) {
+    const auto ids = tok_->encode(test::read_file(test::shared_dir() / w["shared"].get<std::string>()), false);
+    EXPECT_EQ(ids.size(), w["count"].get<size_t>()) << w["shared"];
+    EXPECT_EQ(fnv1a(ids), w["fnv1a"].get<std::string>()) << w["shared"];
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Tokenizers, FixtureTest,
+                         ::testing::Values("qwen3", "mistral", "stories260k", "gpt2", "llama2", "internlm2"));
+
+TEST(TokenizerInfo, SpecialTokensFromConfig) {
+  auto qwen = Tokenizer::from_dir(test::shared_dir() / "tokenizers/qwen3");
+  EXPECT_EQ(qwen->eos_token(), "<|im_end|>");
+  EXPECT_EQ(qwen->eos_id(), 151645);
+  EXPECT_EQ(qwen->pad_id(), 151643);
+  EXPECT_FALSE(qwen->bos_id().has_value());
+  EXPECT_EQ(qwen->bos_token(), "");
+  EXPECT_EQ(qwen->vocab_size(), 151669);
+  EXPECT_TRUE(qwen->is_special(151644));
+  EXPECT_EQ(qwen->token_to_id("<|im_start|>"), 151644);
+  EXPECT_EQ(qwen->id_to_token(151644), "<|im_start|>");
+  EXPECT_EQ(qwen->id_to_token(9707), "Hello");
+
+  auto stories = Tokenizer::from_dir(test::shared_dir() / "models/stories260K-hf");
+  EXPECT_EQ(stories->bos_id(), 1);
+  EXPECT_EQ(stories->eos_id(), 2);
+  EXPECT_EQ(stories->unk_id(), 0);
+  EXPECT_EQ(stories->bos_token(), "<s>");
+  EXPECT_EQ(stories->vocab_size(), 512);
+
+  auto llama = Tokenizer::from_dir(test::shared_dir() / "tokenizers/llama2");
+  EXPECT_EQ(llama->bos_id(), 1);
+  EXPECT_EQ(llama->eos_token(), "</s>");
+  EXPECT_EQ(llama->vocab_size(), 32000);
+  EXPECT_EQ(llama->encode("Hello", true), (std::vector<int32_t>{1, 15043}));
+
+  auto gpt2 = Tokenizer::from_dir(test::shared_dir() / "tokenizers/gpt2");
+  EXPECT_EQ(gpt2->eos_id(), 50256);
+  EXPECT_TRUE(gpt2->is_special(50256));
+}
+
+TEST(TokenizerInfo, InternLM2NulPieceIsUnused) {
+  auto tok = Tokenizer::from_dir(test::shared_dir() / "tokenizers/internlm2");
+  EXPECT_EQ(tok->vocab_size(), 92544);
+  // sentencepiece >= 0.2 treats piece 354 ("\0") as unused, so a NUL byte goes through byte fallback (<0x00> = 3).
+  const auto ids = tok->encode(std::string("a\0b", 3));
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), 354), 0);
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), 3), 1);
+}
+
+TEST(TokenizerLoad, MissingFolderNamesIt) {
+  try {
+    Tokenizer::from_dir("/nonexistent/model");
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kNotFound);
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/model"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace turbolm
