@@ -12,9 +12,9 @@ namespace {
 const std::vector<std::unique_ptr<turbolm::Tokenizer>>& tokenizers() {
   static const auto* toks = [] {
     auto* v = new std::vector<std::unique_ptr<turbolm::Tokenizer>>;
-    // ../shared beside the checkout (this file is <repo>/fuzz/tokenizer_fuzz.cc), or $TURBOLM_SHARED_DIR.
+    // $TURBOLM_SHARED_DIR, else the shared/ folder the build was configured with (fuzz/CMakeLists.txt).
     const char* env = std::getenv("TURBOLM_SHARED_DIR");
-    const std::string shared = env ? env : std::string(__FILE__) + "/../../../shared";
+    const std::string shared = env ? env : TURBOLM_SHARED_DIR;
     v->push_back(turbolm::Tokenizer::from_dir(shared + "/models/stories260K-hf"));
     v->push_back(turbolm::Tokenizer::from_dir(shared + "/tokenizers/gpt2"));
     return v;

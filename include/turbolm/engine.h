@@ -53,6 +53,7 @@ struct EngineStats {
   int64_t generation_tokens_total = 0;
   int64_t requests_finished = 0;
   int64_t preemptions = 0;
+  int64_t kv_blocks_peak = 0;  // most blocks in use at once since the engine started
 };
 
 struct ModelInfo {

@@ -1,29 +1,28 @@
-// `turbolm generate`: one prompt in, generated tokens out. The ids form is how fidelity is checked against
-// transformers, so it stays: --prompt-ids 1,2,3 [--json].
+// `turbolm generate`: one prompt in, generated text (or ids) out, through the engine.
+// The ids form (--prompt-ids 1,2,3 --json) is how fidelity is checked against transformers, so it stays.
+#include <condition_variable>
 #include <cstdio>
-#include <set>
+#include <mutex>
 #include <sstream>
 
 #include "cli/commands.h"
 #include "core/error.h"
-#include "models/sequence_runner.h"
-#include "ops/sampling.h"
+#include "turbolm/engine.h"
 
 namespace turbolm::cli {
+
+void add_engine_options(CLI::App& cmd, EngineConfig& c);  // chat_command.cc
+
 namespace {
 
 struct GenerateOptions {
   std::string model;
+  std::string prompt;
   std::string prompt_ids;
-  int max_new_tokens = 64;
-  float temperature = 1.0f;
-  int top_k = 0;
-  float top_p = 1.0f;
-  float min_p = 0.0f;
-  float repetition_penalty = 1.0f;
-  uint64_t seed = 0;
-  bool ignore_eos = false;
+  bool chat = false;
   bool json = false;
+  GenerationConfig gen;
+  EngineConfig engine;
 };
 
 std::vector<int32_t> parse_ids(const std::string& text) {
@@ -46,65 +45,106 @@ std::vector<int32_t> parse_ids(const std::string& text) {
   return ids;
 }
 
-void run_generate(const GenerateOptions& opt, bool sampling) {
-  const std::vector<int32_t> prompt = parse_ids(opt.prompt_ids);
-  TLM_CHECK_ARG(opt.max_new_tokens >= 1) << "--max-new-tokens must be at least 1";
-  auto model = load_model(opt.model);
-  const int64_t vocab = model->config().vocab_size;
-  for (int32_t id : prompt)
-    TLM_CHECK_ARG(id < vocab) << "token id " << id << " is out of range for vocabulary size " << vocab;
-  std::set<int32_t> eos(model->config().eos_token_ids.begin(), model->config().eos_token_ids.end());
-  for (int32_t id : GenerationDefaults::from_dir(opt.model).eos_token_ids) eos.insert(id);
-
-  SamplingParams params;
-  params.greedy = !sampling;
-  params.temperature = opt.temperature;
-  params.top_k = opt.top_k;
-  params.top_p = opt.top_p;
-  params.min_p = opt.min_p;
-  params.repetition_penalty = opt.repetition_penalty;
-  params.seed = opt.seed;
-
-  ExecContext ctx;
-  ctx.device = model->device();
-  SequenceRunner runner(*model, static_cast<int64_t>(prompt.size()) + opt.max_new_tokens);
-  std::vector<int32_t> history = prompt, generated;
-  Tensor logits = runner.feed(ctx, prompt);
-  for (int i = 0; i < opt.max_new_tokens; ++i) {
-    params.step = static_cast<uint64_t>(i);
-    const std::span<const int32_t> penalty(history);
-    const SampleResult r = sample(ctx, logits, {&params, 1}, {&penalty, 1})[0];
-    generated.push_back(r.token);
-    history.push_back(r.token);
-    if (!opt.ignore_eos && eos.count(r.token)) break;
-    if (i + 1 < opt.max_new_tokens) logits = runner.feed(ctx, {r.token});
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
   }
+  return out + "\"";
+}
 
-  std::string out = opt.json ? "{\"ids\":[" : "";
-  for (size_t i = 0; i < generated.size(); ++i) out += (i ? "," : "") + std::to_string(generated[i]);
-  out += opt.json ? "]}" : "";
-  std::printf("%s\n", out.c_str());
+void run_generate(GenerateOptions opt) {
+  TLM_CHECK_ARG(opt.prompt.empty() != opt.prompt_ids.empty()) << "give exactly one of --prompt or --prompt-ids";
+  TLM_CHECK_ARG(opt.gen.max_new_tokens >= 1) << "--max-new-tokens must be at least 1";
+  Request request;
+  if (!opt.prompt_ids.empty()) {
+    request.prompt_ids = parse_ids(opt.prompt_ids);
+  } else if (opt.chat) {
+    request.messages_json = "[{\"role\":\"user\",\"content\":" + json_string(opt.prompt) + "}]";
+  } else {
+    request.prompt = opt.prompt;
+  }
+  request.gen = opt.gen;
+  auto engine = Engine::create(opt.model, opt.engine);
+
+  // Text streams to stdout as it is generated, unless the caller wants one JSON object at the end.
+  std::mutex mutex;
+  std::condition_variable done_cv;
+  bool done = false;
+  std::vector<int32_t> ids;
+  std::string text, error;
+  FinishReason finish = FinishReason::kNone;
+  const bool stream_text = !opt.json && opt.prompt_ids.empty();
+  engine->submit(std::move(request), [&](const GenerationOutput& chunk) {
+    std::lock_guard<std::mutex> lock(mutex);
+    ids.insert(ids.end(), chunk.token_ids.begin(), chunk.token_ids.end());
+    text += chunk.text;
+    if (stream_text) {
+      std::fputs(chunk.text.c_str(), stdout);
+      std::fflush(stdout);
+    }
+    if (chunk.finish_reason != FinishReason::kNone) {
+      finish = chunk.finish_reason;
+      error = chunk.error;
+      done = true;
+      done_cv.notify_all();
+    }
+  });
+  std::unique_lock<std::mutex> lock(mutex);
+  done_cv.wait(lock, [&] { return done; });
+  if (finish == FinishReason::kError) TLM_FAIL(kInternal) << "generation failed: " << error;
+
+  std::string id_list;
+  for (size_t i = 0; i < ids.size(); ++i) id_list += (i ? "," : "") + std::to_string(ids[i]);
+  if (opt.json) {
+    std::printf("{\"ids\":[%s],\"text\":%s,\"finish_reason\":\"%s\"}\n", id_list.c_str(), json_string(text).c_str(),
+                std::string(finish_reason_name(finish)).c_str());
+  } else if (stream_text) {
+    std::printf("\n");
+  } else {
+    std::printf("%s\n", id_list.c_str());
+  }
 }
 
 void add_generate(CLI::App& app) {
   auto opt = std::make_shared<GenerateOptions>();
-  CLI::App* cmd =
-      app.add_subcommand("generate", "Generate tokens for one prompt (greedy unless a sampling flag is given)");
+  opt->gen.max_new_tokens = 64;
+  CLI::App* cmd = app.add_subcommand(
+      "generate", "Generate a continuation of one prompt (greedy unless a sampling flag is given)");
   cmd->add_option("--model", opt->model, "Hugging Face model folder")->required()->check(CLI::ExistingDirectory);
-  cmd->add_option("--prompt-ids", opt->prompt_ids, "prompt token ids, comma-separated (e.g. 1,2,3)")->required();
-  cmd->add_option("--max-new-tokens", opt->max_new_tokens, "tokens to generate at most")->capture_default_str();
-  auto* t = cmd->add_option("--temperature", opt->temperature, "sampling temperature (> 0)");
-  auto* k = cmd->add_option("--top-k", opt->top_k, "keep the k most likely tokens (0 = off)");
-  auto* p = cmd->add_option("--top-p", opt->top_p, "nucleus sampling mass (1 = off)");
-  auto* m = cmd->add_option("--min-p", opt->min_p, "drop tokens below min_p x the top probability");
-  auto* s = cmd->add_option("--seed", opt->seed, "random seed (same seed, same output)");
-  cmd->add_option("--repetition-penalty", opt->repetition_penalty, "HF repetition penalty (1 = off)");
-  cmd->add_flag("--ignore-eos", opt->ignore_eos, "keep generating past end-of-sequence tokens");
-  cmd->add_flag("--json", opt->json, "print {\"ids\":[...]}");
-  cmd->callback([opt, t, k, p, m, s] {
-    const bool sampling = t->count() + k->count() + p->count() + m->count() + s->count() > 0;
-    if (sampling) TLM_CHECK_ARG(opt->temperature > 0) << "--temperature must be > 0";
-    run_generate(*opt, sampling);
+  cmd->add_option("--prompt", opt->prompt, "prompt text (tokenized as is, with the tokenizer's BOS)");
+  cmd->add_option("--prompt-ids", opt->prompt_ids, "prompt token ids, comma-separated (e.g. 1,2,3)");
+  cmd->add_flag("--chat", opt->chat, "render --prompt as a user message with the model's chat template");
+  cmd->add_flag("--json", opt->json, "print {\"ids\":[...],\"text\":...,\"finish_reason\":...}");
+  GenerationConfig& g = opt->gen;
+  cmd->add_option("--max-new-tokens", g.max_new_tokens, "tokens to generate at most")->capture_default_str();
+  std::vector<CLI::Option*> sampling = {
+      cmd->add_flag("--do-sample", g.do_sample, "sample instead of greedy decoding"),
+      cmd->add_option("--temperature", g.temperature, "sampling temperature (> 0)"),
+      cmd->add_option("--top-k", g.top_k, "keep the k most likely tokens (0 = off)"),
+      cmd->add_option("--top-p", g.top_p, "nucleus sampling mass (1 = off)"),
+      cmd->add_option("--min-p", g.min_p, "drop tokens below min_p x the top probability (0 = off)"),
+      cmd->add_option("--seed", "random seed (same seed, same output)"),
+  };
+  cmd->add_option("--repetition-penalty", g.repetition_penalty, "HF repetition penalty (1 = off)");
+  cmd->add_flag("--ignore-eos", g.ignore_eos, "keep generating past end-of-sequence tokens");
+  add_engine_options(*cmd, opt->engine);
+  cmd->callback([opt, sampling] {
+    GenerateOptions o = *opt;
+    // Any sampling flag turns sampling on; without one, decoding is greedy (fidelity checks rely on it).
+    for (CLI::Option* flag : sampling) o.gen.do_sample = o.gen.do_sample || flag->count() > 0;
+    if (sampling.back()->count() > 0) o.gen.random_seed = sampling.back()->as<uint64_t>();
+    if (o.gen.do_sample) TLM_CHECK_ARG(o.gen.temperature > 0) << "--temperature must be > 0";
+    run_generate(std::move(o));
   });
 }
 

@@ -25,7 +25,7 @@ struct BpeOptions {
   bool ignore_merges = false;
 };
 
-class BpeModel final : public Model {
+class BpeModel final : public TokenizerModel {
  public:
   // merges: pairs of token strings in priority order; each concatenation must be in the vocab.
   BpeModel(Vocab vocab, const std::vector<std::pair<std::string, std::string>>& merges, BpeOptions options);

@@ -1,5 +1,5 @@
 // tokenizer.json "model": turns one pre-tokenized word into ids. BPE and WordPiece are ours; a SentencePiece
-// .model file is wrapped as a Model too, so every backend shares the added-token, post-processor and decoder code.
+// .model file is wrapped as a TokenizerModel too, so every backend shares the added-token, post-processor and decoder code.
 #pragma once
 
 #include <cstdint>
@@ -10,9 +10,9 @@
 
 namespace turbolm {
 
-class Model {
+class TokenizerModel {
  public:
-  virtual ~Model() = default;
+  virtual ~TokenizerModel() = default;
   // Appends the ids of `word` to out. Thread-safe.
   virtual void tokenize(std::string_view word, std::vector<int32_t>& out) const = 0;
   virtual std::optional<int32_t> token_to_id(std::string_view token) const = 0;

@@ -17,7 +17,7 @@ namespace turbolm {
 struct TokenizerPipeline {
   std::unique_ptr<Normalizer> normalizer;
   std::unique_ptr<PreTokenizer> pre_tokenizer;
-  std::unique_ptr<Model> model;
+  std::unique_ptr<TokenizerModel> model;
   std::unique_ptr<Decoder> decoder;  // null: tokens joined with spaces
   SpecialTokenTemplate special_tokens;
   AddedVocabulary added;

@@ -1,4 +1,4 @@
-// tokenizer.model (SentencePiece) through libsentencepiece, wrapped as a Model so added tokens, BOS/EOS and the
+// tokenizer.model (SentencePiece) through libsentencepiece, wrapped as a TokenizerModel so added tokens, BOS/EOS and the
 // decoder work as for tokenizer.json. The decoder is the one transformers' LlamaConverter builds for such models.
 #include <sentencepiece_processor.h>
 
@@ -75,7 +75,7 @@ std::string mark_nul_pieces_unused(const std::string& proto, const std::string& 
   return out;
 }
 
-class SentencePieceModel final : public Model {
+class SentencePieceModel final : public TokenizerModel {
  public:
   explicit SentencePieceModel(const std::filesystem::path& file) {
     std::ifstream in(file, std::ios::binary);

@@ -49,7 +49,7 @@ std::string optional_string(const json& spec, const char* key) {
   return spec.contains(key) && spec[key].is_string() ? spec[key].get<std::string>() : std::string();
 }
 
-std::unique_ptr<Model> make_model(const json& spec, TokenizerJson& file, TokenizerPipeline& pipeline) {
+std::unique_ptr<TokenizerModel> make_model(const json& spec, TokenizerJson& file, TokenizerPipeline& pipeline) {
   const std::string type = spec.value("type", std::string("BPE"));
   if (type == "BPE") {
     BpeOptions options;

@@ -6,7 +6,7 @@
 
 namespace turbolm {
 
-class WordPieceModel final : public Model {
+class WordPieceModel final : public TokenizerModel {
  public:
   WordPieceModel(Vocab vocab, std::string unk_token, std::string prefix, size_t max_chars_per_word);
   void tokenize(std::string_view word, std::vector<int32_t>& out) const override;

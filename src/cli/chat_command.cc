@@ -1,0 +1,157 @@
+// `turbolm chat MODEL`: an interactive multi-turn REPL over the Pipeline (LMDeploy's `lmdeploy chat`).
+// Lines are read until EOF, so a pipe can drive it. /reset (or reset) clears the history, /exit (or exit) quits;
+// Ctrl-C stops the reply being generated, and Ctrl-C twice in a row at the prompt exits.
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <iostream>
+#include <stop_token>
+#include <string>
+#include <thread>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "turbolm/pipeline.h"
+
+namespace turbolm::cli {
+
+// The engine flags every engine-backed command takes (LMDeploy's names); also used by `eval ppl` and
+// `bench throughput`, which declare it.
+void add_engine_options(CLI::App& cmd, EngineConfig& c) {
+  cmd.add_option("--session-len", c.session_len, "max tokens per sequence (0 = the model's max positions)")
+      ->capture_default_str();
+  cmd.add_option("--max-batch-size", c.max_batch_size, "sequences per engine step")->capture_default_str();
+  cmd.add_option("--cache-max-entry-count", c.cache_max_entry_count,
+                 "KV cache: < 1 = fraction of free memory after the weights, >= 1 = number of blocks")
+      ->capture_default_str();
+  cmd.add_option("--cache-block-seq-len", c.cache_block_seq_len, "tokens per KV block")->capture_default_str();
+  cmd.add_flag(
+      "--enable-prefix-caching,!--disable-prefix-caching", c.enable_prefix_caching,
+      "reuse the KV of shared prompt prefixes (on by default; =false or --disable-prefix-caching turns it off)");
+  cmd.add_option("--quant-policy", c.quant_policy, "KV cache quantization: 0 = none, 8 = int8, 4 = int4")
+      ->capture_default_str();
+  cmd.add_option("--max-prefill-token-num", c.max_prefill_token_num, "prefill tokens per step (chunked prefill)")
+      ->capture_default_str();
+  cmd.add_option("--chat-template", c.chat_template,
+                 "built-in template name, FILE.jinja or ChatTemplateConfig FILE.json");
+  cmd.add_option("--device", c.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
+  cmd.add_option("--tp", c.tp, "tensor-parallel degree")->capture_default_str();
+  cmd.add_option("--num-threads", c.num_threads, "CPU threads (0 = all cores)")->capture_default_str();
+  cmd.add_option("--model-name", c.model_name, "name the model reports");
+}
+
+namespace {
+
+volatile sig_atomic_t g_interrupted = 0;
+
+void on_sigint(int) { g_interrupted = 1; }
+
+struct ChatOptions {
+  std::string model;
+  EngineConfig engine{.max_batch_size = 1};
+  GenerationConfig gen;
+};
+
+// Reads one line; false at EOF. An interrupt at the prompt returns true with `interrupted` set.
+bool read_line(std::string& line, bool& interrupted) {
+  interrupted = false;
+  if (std::getline(std::cin, line)) return true;
+  if (g_interrupted) {
+    g_interrupted = 0;
+    interrupted = true;
+    std::cin.clear();
+    clearerr(stdin);
+    return true;
+  }
+  return false;
+}
+
+void run_chat(const ChatOptions& opt) {
+  struct sigaction action {};
+  action.sa_handler = on_sigint;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = 0;  // no SA_RESTART: a blocked read returns, so Ctrl-C at the prompt is seen
+  sigaction(SIGINT, &action, nullptr);
+
+  Pipeline pipe(opt.model, opt.engine);
+  const bool interactive = isatty(STDIN_FILENO) != 0;
+  if (interactive) {
+    std::fprintf(stderr, "turbolm chat: %s. /reset clears the history, /exit quits, Ctrl-C stops a reply.\n",
+                 pipe.engine().info().model_name.c_str());
+  }
+  ChatSession session;
+  bool interrupted_at_prompt = false;
+  for (;;) {
+    if (interactive) std::fputs("\n>>> ", stdout), std::fflush(stdout);
+    std::string line;
+    bool interrupted;
+    if (!read_line(line, interrupted)) break;
+    if (interrupted) {
+      if (interrupted_at_prompt) break;
+      interrupted_at_prompt = true;
+      std::fputs("\n(Ctrl-C again or /exit to quit)", stdout);
+      continue;
+    }
+    interrupted_at_prompt = false;
+    if (line.empty()) continue;
+    if (line == "/exit" || line == "exit") break;
+    if (line == "/reset" || line == "reset") {
+      session.reset();
+      std::fputs("(history cleared)\n", stdout);
+      continue;
+    }
+
+    // Ctrl-C during the reply: the watcher turns the signal flag into a stop request (cancels the request).
+    std::stop_source stop;
+    std::jthread watcher([&stop](std::stop_token done) {
+      while (!done.stop_requested()) {
+        if (g_interrupted) {
+          g_interrupted = 0;
+          stop.request_stop();
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    });
+    Response reply = pipe.chat(
+        session, line, opt.gen,
+        [](const GenerationOutput& chunk) {
+          std::fwrite(chunk.text.data(), 1, chunk.text.size(), stdout);
+          std::fflush(stdout);
+        },
+        stop.get_token());
+    watcher.request_stop();
+    watcher.join();
+    if (reply.finish_reason == FinishReason::kAbort) std::fputs(" [stopped]", stdout);
+    if (reply.finish_reason == FinishReason::kError) std::fprintf(stdout, " [error: %s]", reply.error.c_str());
+    std::fputs("\n", stdout);
+    std::fflush(stdout);
+  }
+}
+
+void add_chat(CLI::App& app) {
+  auto opt = std::make_shared<ChatOptions>();
+  CLI::App* cmd = app.add_subcommand("chat", "Chat with a model in the terminal (multi-turn, streaming)");
+  cmd->add_option("model", opt->model, "Hugging Face model folder")->required()->check(CLI::ExistingDirectory);
+  add_engine_options(*cmd, opt->engine);
+  GenerationConfig& g = opt->gen;
+  cmd->add_option("--max-new-tokens", g.max_new_tokens, "tokens per reply at most")->capture_default_str();
+  cmd->add_flag("--do-sample", g.do_sample, "sample (default: greedy)");
+  cmd->add_option("--temperature", g.temperature, "sampling temperature")->capture_default_str();
+  cmd->add_option("--top-p", g.top_p, "nucleus sampling mass")->capture_default_str();
+  cmd->add_option("--top-k", g.top_k, "keep the k most likely tokens (0 = off)")->capture_default_str();
+  cmd->add_option("--repetition-penalty", g.repetition_penalty, "HF repetition penalty (1 = off)")
+      ->capture_default_str();
+  auto* seed = cmd->add_option("--seed", "random seed (same seed, same reply)");
+  cmd->callback([opt, seed] {
+    if (seed->count() > 0) opt->gen.random_seed = seed->as<uint64_t>();
+    run_chat(*opt);
+  });
+}
+
+}  // namespace
+
+TLM_REGISTER_COMMAND(20, add_chat);
+
+}  // namespace turbolm::cli

@@ -1,0 +1,283 @@
+#include "engine/engine_core.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "core/logging.h"
+#include "ops/elementwise.h"
+#include "ops/random.h"
+
+namespace turbolm {
+
+float token_logprob(const float* row, int64_t vocab, int32_t token) {
+  float max = *std::max_element(row, row + vocab);
+  double sum = 0;
+  for (int64_t v = 0; v < vocab; ++v) sum += std::exp(static_cast<double>(row[v] - max));
+  return static_cast<float>(row[token] - max - std::log(sum));
+}
+
+EngineCore::EngineCore(Model& model, const Tokenizer* tokenizer, const EngineCoreConfig& config, const ExecContext& ctx)
+    : model_(model),
+      tokenizer_(tokenizer),
+      ctx_(ctx),
+      blocks_(config.num_blocks, config.block_size, config.enable_prefix_caching),
+      scheduler_(config.scheduler, blocks_),
+      cache_(model.kv_cache_spec(config.num_blocks, config.block_size, config.kv_quant)) {}
+
+std::unique_ptr<Completion> EngineCore::make_completion(RequestState& request, int index) {
+  const GenerationConfig& gen = request.gen;
+  auto c = std::make_unique<Completion>();
+  c->seq.id = next_seq_id_++;
+  c->seq.token_ids = request.prompt_ids;
+  c->seq.num_prompt_tokens = static_cast<int32_t>(request.prompt_ids.size());
+  c->seq.max_tokens = request.max_tokens;
+  c->seq.request = &request;
+  c->seq.index = index;
+  c->sampling.greedy = !gen.do_sample || gen.temperature <= 0.0f;
+  c->sampling.temperature = gen.temperature;
+  c->sampling.top_k = gen.top_k;
+  c->sampling.top_p = gen.top_p;
+  c->sampling.min_p = gen.min_p;
+  c->sampling.repetition_penalty = gen.repetition_penalty;
+  // Completion 0 uses the request's seed as is, so n = 1 with random_seed = s reproduces across runs.
+  c->sampling.seed = index == 0 ? request.seed : random_bits(request.seed, (1ull << 40) + index);
+  c->sampling.num_logprobs = gen.logprobs;
+  if (tokenizer_ != nullptr && !request.scoring()) {
+    c->detokenizer = std::make_unique<IncrementalDetokenizer>(*tokenizer_, gen.skip_special_tokens,
+                                                              gen.spaces_between_special_tokens);
+  }
+  c->stop_strings = StopStringMatcher(request.stop_strings, gen.include_stop_str_in_output);
+  c->chunk.index = index;
+  return c;
+}
+
+void EngineCore::add(std::unique_ptr<RequestState> request) {
+  RequestState& r = *request;
+  counters_.prompt_tokens_total += static_cast<int64_t>(r.prompt_ids.size());
+  r.completions.push_back(make_completion(r, 0));
+  scheduler_.add(&r.completions[0]->seq);
+  requests_[r.id] = std::move(request);
+}
+
+void EngineCore::abort(uint64_t request_id, FinishReason reason, const std::string& error) {
+  auto it = requests_.find(request_id);
+  if (it == requests_.end()) return;
+  RequestState& r = *it->second;
+  // Siblings not forked yet still get their final chunk.
+  while (static_cast<int>(r.completions.size()) < r.gen.n) {
+    r.completions.push_back(make_completion(r, static_cast<int>(r.completions.size())));
+  }
+  for (auto& c : r.completions) {
+    if (c->finished) continue;
+    c->chunk.error = error;
+    finish(*c, reason);
+    emit(*c);
+  }
+  end_request(r);
+}
+
+void EngineCore::abort_all(FinishReason reason, const std::string& error) {
+  std::vector<uint64_t> ids;
+  for (const auto& [id, r] : requests_) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());
+  for (uint64_t id : ids) abort(id, reason, error);
+}
+
+ForwardBatch EngineCore::build_batch(const StepPlan& plan) const {
+  ForwardBatch batch;
+  batch.seqs.reserve(plan.seqs.size());
+  for (const ScheduledSequence& s : plan.seqs) {
+    const Sequence& seq = *s.seq;
+    ForwardBatch::Sequence& b = batch.seqs.emplace_back();
+    b.query_start = static_cast<int32_t>(batch.token_ids.size());
+    b.query_len = s.num_new_tokens;
+    b.context_len = seq.num_computed_tokens + s.num_new_tokens;
+    b.block_table = seq.block_table;
+    b.needs_logits = s.needs_logits;
+    for (int32_t p = seq.num_computed_tokens; p < b.context_len; ++p) {
+      batch.token_ids.push_back(seq.token_ids[p]);
+      batch.positions.push_back(p);
+    }
+  }
+  return batch;
+}
+
+void EngineCore::step() {
+  StepPlan plan = scheduler_.schedule();
+  counters_.preemptions += static_cast<int64_t>(plan.preempted.size());
+  if (plan.empty()) {
+    // Nothing runs and nothing holds blocks, yet the queue head cannot start: it can never fit. (submit()
+    // rejects such requests; this keeps the loop from spinning if that check ever misses one.)
+    if (scheduler_.num_running() == 0 && blocks_.num_used_blocks() == 0 && scheduler_.num_waiting() > 0) {
+      abort(scheduler_.waiting().front()->request->id, FinishReason::kError,
+            "the request needs more KV cache blocks than the pool has");
+    }
+    return;
+  }
+  ForwardBatch batch = build_batch(plan);
+  Tensor logits;
+  try {
+    logits = model_.forward(ctx_, batch, cache_);  // [rows with needs_logits, vocab] f32
+  } catch (const std::exception& e) {
+    // The step's requests fail; their K/V writes are discarded with their blocks. Others carry on.
+    TLM_LOG_ERROR("forward pass failed: {}", e.what());
+    std::vector<uint64_t> ids;
+    for (const ScheduledSequence& s : plan.seqs) ids.push_back(s.seq->request->id);
+    for (uint64_t id : ids) abort(id, FinishReason::kError, e.what());
+    return;
+  }
+  scheduler_.finish_step(plan);
+  counters_.kv_blocks_peak = std::max(counters_.kv_blocks_peak, blocks_.num_used_blocks());
+  sample_and_append(plan, logits);
+
+  std::vector<uint64_t> touched;
+  for (const ScheduledSequence& s : plan.seqs) {
+    if (!s.needs_logits) continue;
+    RequestState& r = *s.seq->request;
+    emit(*r.completions[s.seq->index]);
+    touched.push_back(r.id);
+  }
+  for (uint64_t id : touched) {
+    auto it = requests_.find(id);
+    if (it != requests_.end() && it->second->done()) end_request(*it->second);
+  }
+}
+
+void EngineCore::sample_and_append(const StepPlan& plan, Tensor& logits) {
+  std::vector<Completion*> rows;  // logits row -> completion
+  for (const ScheduledSequence& s : plan.seqs) {
+    if (s.needs_logits) rows.push_back(s.seq->request->completions[s.seq->index].get());
+  }
+  TLM_CHECK_EQ(logits.dim(0), static_cast<int64_t>(rows.size()));
+  const int64_t vocab = logits.dim(1);
+
+  // min_new_tokens: EOS and stop ids cannot be drawn yet.
+  Tensor neg_inf = Tensor::empty({1}, DType::kF32);
+  *neg_inf.data<float>() = -std::numeric_limits<float>::infinity();
+  std::vector<float> forced_logprob(rows.size());
+  Tensor host_row;
+  bool any_sampled = false;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    Completion& c = *rows[i];
+    RequestState& r = *c.seq.request;
+    if (r.scoring()) {
+      // Teacher forcing: the logprob of the given next token under the raw logits.
+      if (!host_row.defined()) host_row = Tensor::empty({vocab}, DType::kF32);
+      copy(ctx_, logits[static_cast<int64_t>(i)], host_row);
+      int32_t token = r.forced_tokens[c.seq.num_generated()];
+      forced_logprob[i] = token_logprob(host_row.data<float>(), vocab, token);
+      continue;
+    }
+    any_sampled = true;
+    if (c.seq.num_generated() < r.gen.min_new_tokens) {
+      for (int32_t id : r.eos_like_ids) {
+        Tensor cell = logits[static_cast<int64_t>(i)].slice(0, id, id + 1);
+        copy(ctx_, neg_inf, cell);
+      }
+    }
+  }
+
+  std::vector<SampleResult> sampled;
+  if (any_sampled) {
+    std::vector<SamplingParams> params(rows.size());
+    std::vector<std::span<const int32_t>> penalty(rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) {
+      params[i] = rows[i]->sampling;
+      params[i].step = static_cast<uint64_t>(rows[i]->seq.num_generated());
+      penalty[i] = rows[i]->seq.token_ids;  // prompt + output
+    }
+    sampled = sample(ctx_, logits, params, penalty);
+  }
+
+  for (size_t i = 0; i < rows.size(); ++i) {
+    Completion& c = *rows[i];
+    if (c.seq.request->scoring()) {
+      int32_t token = c.seq.request->forced_tokens[c.seq.num_generated()];
+      append_token(c, token, {token, forced_logprob[i], {}});
+    } else {
+      SampleResult& s = sampled[i];
+      append_token(c, s.token, {s.token, s.logprob, std::move(s.top_logprobs)});
+    }
+  }
+}
+
+void EngineCore::append_token(Completion& c, int32_t token, TokenLogprob logprob) {
+  RequestState& r = *c.seq.request;
+  c.seq.token_ids.push_back(token);
+  c.chunk.token_ids.push_back(token);
+  if (r.gen.logprobs > 0 || r.scoring()) c.chunk.logprobs.push_back(std::move(logprob));
+  ++counters_.generation_tokens_total;
+  if (c.seq.index == 0 && c.seq.num_generated() == 1 && r.gen.n > 1) fork_siblings(r);
+
+  FinishReason reason = FinishReason::kNone;
+  if (!r.scoring() && std::find(r.stop_ids.begin(), r.stop_ids.end(), token) != r.stop_ids.end()) {
+    reason = FinishReason::kStop;  // the stop token's text is not part of the output
+  } else if (c.detokenizer) {
+    c.chunk.text += c.stop_strings.push(c.detokenizer->push(token));
+    if (c.stop_strings.stopped()) reason = FinishReason::kStop;
+  }
+  if (reason == FinishReason::kNone && c.seq.num_tokens() >= c.seq.max_tokens) reason = FinishReason::kLength;
+  if (reason != FinishReason::kNone) finish(c, reason);
+}
+
+void EngineCore::fork_siblings(RequestState& r) {
+  const Sequence& first = r.completions[0]->seq;
+  r.completions.resize(r.gen.n);
+  // Front of the queue, in index order: they belong to a request that is already running.
+  for (int i = r.gen.n - 1; i >= 1; --i) {
+    r.completions[i] = make_completion(r, i);
+    blocks_.fork(first, r.completions[i]->seq, static_cast<int32_t>(r.prompt_ids.size()));
+    scheduler_.add_front(&r.completions[i]->seq);
+  }
+}
+
+void EngineCore::finish(Completion& c, FinishReason reason) {
+  if (c.detokenizer && !c.stop_strings.stopped()) {
+    // The detokenizer's tail may still complete a stop string.
+    c.chunk.text += c.stop_strings.push(c.detokenizer->finish());
+    if (c.stop_strings.stopped()) {
+      reason = FinishReason::kStop;
+    } else {
+      c.chunk.text += c.stop_strings.flush();
+    }
+  }
+  c.finished = true;
+  c.chunk.finish_reason = reason;
+  scheduler_.remove(&c.seq);
+  ++c.seq.request->num_finished;
+}
+
+void EngineCore::emit(Completion& c) {
+  if (c.chunk.token_ids.empty() && c.chunk.finish_reason == FinishReason::kNone && c.chunk.text.empty()) return;
+  const RequestState& r = *c.seq.request;
+  c.chunk.input_tokens = static_cast<int>(r.prompt_ids.size());
+  c.chunk.output_tokens = c.seq.num_generated();
+  c.chunk.cached_tokens = c.seq.num_cached_prompt_tokens;
+  try {
+    if (r.on_output) r.on_output(c.chunk);
+  } catch (const std::exception& e) {
+    TLM_LOG_ERROR("output callback of request {} threw: {}", r.id, e.what());
+  }
+  c.chunk = GenerationOutput{};
+  c.chunk.index = c.seq.index;
+}
+
+void EngineCore::end_request(RequestState& request) {
+  ++counters_.requests_finished;
+  requests_.erase(request.id);
+}
+
+EngineStats EngineCore::stats() const {
+  EngineStats s = counters_;
+  s.running = scheduler_.num_running();
+  s.waiting = scheduler_.num_waiting();
+  s.kv_blocks_total = blocks_.num_blocks();
+  s.kv_blocks_used = blocks_.num_used_blocks();
+  s.kv_block_size = blocks_.block_size();
+  s.prefix_cache_queried_tokens = blocks_.queried_tokens();
+  s.prefix_cache_hit_tokens = blocks_.hit_tokens();
+  return s;
+}
+
+}  // namespace turbolm

@@ -1,0 +1,305 @@
+#include "engine/llm_engine.h"
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "core/logging.h"
+#include "engine/placement.h"
+#include "io/model_config.h"
+
+namespace turbolm {
+namespace {
+
+class Handle final : public RequestHandle {
+ public:
+  Handle(uint64_t id, std::shared_ptr<EngineInbox> inbox) : id_(id), inbox_(std::move(inbox)) {}
+  uint64_t id() const override { return id_; }
+  void cancel() override {
+    std::lock_guard lock(inbox_->mutex);
+    inbox_->cancelled.push_back(id_);  // the engine ignores ids it no longer knows
+    inbox_->wake.notify_one();
+  }
+
+ private:
+  uint64_t id_;
+  std::shared_ptr<EngineInbox> inbox_;
+};
+
+nlohmann::ordered_json parse_json_field(const std::string& text, const char* field) {
+  try {
+    return nlohmann::ordered_json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    TLM_FAIL(kInvalidArgument) << field << " is not valid JSON: " << e.what();
+  }
+}
+
+void validate(const GenerationConfig& gen) {
+  TLM_CHECK_ARG(gen.n >= 1) << "n must be >= 1, got " << gen.n;
+  TLM_CHECK_ARG(gen.max_new_tokens >= 1) << "max_new_tokens must be >= 1, got " << gen.max_new_tokens;
+  TLM_CHECK_ARG(gen.min_new_tokens >= 0) << "min_new_tokens must be >= 0, got " << gen.min_new_tokens;
+  TLM_CHECK_ARG(gen.temperature >= 0) << "temperature must be >= 0, got " << gen.temperature;
+  TLM_CHECK_ARG(gen.top_p > 0 && gen.top_p <= 1) << "top_p must be in (0, 1], got " << gen.top_p;
+  TLM_CHECK_ARG(gen.top_k >= 0) << "top_k must be >= 0, got " << gen.top_k;
+  TLM_CHECK_ARG(gen.min_p >= 0 && gen.min_p <= 1) << "min_p must be in [0, 1], got " << gen.min_p;
+  TLM_CHECK_ARG(gen.repetition_penalty > 0) << "repetition_penalty must be > 0, got " << gen.repetition_penalty;
+  TLM_CHECK_ARG(gen.logprobs >= 0) << "logprobs must be >= 0, got " << gen.logprobs;
+}
+
+}  // namespace
+
+EngineParts load_engine_parts(const std::string& model_dir, const EngineConfig& config) {
+  namespace fs = std::filesystem;
+  EngineParts parts;
+  parts.model_dir = model_dir;
+  parts.model = load_model(model_dir, LoadOptions{.device = resolve_device(config.device)});
+  fs::path dir(model_dir);
+  if (fs::exists(dir / "tokenizer.json") || fs::exists(dir / "tokenizer.model") || fs::exists(dir / "vocab.json")) {
+    parts.tokenizer = Tokenizer::from_dir(dir);
+  } else {
+    TLM_LOG_WARNING("{} has no tokenizer: the engine takes token ids only", model_dir);
+  }
+  if (!config.chat_template.empty()) {
+    parts.chat_template = std::make_unique<ChatTemplate>(ChatTemplate::from_spec(config.chat_template, dir));
+  } else if (parts.tokenizer != nullptr) {
+    try {
+      parts.chat_template = std::make_unique<ChatTemplate>(ChatTemplate::from_model_dir(dir));
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::kNotFound) throw;
+      TLM_LOG_WARNING("{} has no chat template; using the built-in 'chatml' (see --chat-template)", model_dir);
+      parts.chat_template = std::make_unique<ChatTemplate>(ChatTemplate::from_spec("chatml", dir));
+    }
+  }
+  parts.eos_token_ids = GenerationDefaults::from_dir(dir).eos_token_ids;
+  if (parts.eos_token_ids.empty()) parts.eos_token_ids = parts.model->config().eos_token_ids;
+  if (parts.eos_token_ids.empty() && parts.tokenizer != nullptr && parts.tokenizer->eos_id()) {
+    parts.eos_token_ids.push_back(*parts.tokenizer->eos_id());
+  }
+  return parts;
+}
+
+std::unique_ptr<Engine> Engine::create(const std::string& model_dir, const EngineConfig& config) {
+  return std::make_unique<LlmEngine>(load_engine_parts(model_dir, config), config);
+}
+
+LlmEngine::LlmEngine(EngineParts parts, const EngineConfig& config) : parts_(std::move(parts)), config_(config) {
+  const Model& model = *parts_.model;
+  const ModelConfig& mc = model.config();
+  TLM_CHECK_ARG(config.tp == 1 || model.device().is_cuda()) << "--tp " << config.tp << " needs CUDA devices";
+  TLM_CHECK_ARG(config.max_batch_size >= 1) << "max_batch_size must be >= 1";
+  TLM_CHECK_ARG(config.cache_block_seq_len >= 1) << "cache_block_seq_len must be >= 1";
+  TLM_CHECK_ARG(config.max_prefill_token_num >= 1) << "max_prefill_token_num must be >= 1";
+  config_.session_len = config.session_len > 0 ? config.session_len : static_cast<int>(mc.max_position_embeddings);
+  TLM_CHECK_ARG(config_.session_len >= 2) << "session_len must be >= 2 (the model config gives no "
+                                          << "max_position_embeddings; pass --session-len)";
+
+  const int32_t block_size = config.cache_block_seq_len;
+  const KvQuant quant = kv_quant_from_policy(config.quant_policy);
+  KvPoolRequest pool{.cache_max_entry_count = config.cache_max_entry_count,
+                     .bytes_per_block = model.kv_cache_spec(1, block_size, quant).bytes_per_block(),
+                     .max_useful_blocks = static_cast<int64_t>(config.max_batch_size) *
+                                          ((config_.session_len + block_size - 1) / block_size)};
+  if (config.cache_max_entry_count < 1) {
+    // Weights may be file-backed pages that MemAvailable still counts as reclaimable: subtract them.
+    size_t available = available_memory(model.device());
+    size_t weights = model.device().is_cpu() ? model.weight_bytes() : 0;
+    pool.available_bytes = available > weights ? available - weights : 0;
+  }
+  num_blocks_ = kv_pool_blocks(pool);
+  TLM_LOG_INFO("KV cache: {} blocks x {} tokens = {} tokens, {:.1f} MiB ({} bytes/block, quant_policy {})", num_blocks_,
+               block_size, num_blocks_ * block_size,
+               static_cast<double>(num_blocks_ * pool.bytes_per_block) / (1 << 20), pool.bytes_per_block,
+               config.quant_policy);
+
+  if (config.num_threads > 0) pool_ = std::make_unique<ThreadPool>(config.num_threads);
+  ExecContext ctx{.device = model.device(), .pool = pool_.get()};
+  EngineCoreConfig core{
+      .scheduler = {.max_batch_size = config.max_batch_size, .max_prefill_token_num = config.max_prefill_token_num},
+      .num_blocks = num_blocks_,
+      .block_size = block_size,
+      .enable_prefix_caching = config.enable_prefix_caching,
+      .kv_quant = quant};
+  core_ = std::make_unique<EngineCore>(*parts_.model, parts_.tokenizer.get(), core, ctx);
+
+  std::filesystem::path dir(parts_.model_dir);
+  info_.model_dir = parts_.model_dir;
+  info_.model_name = !config.model_name.empty() ? config.model_name : dir.filename().string();
+  if (info_.model_name.empty()) info_.model_name = dir.parent_path().filename().string();  // "dir/"
+  info_.architecture = mc.architecture;
+  info_.session_len = config_.session_len;
+  info_.vocab_size = mc.vocab_size;
+  info_.eos_token_ids = parts_.eos_token_ids;
+  info_.device = model.device().to_string();
+  stats_ = core_->stats();
+
+  inbox_ = std::make_shared<EngineInbox>();
+  thread_ = std::thread([this] { loop(); });
+}
+
+LlmEngine::~LlmEngine() {
+  {
+    std::lock_guard lock(inbox_->mutex);
+    inbox_->stop = true;
+  }
+  inbox_->wake.notify_one();
+  thread_.join();
+}
+
+void LlmEngine::loop() {
+  for (;;) {
+    std::vector<std::unique_ptr<RequestState>> added;
+    std::vector<uint64_t> cancelled;
+    bool stop;
+    {
+      std::unique_lock lock(inbox_->mutex);
+      inbox_->wake.wait(lock, [&] {
+        return inbox_->stop || !inbox_->added.empty() || !inbox_->cancelled.empty() || core_->has_work();
+      });
+      added.swap(inbox_->added);
+      cancelled.swap(inbox_->cancelled);
+      stop = inbox_->stop;
+    }
+    try {
+      for (auto& r : added) core_->add(std::move(r));
+      for (uint64_t id : cancelled) core_->abort(id);
+      if (stop) {
+        core_->abort_all();
+      } else if (core_->has_work()) {
+        core_->step();
+      }
+    } catch (const std::exception& e) {
+      // A broken invariant: fail everything in flight rather than hang the callers.
+      TLM_LOG_ERROR("engine step failed: {}", e.what());
+      core_->abort_all(FinishReason::kError, e.what());
+    }
+    {
+      std::lock_guard lock(stats_mutex_);
+      stats_ = core_->stats();
+    }
+    if (stop) return;
+  }
+}
+
+EngineStats LlmEngine::stats() const {
+  std::lock_guard lock(stats_mutex_);
+  return stats_;
+}
+
+const Tokenizer& LlmEngine::require_tokenizer() const {
+  TLM_CHECK_ARG(parts_.tokenizer != nullptr) << "the model folder has no tokenizer: send token ids";
+  return *parts_.tokenizer;
+}
+
+std::vector<int32_t> LlmEngine::encode(std::string_view text, bool add_special_tokens) const {
+  return require_tokenizer().encode(text, add_special_tokens);
+}
+
+std::string LlmEngine::decode(const std::vector<int32_t>& ids, bool skip_special_tokens) const {
+  return require_tokenizer().decode(ids, skip_special_tokens);
+}
+
+std::vector<int32_t> LlmEngine::prompt_ids(const Request& request) const {
+  std::vector<int32_t> ids;
+  if (!request.prompt_ids.empty()) {
+    ids = request.prompt_ids;
+  } else if (!request.messages_json.empty()) {
+    TLM_CHECK_ARG(parts_.chat_template != nullptr) << "the model has no chat template: send a prompt";
+    ChatTemplateInputs inputs;
+    inputs.messages = parse_json_field(request.messages_json, "messages");
+    if (!request.tools_json.empty()) inputs.tools = parse_json_field(request.tools_json, "tools");
+    if (!request.chat_template_kwargs_json.empty()) {
+      inputs.extra = parse_json_field(request.chat_template_kwargs_json, "chat_template_kwargs");
+    }
+    inputs.add_generation_prompt = request.add_generation_prompt;
+    // The rendered text carries its own special tokens (BOS included where the template writes it).
+    ids = require_tokenizer().encode(parts_.chat_template->render(inputs), false);
+  } else {
+    ids = require_tokenizer().encode(request.prompt, request.add_special_tokens);
+  }
+  TLM_CHECK_ARG(!ids.empty()) << "the prompt is empty";
+  const int64_t vocab = info_.vocab_size;
+  for (int32_t id : ids)
+    TLM_CHECK_ARG(id >= 0 && id < vocab) << "token id " << id << " is outside [0, " << vocab << ")";
+  const auto n = static_cast<int64_t>(ids.size());
+  TLM_CHECK_ARG(n < config_.session_len) << "the prompt has " << n << " tokens; session_len " << config_.session_len
+                                         << " leaves no room for output";
+  TLM_CHECK_ARG(n < kv_pool_tokens()) << "the prompt has " << n << " tokens; the KV cache pool holds "
+                                      << kv_pool_tokens() << " (raise --cache-max-entry-count)";
+  return ids;
+}
+
+std::unique_ptr<RequestState> LlmEngine::make_request(std::vector<int32_t> prompt, const GenerationConfig& gen) const {
+  validate(gen);
+  auto r = std::make_unique<RequestState>();
+  r->id = next_request_id_.fetch_add(1);
+  r->gen = gen;
+  const auto prompt_len = static_cast<int64_t>(prompt.size());
+  r->max_tokens = static_cast<int32_t>(
+      std::min({prompt_len + gen.max_new_tokens, static_cast<int64_t>(config_.session_len), kv_pool_tokens()}));
+  r->prompt_ids = std::move(prompt);
+  r->seed = gen.random_seed ? *gen.random_seed : std::random_device{}() * 0x100000001ull + std::random_device{}();
+
+  auto add_stop_id = [&](int32_t id, bool is_eos) {
+    if (!is_eos || !gen.ignore_eos) r->stop_ids.push_back(id);
+    r->eos_like_ids.push_back(id);
+  };
+  for (int32_t id : parts_.eos_token_ids) add_stop_id(id, true);
+  for (int32_t id : gen.stop_token_ids) add_stop_id(id, false);
+  // A stop word that is one special token is matched by id: with skip_special_tokens it never shows as text.
+  std::vector<std::string> words = gen.stop_words;
+  if (parts_.chat_template != nullptr) {
+    for (const std::string& w : parts_.chat_template->stop_words()) words.push_back(w);
+  }
+  for (const std::string& w : words) {
+    std::optional<int32_t> id = parts_.tokenizer ? parts_.tokenizer->token_to_id(w) : std::nullopt;
+    if (id && parts_.tokenizer->is_special(*id)) {
+      add_stop_id(*id, false);
+    } else {
+      r->stop_strings.push_back(w);
+    }
+  }
+  return r;
+}
+
+std::shared_ptr<RequestHandle> LlmEngine::enqueue(std::unique_ptr<RequestState> request) {
+  auto handle = std::make_shared<Handle>(request->id, inbox_);
+  {
+    std::lock_guard lock(inbox_->mutex);
+    TLM_CHECK_ARG(!inbox_->stop) << "the engine is shutting down";
+    inbox_->added.push_back(std::move(request));
+  }
+  inbox_->wake.notify_one();
+  return handle;
+}
+
+std::shared_ptr<RequestHandle> LlmEngine::submit(Request request, OutputCallback on_output) {
+  auto state = make_request(prompt_ids(request), request.gen);
+  state->on_output = std::move(on_output);
+  return enqueue(std::move(state));
+}
+
+std::shared_ptr<RequestHandle> LlmEngine::submit_scoring(std::vector<int32_t> context,
+                                                         std::vector<int32_t> continuation, OutputCallback on_output) {
+  TLM_CHECK_ARG(!continuation.empty()) << "nothing to score";
+  for (int32_t id : continuation) {
+    TLM_CHECK_ARG(id >= 0 && id < info_.vocab_size)
+        << "token id " << id << " is outside [0, " << info_.vocab_size << ")";
+  }
+  Request probe;
+  probe.prompt_ids = context;
+  context = prompt_ids(probe);  // same validation as a prompt
+  GenerationConfig gen;
+  gen.max_new_tokens = static_cast<int>(continuation.size());
+  auto state = make_request(std::move(context), gen);
+  TLM_CHECK_ARG(state->max_tokens == static_cast<int32_t>(state->prompt_ids.size() + continuation.size()))
+      << "context + continuation (" << state->prompt_ids.size() + continuation.size()
+      << " tokens) exceed session_len or the KV pool";
+  state->stop_ids.clear();
+  state->eos_like_ids.clear();
+  state->stop_strings.clear();
+  state->forced_tokens = std::move(continuation);
+  state->on_output = std::move(on_output);
+  return enqueue(std::move(state));
+}
+
+}  // namespace turbolm

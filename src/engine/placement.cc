@@ -1,0 +1,53 @@
+#include "engine/placement.h"
+
+#include <algorithm>
+#include <fstream>
+#include <string>
+
+#include "core/error.h"
+
+namespace turbolm {
+
+Device resolve_device(std::string_view name) {
+  if (name == "auto") {
+    // HOOK(cuda): return Device::cuda(0) here when the build has the CUDA backend and a GPU is present
+    // (the CUDA layer's device-count query). Until it lands, auto means the CPU.
+    return Device::cpu();
+  }
+  if (name == "cpu") return Device::cpu();
+  if (name == "cuda") return Device::cuda(0);
+  if (name.starts_with("cuda:")) {
+    std::string index(name.substr(5));
+    TLM_CHECK_ARG(!index.empty() && index.find_first_not_of("0123456789") == std::string::npos)
+        << "bad device '" << name << "': expected auto, cpu, cuda or cuda:N";
+    return Device::cuda(std::stoi(index));
+  }
+  TLM_FAIL(kInvalidArgument) << "bad device '" << name << "': expected auto, cpu, cuda or cuda:N";
+}
+
+size_t available_memory(Device device) {
+  if (device.is_cuda()) {
+    // HOOK(cuda): cudaMemGetInfo's free bytes via the CUDA layer.
+    TLM_FAIL(kUnsupported) << "free CUDA memory query is not wired yet; pass --cache-max-entry-count as a block count";
+  }
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  size_t kib = 0;
+  std::string unit;
+  while (meminfo >> key >> kib >> unit) {
+    if (key == "MemAvailable:") return kib * 1024;
+  }
+  TLM_FAIL(kUnsupported)
+      << "cannot read MemAvailable from /proc/meminfo; pass --cache-max-entry-count as a block count";
+}
+
+int64_t kv_pool_blocks(const KvPoolRequest& r) {
+  TLM_CHECK_ARG(r.cache_max_entry_count > 0) << "cache_max_entry_count must be > 0, got " << r.cache_max_entry_count;
+  if (r.cache_max_entry_count >= 1) return static_cast<int64_t>(r.cache_max_entry_count);
+  TLM_CHECK_GT(r.bytes_per_block, 0u);
+  auto blocks = static_cast<int64_t>(r.cache_max_entry_count * static_cast<double>(r.available_bytes) /
+                                     static_cast<double>(r.bytes_per_block));
+  return std::max<int64_t>(1, std::min(blocks, r.max_useful_blocks));
+}
+
+}  // namespace turbolm

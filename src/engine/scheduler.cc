@@ -1,0 +1,93 @@
+#include "engine/scheduler.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+
+namespace turbolm {
+
+Scheduler::Scheduler(const SchedulerConfig& config, BlockManager& blocks) : config_(config), blocks_(blocks) {
+  TLM_CHECK_GT(config.max_batch_size, 0);
+  TLM_CHECK_GT(config.max_prefill_token_num, 0);
+}
+
+void Scheduler::add(Sequence* seq) {
+  seq->status = SequenceStatus::kWaiting;
+  waiting_.push_back(seq);
+}
+
+void Scheduler::add_front(Sequence* seq) {
+  seq->status = SequenceStatus::kWaiting;
+  waiting_.push_front(seq);
+}
+
+void Scheduler::preempt(Sequence* seq) {
+  blocks_.free(*seq);
+  seq->status = SequenceStatus::kWaiting;
+  waiting_.push_front(seq);
+  ++num_preemptions_;
+}
+
+StepPlan Scheduler::schedule() {
+  StepPlan plan;
+  int32_t budget = config_.max_prefill_token_num;
+
+  // 1. Running sequences; a victim is taken from the back, so iterate by index over a shrinking vector.
+  for (size_t i = 0; i < running_.size(); ++i) {
+    Sequence* seq = running_[i];
+    int32_t uncomputed = seq->num_uncomputed();
+    int32_t n = uncomputed == 1 ? 1 : std::min(uncomputed, budget);
+    if (n == 0) continue;  // a prefill whose chunk must wait for budget
+    while (!blocks_.allocate(*seq, seq->num_computed_tokens + n)) {
+      Sequence* victim = running_.back();
+      running_.pop_back();
+      preempt(victim);
+      plan.preempted.push_back(victim);
+      if (victim == seq) break;
+    }
+    if (seq->status != SequenceStatus::kRunning) break;  // preempted itself: everything after it is gone too
+    if (uncomputed > 1) budget -= n;
+    plan.seqs.push_back({seq, n, n == uncomputed});
+  }
+
+  // 2. Waiting sequences, FCFS; a sequence preempted in this step waits for the next one.
+  while (!waiting_.empty() && static_cast<int32_t>(running_.size()) < config_.max_batch_size &&
+         plan.preempted.empty()) {
+    Sequence* seq = waiting_.front();
+    if (seq->block_table.empty()) blocks_.match_prefix(*seq);
+    if (!seq->admitted_once) seq->num_cached_prompt_tokens = std::min(seq->num_computed_tokens, seq->num_prompt_tokens);
+    int32_t uncomputed = seq->num_uncomputed();
+    int32_t n = uncomputed == 1 ? 1 : std::min(uncomputed, budget);
+    if (n == 0 || !blocks_.allocate(*seq, seq->num_computed_tokens + n)) {
+      blocks_.free(*seq);  // a waiting sequence holds no blocks: release the prefix-cache hits taken above
+      break;
+    }
+    waiting_.pop_front();
+    seq->status = SequenceStatus::kRunning;
+    seq->admitted_once = true;
+    running_.push_back(seq);
+    if (uncomputed > 1) budget -= n;
+    plan.seqs.push_back({seq, n, n == uncomputed});
+  }
+  return plan;
+}
+
+void Scheduler::finish_step(const StepPlan& plan) {
+  for (const ScheduledSequence& s : plan.seqs) {
+    s.seq->num_computed_tokens += s.num_new_tokens;
+    blocks_.commit(*s.seq);
+  }
+}
+
+void Scheduler::remove(Sequence* seq) {
+  if (seq->status == SequenceStatus::kRunning) {
+    running_.erase(std::find(running_.begin(), running_.end(), seq));
+  } else if (seq->status == SequenceStatus::kWaiting) {
+    auto it = std::find(waiting_.begin(), waiting_.end(), seq);
+    if (it != waiting_.end()) waiting_.erase(it);
+  }
+  blocks_.free(*seq);
+  seq->status = SequenceStatus::kFinished;
+}
+
+}  // namespace turbolm

@@ -1,0 +1,114 @@
+// Pipeline over the real tiny model (shared/models/stories260K-hf; no chat template of its own, so chat turns use
+// the built-in chatml fallback).
+#include "turbolm/pipeline.h"
+
+#include <gtest/gtest.h>
+
+#include "turbolm/error.h"
+
+namespace turbolm {
+namespace {
+
+const std::string kModel = std::string(TURBOLM_SHARED_DIR) + "/models/stories260K-hf";
+
+EngineConfig small_config() {
+  EngineConfig c;
+  c.cache_max_entry_count = 256;
+  c.cache_block_seq_len = 16;
+  c.num_threads = 1;
+  return c;
+}
+
+GenerationConfig greedy(int max_new) {
+  GenerationConfig g;
+  g.max_new_tokens = max_new;
+  return g;
+}
+
+TEST(Pipeline, BatchCallMatchesSingleCallsAndStreaming) {
+  Pipeline pipe(kModel, small_config());
+  const std::vector<std::string> prompts = {"Once upon a time", "Lily and Tom went to the park", "The cat"};
+  std::vector<Response> batch = pipe(prompts, greedy(30), PromptStyle::kRaw);
+  ASSERT_EQ(batch.size(), 3u);
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    Response single = pipe(prompts[i], greedy(30), PromptStyle::kRaw);
+    EXPECT_EQ(single.token_ids, batch[i].token_ids);
+    EXPECT_EQ(single.text, batch[i].text);
+    EXPECT_FALSE(single.text.empty());
+    EXPECT_NE(single.finish_reason, FinishReason::kNone);
+    EXPECT_EQ(single.output_tokens, static_cast<int>(single.token_ids.size()));
+    EXPECT_GT(single.input_tokens, 0);
+  }
+  std::vector<std::string> streamed(3);
+  std::vector<int> finals(3, 0);
+  pipe.stream_infer(
+      prompts, greedy(30),
+      [&](int i, const GenerationOutput& chunk) {
+        streamed[i] += chunk.text;
+        if (chunk.finish_reason != FinishReason::kNone) ++finals[i];
+      },
+      PromptStyle::kRaw);
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    EXPECT_EQ(streamed[i], batch[i].text);
+    EXPECT_EQ(finals[i], 1);
+  }
+}
+
+TEST(Pipeline, NCompletionsPerPrompt) {
+  Pipeline pipe(kModel, small_config());
+  GenerationConfig g = greedy(12);
+  g.n = 2;
+  g.do_sample = true;
+  g.random_seed = 3;
+  std::vector<Response> out = pipe({"Once upon a time", "The dog"}, g, PromptStyle::kRaw);
+  ASSERT_EQ(out.size(), 4u);
+  for (size_t i = 0; i < out.size(); ++i) EXPECT_EQ(out[i].index, static_cast<int>(i % 2));
+}
+
+TEST(Pipeline, ChatKeepsHistoryAndReusesItsPrefix) {
+  Pipeline pipe(kModel, small_config());
+  ChatSession session;
+  std::string streamed;
+  Response first = pipe.chat(session, "Tell me a story about a dog.", greedy(40),
+                             [&](const GenerationOutput& c) { streamed += c.text; });
+  EXPECT_EQ(streamed, first.text);
+  ASSERT_EQ(session.history.size(), 2u);
+  EXPECT_EQ(session.history[1].role, "assistant");
+  EXPECT_EQ(session.history[1].content, first.text);
+  Response second = pipe.chat(session, "And then?", greedy(20));
+  EXPECT_EQ(session.history.size(), 4u);
+  EXPECT_GT(second.input_tokens, first.input_tokens + first.output_tokens - 4);
+  // The re-rendered first turn comes from the prefix cache.
+  EXPECT_GE(second.cached_tokens, 16);
+  session.reset();
+  EXPECT_TRUE(session.history.empty());
+}
+
+TEST(Pipeline, StopTokenCancelsEverything) {
+  Pipeline pipe(kModel, small_config());
+  std::stop_source stop;
+  stop.request_stop();
+  GenerationConfig g = greedy(400);
+  g.ignore_eos = true;
+  int finals = 0;
+  pipe.stream_infer(
+      {"Once upon a time", "The cat"}, g,
+      [&](int, const GenerationOutput& c) {
+        if (c.finish_reason != FinishReason::kNone) {
+          EXPECT_EQ(c.finish_reason, FinishReason::kAbort);
+          ++finals;
+        }
+      },
+      PromptStyle::kRaw, stop.get_token());
+  EXPECT_EQ(finals, 2);
+}
+
+TEST(Pipeline, InvalidPromptThrowsBeforeAnythingRuns) {
+  Pipeline pipe(kModel, small_config());
+  std::vector<std::string> prompts = {"fine", std::string(6000, 'a')};
+  EXPECT_THROW(pipe(prompts, greedy(4), PromptStyle::kRaw), Error);
+  EXPECT_EQ(pipe.engine().stats().waiting + pipe.engine().stats().running, 0);
+}
+
+}  // namespace
+}  // namespace turbolm

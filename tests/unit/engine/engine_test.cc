@@ -1,0 +1,324 @@
+// The engine end to end over a fake model (fake_model.h): threads, batching, preemption, cancellation, limits.
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <future>
+#include <mutex>
+
+#include "engine/llm_engine.h"
+#include "fake_model.h"
+
+namespace turbolm {
+namespace {
+
+constexpr int32_t kEos = 1;
+
+std::unique_ptr<LlmEngine> make_engine(EngineConfig config, int64_t max_positions = 512) {
+  EngineParts parts;
+  parts.model = std::make_unique<testing::FakeModel>(64, max_positions);
+  parts.eos_token_ids = {kEos};
+  parts.model_dir = "/fake/model";
+  if (config.cache_max_entry_count < 1) config.cache_max_entry_count = 256;
+  return std::make_unique<LlmEngine>(std::move(parts), config);
+}
+
+// Collects every completion of a set of requests; waits until all are finished. The state is shared with the
+// callbacks, which may still be unlocking after the last wait returned.
+class Collector {
+ public:
+  OutputCallback callback(size_t request) {
+    return [s = state_, request](const GenerationOutput& chunk) {
+      std::lock_guard lock(s->mutex);
+      Response& r = s->responses[{request, chunk.index}];
+      r.index = chunk.index;
+      r.token_ids.insert(r.token_ids.end(), chunk.token_ids.begin(), chunk.token_ids.end());
+      r.logprobs.insert(r.logprobs.end(), chunk.logprobs.begin(), chunk.logprobs.end());
+      r.output_tokens = chunk.output_tokens;
+      r.cached_tokens = chunk.cached_tokens;
+      r.input_tokens = chunk.input_tokens;
+      if (chunk.finish_reason != FinishReason::kNone) {
+        EXPECT_EQ(r.finish_reason, FinishReason::kNone) << "two final chunks";
+        r.finish_reason = chunk.finish_reason;
+        r.error = chunk.error;
+        ++s->finished;
+        s->done.notify_all();
+      }
+    };
+  }
+  void wait(int completions) {
+    std::unique_lock lock(state_->mutex);
+    ASSERT_TRUE(state_->done.wait_for(lock, std::chrono::seconds(60), [&] { return state_->finished >= completions; }));
+  }
+  Response get(size_t request, int index = 0) {
+    std::lock_guard lock(state_->mutex);
+    return state_->responses[{request, index}];
+  }
+
+ private:
+  struct State {
+    std::mutex mutex;
+    std::condition_variable done;
+    std::map<std::pair<size_t, int>, Response> responses;
+    int finished = 0;
+  };
+  std::shared_ptr<State> state_ = std::make_shared<State>();
+};
+
+// Stats are published after each step, a moment after the step's callbacks ran.
+EngineStats wait_idle(const Engine& engine) {
+  for (int i = 0; i < 1000; ++i) {
+    EngineStats s = engine.stats();
+    if (s.running == 0 && s.waiting == 0) return s;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ADD_FAILURE() << "engine did not become idle";
+  return engine.stats();
+}
+
+std::vector<int32_t> prompt_of(int i) {
+  // Varied lengths; prompts i and i + 8 share a 20-token prefix, so the prefix cache has work.
+  std::vector<int32_t> p;
+  for (int t = 0; t < 20; ++t) p.push_back(2 + (i % 8 * 7 + t) % 60);
+  for (int t = 0; t < 3 + i * 5 % 37; ++t) p.push_back(2 + (i * 13 + t * 3) % 60);
+  return p;
+}
+
+std::vector<std::vector<int32_t>> run_greedy(LlmEngine& engine, const std::vector<int>& which, int max_new = 24) {
+  Collector c;
+  for (size_t k = 0; k < which.size(); ++k) {
+    Request r;
+    r.prompt_ids = prompt_of(which[k]);
+    r.gen.max_new_tokens = max_new;
+    r.gen.ignore_eos = true;
+    engine.submit(r, c.callback(k));
+  }
+  c.wait(static_cast<int>(which.size()));
+  std::vector<std::vector<int32_t>> out;
+  for (size_t k = 0; k < which.size(); ++k) {
+    Response r = c.get(k);
+    EXPECT_EQ(r.finish_reason, FinishReason::kLength);
+    out.push_back(r.token_ids);
+  }
+  return out;
+}
+
+TEST(Engine, GreedyOutputsAreBatchInvariant) {
+  std::vector<int> all;
+  for (int i = 0; i < 16; ++i) all.push_back(i);
+  std::vector<std::vector<int32_t>> alone;
+  {
+    auto engine = make_engine({.enable_prefix_caching = false});
+    for (int i : all) alone.push_back(run_greedy(*engine, {i})[0]);
+  }
+  struct Variant {
+    const char* name;
+    EngineConfig config;
+  };
+  std::vector<Variant> variants = {
+      {"together", {.cache_block_seq_len = 8, .enable_prefix_caching = false}},
+      {"prefix caching", {.cache_block_seq_len = 8, .enable_prefix_caching = true}},
+      {"chunked prefill", {.cache_block_seq_len = 8, .max_prefill_token_num = 5}},
+      {"tiny pool", {.cache_max_entry_count = 14, .cache_block_seq_len = 8}},
+      {"batch of 3", {.max_batch_size = 3, .cache_block_seq_len = 4}},
+  };
+  for (const Variant& v : variants) {
+    auto engine = make_engine(v.config);
+    EXPECT_EQ(run_greedy(*engine, all), alone) << v.name;
+    EngineStats stats = wait_idle(*engine);
+    EXPECT_EQ(stats.kv_blocks_used, 0) << v.name;
+    if (std::string(v.name) == "tiny pool") EXPECT_GT(stats.preemptions, 0);
+    if (v.config.enable_prefix_caching) {
+      // Again, now served from the cache the first pass filled.
+      EXPECT_EQ(run_greedy(*engine, all), alone) << v.name << ", second pass";
+      EXPECT_GT(wait_idle(*engine).prefix_cache_hit_tokens, 0) << v.name;
+    }
+  }
+}
+
+TEST(Engine, CancelFreesEveryBlockAndSendsAbort) {
+  auto engine = make_engine({.cache_block_seq_len = 4});
+  Collector c;
+  Request r;
+  r.prompt_ids = prompt_of(3);
+  r.gen.max_new_tokens = 400;
+  r.gen.ignore_eos = true;
+  // Cancelled from its own first callback (allowed on the engine thread), so the fake model cannot finish first.
+  std::promise<std::shared_ptr<RequestHandle>> handle_promise;
+  std::shared_future<std::shared_ptr<RequestHandle>> handle_future = handle_promise.get_future().share();
+  auto callback = c.callback(0);
+  bool cancelled = false;
+  auto handle = engine->submit(r, [&, handle_future](const GenerationOutput& chunk) {
+    callback(chunk);
+    if (!cancelled) handle_future.get()->cancel();
+    cancelled = true;
+  });
+  handle_promise.set_value(handle);
+  c.wait(1);
+  handle->cancel();  // idempotent, also after the end
+  EXPECT_EQ(c.get(0).finish_reason, FinishReason::kAbort);
+  EXPECT_LT(c.get(0).token_ids.size(), 400u);
+  EXPECT_EQ(wait_idle(*engine).kv_blocks_used, 0);
+}
+
+TEST(Engine, SessionLenBoundsPromptAndOutput) {
+  auto engine = make_engine({.session_len = 40});
+  Request too_long;
+  too_long.prompt_ids.assign(40, 5);
+  try {
+    engine->submit(too_long, {});
+    FAIL() << "a prompt of session_len tokens was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("session_len"), std::string::npos) << e.what();
+  }
+  Collector c;
+  Request r;
+  r.prompt_ids.assign(30, 5);
+  r.gen.max_new_tokens = 100;
+  r.gen.ignore_eos = true;
+  engine->submit(r, c.callback(0));
+  c.wait(1);
+  EXPECT_EQ(c.get(0).finish_reason, FinishReason::kLength);
+  EXPECT_EQ(c.get(0).token_ids.size(), 10u);
+}
+
+TEST(Engine, PromptLargerThanThePoolFailsAtOnce) {
+  auto engine = make_engine({.cache_max_entry_count = 4, .cache_block_seq_len = 8});
+  Request r;
+  r.prompt_ids.assign(40, 5);
+  EXPECT_THROW(engine->submit(r, {}), Error);
+  Request empty;
+  EXPECT_THROW(engine->submit(empty, {}), Error);
+  Request bad_id;
+  bad_id.prompt_ids = {1, 64};
+  EXPECT_THROW(engine->submit(bad_id, {}), Error);
+}
+
+TEST(Engine, StopTokenIdsAndMinNewTokens) {
+  auto engine = make_engine({});
+  std::vector<int32_t> free_run = run_greedy(*engine, {5}, 30)[0];
+  int32_t stop = free_run[3];
+  size_t first = std::find(free_run.begin(), free_run.end(), stop) - free_run.begin();
+  auto run = [&](int min_new) {
+    Collector c;
+    Request r;
+    r.prompt_ids = prompt_of(5);
+    r.gen.max_new_tokens = 30;
+    r.gen.ignore_eos = true;
+    r.gen.stop_token_ids = {stop};
+    r.gen.min_new_tokens = min_new;
+    engine->submit(r, c.callback(0));
+    c.wait(1);
+    return c.get(0);
+  };
+  Response stopped = run(0);
+  EXPECT_EQ(stopped.finish_reason, FinishReason::kStop);
+  EXPECT_EQ(stopped.token_ids, std::vector<int32_t>(free_run.begin(), free_run.begin() + first + 1));
+  Response held = run(static_cast<int>(first) + 2);
+  for (size_t i = 0; i < first + 2 && i < held.token_ids.size(); ++i) EXPECT_NE(held.token_ids[i], stop);
+  EXPECT_GE(held.token_ids.size(), first + 2);
+}
+
+TEST(Engine, SeededSamplingIsReproducibleAndNCompletionsDiffer) {
+  auto engine = make_engine({.cache_block_seq_len = 8});
+  auto run = [&](int n, bool with_others) {
+    Collector c;
+    Request r;
+    r.prompt_ids = prompt_of(7);
+    r.gen.n = n;
+    r.gen.do_sample = true;
+    r.gen.temperature = 1.0f;
+    r.gen.random_seed = 1234;
+    r.gen.max_new_tokens = 16;
+    r.gen.ignore_eos = true;
+    engine->submit(r, c.callback(0));
+    int others = 0;
+    if (with_others) {
+      for (int i = 0; i < 4; ++i, ++others) {
+        Request o;
+        o.prompt_ids = prompt_of(i);
+        o.gen.max_new_tokens = 10;
+        engine->submit(o, c.callback(1 + i));
+      }
+    }
+    c.wait(n + others);
+    std::vector<Response> out;
+    for (int i = 0; i < n; ++i) out.push_back(c.get(0, i));
+    return out;
+  };
+  std::vector<Response> a = run(3, false);
+  std::vector<Response> b = run(3, true);
+  ASSERT_EQ(a.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(a[i].index, i);
+    EXPECT_EQ(a[i].token_ids.size(), 16u);
+    EXPECT_EQ(a[i].token_ids, b[i].token_ids) << "completion " << i;
+  }
+  EXPECT_NE(a[0].token_ids, a[1].token_ids);
+  EXPECT_NE(a[1].token_ids, a[2].token_ids);
+  // Siblings share the prompt's full blocks (forked after the first completion's prefill).
+  EXPECT_EQ(a[1].cached_tokens, static_cast<int>(prompt_of(7).size() - 1) / 8 * 8);
+  EXPECT_EQ(run(1, false)[0].token_ids, a[0].token_ids);
+}
+
+TEST(Engine, ScoringMatchesTheGenerationLogprobs) {
+  auto engine = make_engine({.cache_block_seq_len = 4});
+  Collector gen;
+  Request r;
+  r.prompt_ids = prompt_of(2);
+  r.gen.max_new_tokens = 12;
+  r.gen.ignore_eos = true;
+  r.gen.logprobs = 2;
+  engine->submit(r, gen.callback(0));
+  gen.wait(1);
+  Response g = gen.get(0);
+  ASSERT_EQ(g.logprobs.size(), 12u);
+  for (const TokenLogprob& lp : g.logprobs) {
+    ASSERT_EQ(lp.top.size(), 2u);
+    EXPECT_EQ(lp.top[0].first, lp.token);  // greedy
+    EXPECT_FLOAT_EQ(lp.top[0].second, lp.logprob);
+    EXPECT_LE(lp.logprob, 0.0f);
+  }
+  Collector score;
+  engine->submit_scoring(prompt_of(2), g.token_ids, score.callback(0));
+  score.wait(1);
+  Response s = score.get(0);
+  ASSERT_EQ(s.logprobs.size(), g.logprobs.size());
+  for (size_t i = 0; i < s.logprobs.size(); ++i) EXPECT_NEAR(s.logprobs[i].logprob, g.logprobs[i].logprob, 1e-5);
+}
+
+TEST(Engine, DestructorAbortsInFlightRequests) {
+  Collector c;
+  {
+    // Long sequences (a large session_len and pool), so none can finish before the engine is destroyed.
+    auto engine = make_engine({.max_batch_size = 2, .cache_max_entry_count = 4096}, 1 << 20);
+    for (size_t i = 0; i < 4; ++i) {
+      Request r;
+      r.prompt_ids = prompt_of(static_cast<int>(i));
+      r.gen.max_new_tokens = 100000;
+      r.gen.n = 2;
+      r.gen.ignore_eos = true;
+      engine->submit(r, c.callback(i));
+    }
+  }
+  c.wait(8);
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(c.get(i, 0).finish_reason, FinishReason::kAbort) << i;
+    EXPECT_EQ(c.get(i, 1).finish_reason, FinishReason::kAbort) << i;
+  }
+}
+
+TEST(Engine, IdleEngineSleeps) {
+  auto engine = make_engine({});
+  run_greedy(*engine, {1}, 4);
+  EngineStats before = wait_idle(*engine);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EngineStats after = engine->stats();
+  EXPECT_EQ(before.generation_tokens_total, after.generation_tokens_total);
+  EXPECT_EQ(after.running, 0);
+  EXPECT_EQ(after.waiting, 0);
+  EXPECT_EQ(after.requests_finished, 1);
+}
+
+}  // namespace
+}  // namespace turbolm
