@@ -1,0 +1,276 @@
+// Methods that templates call on str, list and dict values (`content.strip()`, `d.items()`).
+// Mutating list/dict methods are refused like jinja2's ImmutableSandboxedEnvironment does.
+#include <algorithm>
+
+#include "chat/jinja/errors.h"
+#include "chat/jinja/interpreter.h"
+#include "chat/jinja/strings.h"
+
+namespace turbolm::jinja {
+namespace {
+
+using Method = Value (*)(Interpreter&, const Value& self, CallArgs& args);
+
+std::optional<std::string> opt_string(const CallArgs& args, size_t pos, std::string_view name) {
+  const Value* v = find_arg(args, pos, name);
+  if (!v || v->is_none()) return std::nullopt;
+  if (!v->is_string()) render_fail("expected a string argument, got " + std::string(v->type_name()));
+  return v->as_string();
+}
+
+const std::string& need_string(const CallArgs& args, size_t pos, std::string_view name) {
+  const Value* v = find_arg(args, pos, name);
+  if (!v) render_fail("missing required argument '" + std::string(name) + "'");
+  if (!v->is_string()) render_fail("must be str, not " + std::string(v->type_name()));
+  return v->as_string();
+}
+
+int64_t opt_int(const CallArgs& args, size_t pos, std::string_view name, int64_t fallback) {
+  const Value* v = find_arg(args, pos, name);
+  if (!v || v->is_none()) return fallback;
+  if (!v->is_int() && !v->is_bool()) render_fail("an integer is required, got " + std::string(v->type_name()));
+  return v->as_int();
+}
+
+Value string_list(std::vector<std::string> parts) {
+  List out;
+  out.reserve(parts.size());
+  for (auto& p : parts) out.emplace_back(std::move(p));
+  return Value::list(std::move(out));
+}
+
+// startswith / endswith accept a string or a tuple of strings.
+bool affix_match(const Value& self, const CallArgs& args, bool prefix) {
+  const Value* v = find_arg(args, 0, "prefix");
+  if (!v) render_fail("startswith/endswith take at least 1 argument");
+  List options = v->is_sequence() ? v->as_list() : List{*v};
+  const std::string& s = self.as_string();
+  for (const auto& o : options) {
+    if (!o.is_string()) render_fail("startswith/endswith arg must be str or a tuple of str");
+    const std::string& a = o.as_string();
+    if (a.size() <= s.size() &&
+        (prefix ? s.compare(0, a.size(), a) == 0 : s.compare(s.size() - a.size(), a.size(), a) == 0))
+      return true;
+  }
+  return false;
+}
+
+template <typename Pred>
+bool all_chars(const std::string& s, Pred pred) {
+  if (s.empty()) return false;
+  for (unsigned char c : s)
+    if (!pred(c)) return false;
+  return true;
+}
+
+Value find_impl(const Value& self, CallArgs& args, bool reverse, bool raise) {
+  const std::string& s = self.as_string();
+  const std::string& sub = need_string(args, 0, "sub");
+  size_t hit = reverse ? s.rfind(sub) : s.find(sub);
+  if (hit == std::string::npos) {
+    if (raise) render_fail("substring not found");
+    return Value(-1);
+  }
+  return Value(static_cast<int64_t>(utf8_length(std::string_view(s).substr(0, hit))));
+}
+
+const std::pair<std::string_view, Method> kStringMethods[] = {
+    {"strip", [](Interpreter&, const Value& s,
+                 CallArgs& a) { return Value(py_strip(s.as_string(), opt_string(a, 0, "chars"), true, true)); }},
+    {"lstrip", [](Interpreter&, const Value& s,
+                  CallArgs& a) { return Value(py_strip(s.as_string(), opt_string(a, 0, "chars"), true, false)); }},
+    {"rstrip", [](Interpreter&, const Value& s,
+                  CallArgs& a) { return Value(py_strip(s.as_string(), opt_string(a, 0, "chars"), false, true)); }},
+    {"split",
+     [](Interpreter&, const Value& s, CallArgs& a) {
+       auto sep = opt_string(a, 0, "sep");
+       if (sep && sep->empty()) render_fail("empty separator");
+       return string_list(py_split(s.as_string(), sep, opt_int(a, 1, "maxsplit", -1)));
+     }},
+    {"rsplit",
+     [](Interpreter&, const Value& s, CallArgs& a) {
+       auto sep = opt_string(a, 0, "sep");
+       if (sep && sep->empty()) render_fail("empty separator");
+       return string_list(py_split(s.as_string(), sep, opt_int(a, 1, "maxsplit", -1), true));
+     }},
+    {"splitlines", [](Interpreter&, const Value& s, CallArgs&) { return string_list(py_splitlines(s.as_string())); }},
+    {"startswith", [](Interpreter&, const Value& s, CallArgs& a) { return Value(affix_match(s, a, true)); }},
+    {"endswith", [](Interpreter&, const Value& s, CallArgs& a) { return Value(affix_match(s, a, false)); }},
+    {"upper", [](Interpreter&, const Value& s, CallArgs&) { return Value(py_upper(s.as_string())); }},
+    {"lower", [](Interpreter&, const Value& s, CallArgs&) { return Value(py_lower(s.as_string())); }},
+    {"casefold", [](Interpreter&, const Value& s, CallArgs&) { return Value(py_lower(s.as_string())); }},
+    {"title", [](Interpreter&, const Value& s, CallArgs&) { return Value(py_title(s.as_string())); }},
+    {"capitalize", [](Interpreter&, const Value& s, CallArgs&) { return Value(py_capitalize(s.as_string())); }},
+    {"replace",
+     [](Interpreter& in, const Value& s, CallArgs& a) {
+       std::string out =
+           py_replace(s.as_string(), need_string(a, 0, "old"), need_string(a, 1, "new"), opt_int(a, 2, "count", -1));
+       in.check_size(out.size());
+       return Value(std::move(out));
+     }},
+    {"find", [](Interpreter&, const Value& s, CallArgs& a) { return find_impl(s, a, false, false); }},
+    {"rfind", [](Interpreter&, const Value& s, CallArgs& a) { return find_impl(s, a, true, false); }},
+    {"index", [](Interpreter&, const Value& s, CallArgs& a) { return find_impl(s, a, false, true); }},
+    {"rindex", [](Interpreter&, const Value& s, CallArgs& a) { return find_impl(s, a, true, true); }},
+    {"count",
+     [](Interpreter&, const Value& s, CallArgs& a) {
+       const std::string& sub = need_string(a, 0, "sub");
+       const std::string& str = s.as_string();
+       if (sub.empty()) return Value(static_cast<int64_t>(utf8_length(str) + 1));
+       int64_t n = 0;
+       for (size_t p = str.find(sub); p != std::string::npos; p = str.find(sub, p + sub.size())) ++n;
+       return Value(n);
+     }},
+    {"join",
+     [](Interpreter& in, const Value& s, CallArgs& a) {
+       const Value* items = find_arg(a, 0, "iterable");
+       if (!items) render_fail("join() takes exactly one argument");
+       std::string out;
+       bool first = true;
+       for (const auto& v : in.iterate(*items)) {
+         if (!v.is_string())
+           render_fail("sequence item: expected str instance, " + std::string(v.type_name()) + " found");
+         if (!first) out += s.as_string();
+         first = false;
+         out += v.as_string();
+         in.check_size(out.size());
+       }
+       return Value(std::move(out));
+     }},
+    {"isdigit",
+     [](Interpreter&, const Value& s, CallArgs&) {
+       return Value(all_chars(s.as_string(), [](unsigned char c) { return c >= '0' && c <= '9'; }));
+     }},
+    {"isnumeric",
+     [](Interpreter&, const Value& s, CallArgs&) {
+       return Value(all_chars(s.as_string(), [](unsigned char c) { return c >= '0' && c <= '9'; }));
+     }},
+    {"isalpha",
+     [](Interpreter&, const Value& s, CallArgs&) {
+       return Value(all_chars(s.as_string(), [](unsigned char c) { return std::isalpha(c) != 0; }));
+     }},
+    {"isalnum",
+     [](Interpreter&, const Value& s, CallArgs&) {
+       return Value(all_chars(s.as_string(), [](unsigned char c) { return std::isalnum(c) != 0; }));
+     }},
+    {"isspace", [](Interpreter&, const Value& s, CallArgs&) { return Value(py_isspace(s.as_string())); }},
+    {"islower",
+     [](Interpreter&, const Value& s, CallArgs&) {
+       const std::string& str = s.as_string();
+       return Value(py_lower(str) == str && py_upper(str) != str);
+     }},
+    {"isupper",
+     [](Interpreter&, const Value& s, CallArgs&) {
+       const std::string& str = s.as_string();
+       return Value(py_upper(str) == str && py_lower(str) != str);
+     }},
+    {"removeprefix",
+     [](Interpreter&, const Value& s, CallArgs& a) {
+       const std::string& p = need_string(a, 0, "prefix");
+       const std::string& str = s.as_string();
+       return Value(str.compare(0, p.size(), p) == 0 ? str.substr(p.size()) : str);
+     }},
+    {"removesuffix",
+     [](Interpreter&, const Value& s, CallArgs& a) {
+       const std::string& p = need_string(a, 0, "suffix");
+       const std::string& str = s.as_string();
+       bool hit = !p.empty() && p.size() <= str.size() && str.compare(str.size() - p.size(), p.size(), p) == 0;
+       return Value(hit ? str.substr(0, str.size() - p.size()) : str);
+     }},
+};
+
+const std::pair<std::string_view, Method> kListMethods[] = {
+    {"index",
+     [](Interpreter&, const Value& self, CallArgs& a) {
+       const Value* x = find_arg(a, 0, "value");
+       if (!x) render_fail("index() takes at least 1 argument");
+       const List& items = self.as_list();
+       for (size_t i = 0; i < items.size(); ++i)
+         if (equals(items[i], *x)) return Value(static_cast<int64_t>(i));
+       render_fail("value is not in list");
+     }},
+    {"count",
+     [](Interpreter&, const Value& self, CallArgs& a) {
+       const Value* x = find_arg(a, 0, "value");
+       if (!x) render_fail("count() takes exactly one argument");
+       int64_t n = 0;
+       for (const auto& v : self.as_list()) n += equals(v, *x);
+       return Value(n);
+     }},
+};
+
+const std::pair<std::string_view, Method> kDictMethods[] = {
+    {"items",
+     [](Interpreter&, const Value& self, CallArgs&) {
+       List out;
+       out.reserve(self.as_dict().items.size());
+       for (const auto& [k, v] : self.as_dict().items) out.push_back(Value::tuple({Value(k), v}));
+       return Value::list(std::move(out));
+     }},
+    {"keys",
+     [](Interpreter&, const Value& self, CallArgs&) {
+       List out;
+       for (const auto& kv : self.as_dict().items) out.emplace_back(kv.first);
+       return Value::list(std::move(out));
+     }},
+    {"values",
+     [](Interpreter&, const Value& self, CallArgs&) {
+       List out;
+       for (const auto& kv : self.as_dict().items) out.push_back(kv.second);
+       return Value::list(std::move(out));
+     }},
+    {"get",
+     [](Interpreter&, const Value& self, CallArgs& a) {
+       const Value* key = find_arg(a, 0, "key");
+       if (!key) render_fail("get expected at least 1 argument, got 0");
+       if (key->is_string()) {
+         if (const Value* v = self.as_dict().find(key->as_string())) return *v;
+       }
+       return arg_or(a, 1, "default", Value::none());
+     }},
+    {"copy", [](Interpreter&, const Value& self, CallArgs&) { return Value::dict(self.as_dict()); }},
+};
+
+constexpr std::string_view kUnsafeList[] = {"append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse"};
+constexpr std::string_view kUnsafeDict[] = {"pop", "popitem", "setdefault", "update", "clear"};
+
+template <size_t N>
+std::optional<Value> bind(const std::pair<std::string_view, Method> (&table)[N], const Value& self,
+                          std::string_view name) {
+  for (const auto& [n, m] : table) {
+    if (n != name) continue;
+    Method method = m;
+    return Value::callable(std::string(name),
+                           [self, method](Interpreter& in, CallArgs& args) { return method(in, self, args); });
+  }
+  return std::nullopt;
+}
+
+template <size_t N>
+std::optional<Value> unsafe(const std::string_view (&names)[N], const Value& self, std::string_view name) {
+  for (auto n : names) {
+    if (n != name) continue;
+    std::string message =
+        "access to attribute '" + std::string(name) + "' of '" + std::string(self.type_name()) + "' object is unsafe.";
+    return Value::callable(std::string(name), [message](Interpreter&, CallArgs&) -> Value { render_fail(message); });
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<Value> get_method(const Value& obj, std::string_view name) {
+  switch (obj.kind()) {
+    case Kind::kString: return bind(kStringMethods, obj, name);
+    case Kind::kList:
+      if (auto m = bind(kListMethods, obj, name)) return m;
+      return unsafe(kUnsafeList, obj, name);
+    case Kind::kTuple: return bind(kListMethods, obj, name);
+    case Kind::kDict:
+      if (auto m = bind(kDictMethods, obj, name)) return m;
+      return unsafe(kUnsafeDict, obj, name);
+    default: return std::nullopt;
+  }
+}
+
+}  // namespace turbolm::jinja

@@ -1,0 +1,232 @@
+#include "chat/jinja/strings.h"
+
+#include <utf8proc.h>
+
+namespace turbolm::jinja {
+namespace {
+
+struct CodePoint {
+  int32_t cp;
+  size_t begin, end;  // byte range
+};
+
+std::vector<CodePoint> decode(std::string_view s) {
+  std::vector<CodePoint> out;
+  out.reserve(s.size());
+  size_t i = 0;
+  while (i < s.size()) {
+    utf8proc_int32_t cp;
+    auto n = utf8proc_iterate(reinterpret_cast<const utf8proc_uint8_t*>(s.data() + i), s.size() - i, &cp);
+    if (n <= 0) {  // invalid byte: keep it as its own unit
+      cp = static_cast<unsigned char>(s[i]);
+      n = 1;
+    }
+    out.push_back({cp, i, i + static_cast<size_t>(n)});
+    i += n;
+  }
+  return out;
+}
+
+void encode(std::string& out, int32_t cp) {
+  utf8proc_uint8_t buf[4];
+  auto n = utf8proc_encode_char(cp, buf);
+  out.append(reinterpret_cast<const char*>(buf), n);
+}
+
+// Python's str.isspace() set.
+bool is_space_cp(int32_t c) {
+  return (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x20) || c == 0x85 || c == 0xa0 || c == 0x1680 ||
+         (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 || c == 0x202f || c == 0x205f || c == 0x3000;
+}
+
+bool is_cased_letter(int32_t c) {
+  auto cat = utf8proc_category(c);
+  return cat == UTF8PROC_CATEGORY_LU || cat == UTF8PROC_CATEGORY_LL || cat == UTF8PROC_CATEGORY_LT;
+}
+
+bool ascii_only(std::string_view s) {
+  for (unsigned char c : s)
+    if (c >= 0x80) return false;
+  return true;
+}
+
+}  // namespace
+
+bool py_isspace(std::string_view s) {
+  if (s.empty()) return false;
+  for (const auto& c : decode(s))
+    if (!is_space_cp(c.cp)) return false;
+  return true;
+}
+
+std::string py_strip(std::string_view s, const std::optional<std::string>& chars, bool left, bool right) {
+  std::vector<CodePoint> cps = decode(s);
+  std::vector<CodePoint> set;
+  if (chars) set = decode(*chars);
+  auto strip_me = [&](int32_t cp) {
+    if (!chars) return is_space_cp(cp);
+    for (const auto& c : set)
+      if (c.cp == cp) return true;
+    return false;
+  };
+  size_t b = 0, e = cps.size();
+  if (left)
+    while (b < e && strip_me(cps[b].cp)) ++b;
+  if (right)
+    while (e > b && strip_me(cps[e - 1].cp)) --e;
+  if (b == e) return "";
+  return std::string(s.substr(cps[b].begin, cps[e - 1].end - cps[b].begin));
+}
+
+std::vector<std::string> py_split(std::string_view s, const std::optional<std::string>& sep, int64_t maxsplit,
+                                  bool from_right) {
+  std::vector<std::string> out;
+  if (sep) {
+    if (sep->empty()) return {};  // caller reports "empty separator"
+    if (!from_right) {
+      size_t start = 0;
+      while (maxsplit < 0 || static_cast<int64_t>(out.size()) < maxsplit) {
+        size_t hit = s.find(*sep, start);
+        if (hit == std::string_view::npos) break;
+        out.emplace_back(s.substr(start, hit - start));
+        start = hit + sep->size();
+      }
+      out.emplace_back(s.substr(start));
+      return out;
+    }
+    size_t end = s.size();
+    std::vector<std::string> rev;
+    while (maxsplit < 0 || static_cast<int64_t>(rev.size()) < maxsplit) {
+      if (end < sep->size()) break;
+      size_t hit = s.rfind(*sep, end - sep->size());
+      if (hit == std::string_view::npos) break;
+      rev.emplace_back(s.substr(hit + sep->size(), end - hit - sep->size()));
+      end = hit;
+    }
+    rev.emplace_back(s.substr(0, end));
+    return {rev.rbegin(), rev.rend()};
+  }
+  // Whitespace split: runs of whitespace separate, leading/trailing whitespace yields no empty strings.
+  std::vector<CodePoint> cps = decode(s);
+  if (from_right) {
+    std::vector<std::string> rev;
+    int64_t e = static_cast<int64_t>(cps.size());
+    while (true) {
+      while (e > 0 && is_space_cp(cps[e - 1].cp)) --e;
+      if (e == 0) break;
+      if (maxsplit >= 0 && static_cast<int64_t>(rev.size()) == maxsplit) {
+        rev.emplace_back(s.substr(0, cps[e - 1].end));
+        break;
+      }
+      int64_t b = e;
+      while (b > 0 && !is_space_cp(cps[b - 1].cp)) --b;
+      rev.emplace_back(s.substr(cps[b].begin, cps[e - 1].end - cps[b].begin));
+      e = b;
+    }
+    return {rev.rbegin(), rev.rend()};
+  }
+  size_t i = 0;
+  while (true) {
+    while (i < cps.size() && is_space_cp(cps[i].cp)) ++i;
+    if (i == cps.size()) break;
+    if (maxsplit >= 0 && static_cast<int64_t>(out.size()) == maxsplit) {
+      out.emplace_back(s.substr(cps[i].begin));
+      break;
+    }
+    size_t j = i;
+    while (j < cps.size() && !is_space_cp(cps[j].cp)) ++j;
+    out.emplace_back(s.substr(cps[i].begin, cps[j - 1].end - cps[i].begin));
+    i = j;
+  }
+  return out;
+}
+
+std::vector<std::string> py_splitlines(std::string_view s) {
+  std::vector<std::string> out;
+  std::vector<CodePoint> cps = decode(s);
+  size_t start = 0;
+  for (size_t i = 0; i < cps.size(); ++i) {
+    int32_t c = cps[i].cp;
+    bool brk = c == '\n' || c == '\r' || c == 0x0b || c == 0x0c || c == 0x1c || c == 0x1d || c == 0x1e || c == 0x85 ||
+               c == 0x2028 || c == 0x2029;
+    if (!brk) continue;
+    out.emplace_back(s.substr(start, cps[i].begin - start));
+    if (c == '\r' && i + 1 < cps.size() && cps[i + 1].cp == '\n') ++i;
+    start = cps[i].end;
+  }
+  if (start < s.size()) out.emplace_back(s.substr(start));
+  return out;
+}
+
+std::string py_upper(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  if (ascii_only(s)) {
+    for (char c : s) out.push_back(c >= 'a' && c <= 'z' ? c - 32 : c);
+    return out;
+  }
+  for (const auto& c : decode(s)) encode(out, utf8proc_toupper(c.cp));
+  return out;
+}
+
+std::string py_lower(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  if (ascii_only(s)) {
+    for (char c : s) out.push_back(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    return out;
+  }
+  for (const auto& c : decode(s)) encode(out, utf8proc_tolower(c.cp));
+  return out;
+}
+
+std::string py_capitalize(std::string_view s) {
+  std::string out;
+  bool first = true;
+  for (const auto& c : decode(s)) {
+    encode(out, first ? utf8proc_totitle(c.cp) : utf8proc_tolower(c.cp));
+    first = false;
+  }
+  return out;
+}
+
+std::string py_title(std::string_view s) {
+  // str.title(): a cased letter after an uncased character starts a word.
+  std::string out;
+  bool prev_cased = false;
+  for (const auto& c : decode(s)) {
+    bool cased = is_cased_letter(c.cp);
+    encode(out, cased ? (prev_cased ? utf8proc_tolower(c.cp) : utf8proc_totitle(c.cp)) : c.cp);
+    prev_cased = cased;
+  }
+  return out;
+}
+
+std::string py_replace(std::string_view s, std::string_view old, std::string_view replacement, int64_t count) {
+  std::string out;
+  if (old.empty()) {
+    // Python inserts the replacement between every code point (and at both ends).
+    auto cps = decode(s);
+    int64_t done = 0;
+    for (const auto& c : cps) {
+      if (count < 0 || done < count) out += replacement, ++done;
+      out.append(s.substr(c.begin, c.end - c.begin));
+    }
+    if (count < 0 || done < count) out += replacement;
+    return out;
+  }
+  size_t start = 0;
+  int64_t done = 0;
+  while (count < 0 || done < count) {
+    size_t hit = s.find(old, start);
+    if (hit == std::string_view::npos) break;
+    out.append(s.substr(start, hit - start));
+    out.append(replacement);
+    start = hit + old.size();
+    ++done;
+  }
+  out.append(s.substr(start));
+  return out;
+}
+
+}  // namespace turbolm::jinja

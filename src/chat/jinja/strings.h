@@ -1,0 +1,23 @@
+// Python str semantics on UTF-8 text: whitespace set, strip/split/case mapping by code point.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace turbolm::jinja {
+
+std::string py_strip(std::string_view s, const std::optional<std::string>& chars, bool left, bool right);
+// str.split(sep, maxsplit); sep == nullopt splits on whitespace runs. rsplit when from_right.
+std::vector<std::string> py_split(std::string_view s, const std::optional<std::string>& sep, int64_t maxsplit,
+                                  bool from_right = false);
+std::vector<std::string> py_splitlines(std::string_view s);
+std::string py_upper(std::string_view s);
+std::string py_lower(std::string_view s);
+std::string py_capitalize(std::string_view s);
+std::string py_title(std::string_view s);  // str.title()
+std::string py_replace(std::string_view s, std::string_view old, std::string_view replacement, int64_t count);
+bool py_isspace(std::string_view s);
+
+}  // namespace turbolm::jinja

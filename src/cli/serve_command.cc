@@ -1,0 +1,71 @@
+// `turbolm serve api_server MODEL_DIR`: the OpenAI-compatible HTTP server (LMDeploy's flags and defaults).
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "core/logging.h"
+#include "server/server.h"
+
+namespace turbolm::cli {
+
+void add_engine_options(CLI::App& cmd, EngineConfig& config);  // chat_command.cc
+
+namespace {
+
+struct ServeOptions {
+  std::string model_dir;
+  std::string log_level;
+  EngineConfig engine;
+  server::ServerConfig server;
+};
+
+void run_api_server(ServeOptions& opt) {
+  if (!opt.log_level.empty()) set_log_level(parse_log_level(opt.log_level));
+  TLM_CHECK_ARG(opt.server.max_concurrent_requests >= 0) << "--max-concurrent-requests must be >= 0";
+  TLM_CHECK_ARG(opt.server.io_threads >= 1) << "--io-threads must be >= 1";
+  TLM_LOG_INFO("loading {}", opt.model_dir);
+  std::unique_ptr<Engine> engine = Engine::create(opt.model_dir, opt.engine);
+  opt.server.model_name = engine->info().model_name;
+  server::Server server(std::move(engine), opt.server);
+  uint16_t port = server.listen();
+  // One plain line on stdout for scripts and tests waiting for the server.
+  std::printf("turbolm api_server: serving %s on http://%s:%u\n", opt.server.model_name.c_str(),
+              opt.server.host.c_str(), static_cast<unsigned>(port));
+  std::fflush(stdout);
+  server.run();
+}
+
+void add_serve(CLI::App& app) {
+  CLI::App& group = command_group(app, "serve", "Serve a model over HTTP (api_server)");
+  auto opt = std::make_shared<ServeOptions>();
+  CLI::App* cmd = group.add_subcommand("api_server", "OpenAI-compatible HTTP server (LMDeploy's api_server)");
+  cmd->add_option("model_dir", opt->model_dir, "Hugging Face model folder")->required()->check(CLI::ExistingDirectory);
+  server::ServerConfig& s = opt->server;
+  cmd->add_option("--server-name", s.host, "address to listen on")->capture_default_str();
+  cmd->add_option("--server-port", s.port, "port to listen on (0 = any free port)")->capture_default_str();
+  cmd->add_option("--api-keys", s.api_keys, "accepted API keys; requests then need 'Authorization: Bearer KEY'")
+      ->expected(1, -1);
+  cmd->add_option("--max-concurrent-requests", s.max_concurrent_requests,
+                  "generation requests handled at once; more get 429 (0 = unlimited)")
+      ->capture_default_str();
+  cmd->add_option("--allow-origins", s.allow_origins, "CORS: allowed origins ('*' = any; none = CORS off)")
+      ->expected(1, -1);
+  cmd->add_flag("--allow-credentials", s.allow_credentials, "CORS: allow credentials");
+  cmd->add_option("--allow-methods", s.allow_methods, "CORS: allowed methods")->expected(1, -1);
+  cmd->add_option("--allow-headers", s.allow_headers, "CORS: allowed headers")->expected(1, -1);
+  cmd->add_option("--max-request-bytes", s.max_body_bytes, "largest request body; larger ones get 413")
+      ->capture_default_str();
+  cmd->add_option("--shutdown-grace", s.shutdown_grace_s,
+                  "seconds in-flight requests may finish after SIGINT/SIGTERM before they are aborted")
+      ->capture_default_str();
+  cmd->add_option("--io-threads", s.io_threads, "threads serving HTTP connections")->capture_default_str();
+  cmd->add_option("--log-level", opt->log_level, "trace|debug|info|warning|error|off");
+  add_engine_options(*cmd, opt->engine);
+  cmd->callback([opt] { run_api_server(*opt); });
+}
+
+}  // namespace
+
+TLM_REGISTER_COMMAND(30, add_serve);
+
+}  // namespace turbolm::cli

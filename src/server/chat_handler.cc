@@ -1,0 +1,121 @@
+// POST /v1/chat/completions: whole or streamed (SSE) chat completions.
+#include "server/handlers.h"
+#include "server/openai_format.h"
+#include "server/protocol.h"
+#include "server/sse.h"
+
+namespace turbolm::server {
+namespace {
+
+struct ChatStreamInfo {
+  std::string id;
+  int64_t created;
+  const std::string& model;
+  bool include_usage;
+};
+
+nlohmann::json chat_chunk(const ChatStreamInfo& info, nlohmann::json choices) {
+  nlohmann::json chunk = {{"id", info.id},       {"object", "chat.completion.chunk"}, {"created", info.created},
+                          {"model", info.model}, {"system_fingerprint", nullptr},     {"choices", std::move(choices)}};
+  if (info.include_usage) chunk["usage"] = nullptr;  // OpenAI: null on every chunk but the usage one
+  return chunk;
+}
+
+asio::awaitable<void> stream_chat(ServerContext& ctx, Exchange& ex, GenerationRun& run, const ChatCompletionParams& p) {
+  if (!co_await ex.begin_stream("text/event-stream")) co_return;
+  ChatStreamInfo info{make_response_id("chatcmpl-"), unix_time(), ctx.model_name, p.common.include_usage};
+  std::string buffer;
+  for (int c = 0; c < run.num_choices(); ++c) {
+    nlohmann::json choice = {{"index", c},
+                             {"delta", {{"role", "assistant"}, {"content", ""}}},
+                             {"logprobs", nullptr},
+                             {"finish_reason", nullptr}};
+    append_sse_event(buffer, chat_chunk(info, nlohmann::json::array({choice})));
+  }
+  if (!co_await ex.write_stream(std::move(buffer))) co_return;
+
+  while (auto items = co_await run.next()) {
+    buffer.clear();
+    for (const QueuedOutput& item : *items) {
+      const GenerationOutput& out = item.output;
+      const char* finish = finish_reason_string(out.finish_reason);
+      if (out.text.empty() && !finish && out.logprobs.empty()) continue;
+      nlohmann::json delta = nlohmann::json::object();
+      if (!out.text.empty()) delta["content"] = out.text;
+      nlohmann::json choice = {{"index", GenerationRun::choice_of(item, run.n())},
+                               {"delta", std::move(delta)},
+                               {"logprobs", nullptr},
+                               {"finish_reason", finish ? nlohmann::json(finish) : nlohmann::json()}};
+      if (p.logprobs && !out.logprobs.empty()) {
+        choice["logprobs"] = {{"content", chat_logprobs_json(ctx.engine, out.logprobs, p.top_logprobs)}};
+      }
+      append_sse_event(buffer, chat_chunk(info, nlohmann::json::array({choice})));
+      if (out.finish_reason == FinishReason::kError) {
+        append_sse_event(buffer, ApiError::internal("generation failed: " + out.error).body());
+      }
+    }
+    if (!buffer.empty() && !co_await ex.write_stream(std::move(buffer))) co_return;  // ~GenerationRun cancels
+  }
+  if (run.client_gone()) co_return;
+  buffer.clear();
+  if (p.common.include_usage) {
+    nlohmann::json chunk = chat_chunk(info, nlohmann::json::array());
+    chunk["usage"] = usage_json(run);
+    append_sse_event(buffer, chunk);
+  }
+  buffer += sse_done();
+  if (co_await ex.write_stream(std::move(buffer))) co_await ex.end_stream();
+}
+
+asio::awaitable<void> complete_chat(ServerContext& ctx, Exchange& ex, GenerationRun& run,
+                                    const ChatCompletionParams& p) {
+  std::vector<std::string> texts(run.num_choices()), errors(run.num_choices());
+  std::vector<nlohmann::json> logprobs(run.num_choices(), nlohmann::json::array());
+  while (auto items = co_await run.next()) {
+    for (const QueuedOutput& item : *items) {
+      int c = GenerationRun::choice_of(item, run.n());
+      texts[c] += item.output.text;
+      errors[c] += item.output.error;
+      if (p.logprobs) {
+        for (auto& entry : chat_logprobs_json(ctx.engine, item.output.logprobs, p.top_logprobs)) {
+          logprobs[c].push_back(std::move(entry));
+        }
+      }
+    }
+  }
+  if (run.client_gone()) co_return;
+  throw_if_engine_error(run, errors);
+  nlohmann::json choices = nlohmann::json::array();
+  for (int c = 0; c < run.num_choices(); ++c) {
+    choices.push_back({{"index", c},
+                       {"message", {{"role", "assistant"}, {"content", texts[c]}}},
+                       {"logprobs", p.logprobs ? nlohmann::json{{"content", logprobs[c]}} : nlohmann::json()},
+                       {"finish_reason", finish_reason_string(run.finish_reason(c))}});
+  }
+  nlohmann::json body = {{"id", make_response_id("chatcmpl-")},
+                         {"object", "chat.completion"},
+                         {"created", unix_time()},
+                         {"model", ctx.model_name},
+                         {"system_fingerprint", nullptr},
+                         {"choices", std::move(choices)},
+                         {"usage", usage_json(run)}};
+  co_await respond_json(ex, 200, body);
+}
+
+}  // namespace
+
+asio::awaitable<void> handle_chat_completions(ServerContext& ctx, Exchange& ex) {
+  ChatCompletionParams p = parse_chat_completion(ex.body());
+  check_model(ctx, p.common.model);
+  p.request.gen.max_new_tokens = resolve_max_new_tokens(ctx, p.common.max_tokens);
+  std::vector<Request> requests;
+  requests.push_back(std::move(p.request));
+  GenerationRun run(ctx, ex, std::move(requests), p.common.session_id);
+  if (p.common.stream) {
+    co_await stream_chat(ctx, ex, run, p);
+  } else {
+    co_await complete_chat(ctx, ex, run, p);
+  }
+}
+
+}  // namespace turbolm::server

@@ -1,0 +1,142 @@
+// POST /v1/chat/completions request parsing.
+#include <fmt/format.h>
+
+#include "server/api_error.h"
+#include "server/sampling_fields.h"
+
+namespace turbolm::server {
+namespace {
+
+constexpr int kMaxChoices = 128;
+constexpr int kMaxTopLogprobs = 20;
+
+// Content parts are joined into one string: text-only models' chat templates expect string content.
+nlohmann::json normalize_content(const nlohmann::json& content, const std::string& param) {
+  if (content.is_null() || content.is_string()) return content;
+  if (!content.is_array()) {
+    throw ApiError::invalid_request(fmt::format("'{}' must be a string or a list of content parts", param), param);
+  }
+  std::string text;
+  for (size_t i = 0; i < content.size(); ++i) {
+    std::string part_param = fmt::format("{}[{}]", param, i);
+    FieldReader part(content[i], part_param + ".");
+    std::string type = part.string("type").value_or("");
+    if (type == "text") {
+      auto value = part.string("text");
+      if (!value) part.invalid("text", "is required for a text part");
+      if (!text.empty()) text += '\n';
+      text += *value;
+    } else if (type == "image_url" || type == "input_audio" || type == "file") {
+      throw ApiError::invalid_request(
+          fmt::format("'{}.type' {} is not supported: this model takes text only", part_param, type),
+          part_param + ".type", "unsupported_content");
+    } else {
+      part.invalid("type", "must be \"text\"");
+    }
+  }
+  return text;
+}
+
+std::string normalize_messages(const nlohmann::json& messages) {
+  if (!messages.is_array()) {
+    throw ApiError::invalid_request("'messages' must be a list of message objects or a string", "messages");
+  }
+  if (messages.empty()) throw ApiError::invalid_request("'messages' must not be empty", "messages");
+  nlohmann::json normalized = nlohmann::json::array();
+  for (size_t i = 0; i < messages.size(); ++i) {
+    std::string prefix = fmt::format("messages[{}].", i);
+    FieldReader message(messages[i], prefix);
+    auto role = message.string("role");
+    if (!role) message.invalid("role", "is required");
+    if (*role != "system" && *role != "developer" && *role != "user" && *role != "assistant" && *role != "tool" &&
+        *role != "function") {
+      message.invalid("role", "must be one of system, developer, user, assistant, tool");
+    }
+    nlohmann::json copy = messages[i];
+    auto content = copy.find("content");
+    if (content != copy.end()) {
+      *content = normalize_content(*content, prefix + "content");
+    } else if (*role != "assistant") {
+      message.invalid("content", "is required");
+    }
+    normalized.push_back(std::move(copy));
+  }
+  return normalized.dump();
+}
+
+}  // namespace
+
+ChatCompletionParams parse_chat_completion(std::string_view body) {
+  nlohmann::json json = parse_json_object(body);
+  FieldReader f(json);
+  f.reject_unknown({"model", "messages", "temperature", "top_p", "n", "max_tokens", "max_completion_tokens", "stop",
+                    "stream", "stream_options", "presence_penalty", "frequency_penalty", "logit_bias", "logprobs",
+                    "top_logprobs", "user", "seed", "tools", "tool_choice", "parallel_tool_calls", "response_format",
+                    "store", "metadata", "service_tier", "reasoning_effort",
+                    // LMDeploy / vLLM extensions
+                    "do_preprocess", "repetition_penalty", "session_id", "ignore_eos", "skip_special_tokens",
+                    "spaces_between_special_tokens", "top_k", "min_p", "min_new_tokens", "enable_thinking",
+                    "chat_template_kwargs", "stop_token_ids", "include_stop_str_in_output", "add_generation_prompt"});
+
+  ChatCompletionParams params;
+  auto model = f.string("model");
+  if (!model) f.invalid("model", "is required");
+  params.common.model = *model;
+  read_streaming(f, params.common);
+  params.common.max_tokens = read_max_tokens(f);
+  reject_unsupported_penalties(f);
+
+  Request& request = params.request;
+  GenerationConfig& gen = request.gen;
+  read_sampling(f, kOpenAiSamplingDefaults, gen);
+  gen.n = static_cast<int>(f.integer("n", 1, kMaxChoices).value_or(1));
+
+  params.logprobs = f.boolean("logprobs").value_or(false);
+  if (auto top = f.integer("top_logprobs", 0, kMaxTopLogprobs)) {
+    if (!params.logprobs) f.invalid("top_logprobs", "requires 'logprobs' to be true");
+    params.top_logprobs = static_cast<int>(*top);
+  }
+  // The engine reports the sampled token's logprob only alongside a top-N list, so ask for at least one.
+  if (params.logprobs) gen.logprobs = std::max(1, params.top_logprobs);
+
+  if (const nlohmann::json* format = f.get("response_format")) {
+    FieldReader rf(*format, "response_format.");
+    if (rf.string("type").value_or("text") != "text") rf.invalid("type", "is not supported: only \"text\" is");
+  }
+  if (const nlohmann::json* choice = f.get("tool_choice")) {
+    if (!choice->is_string() || (*choice != "auto" && *choice != "none")) {
+      f.invalid("tool_choice", "is not supported: only \"auto\" and \"none\" are");
+    }
+  }
+  if (const nlohmann::json* tools = f.get("tools")) {
+    if (!tools->is_array()) f.invalid("tools", "must be a list of tools");
+    const nlohmann::json* choice = f.get("tool_choice");
+    bool tools_off = choice && *choice == "none";
+    if (!tools->empty() && !tools_off) request.tools_json = tools->dump();
+  }
+
+  nlohmann::json kwargs = nlohmann::json::object();
+  if (const nlohmann::json* extra = f.get("chat_template_kwargs")) {
+    if (!extra->is_object()) f.invalid("chat_template_kwargs", "must be an object");
+    kwargs = *extra;
+  }
+  if (auto thinking = f.boolean("enable_thinking")) kwargs["enable_thinking"] = *thinking;
+  if (!kwargs.empty()) request.chat_template_kwargs_json = kwargs.dump();
+  request.add_generation_prompt = f.boolean("add_generation_prompt").value_or(true);
+
+  const nlohmann::json* messages = f.get("messages");
+  if (!messages) f.invalid("messages", "is required");
+  if (f.boolean("do_preprocess").value_or(true)) {
+    // LMDeploy accepts a bare string as one user message.
+    request.messages_json = messages->is_string()
+                                ? nlohmann::json::array({{{"role", "user"}, {"content", *messages}}}).dump()
+                                : normalize_messages(*messages);
+  } else {
+    if (!messages->is_string()) f.invalid("messages", "must be a string when 'do_preprocess' is false");
+    request.prompt = messages->get<std::string>();
+    if (request.prompt.empty()) f.invalid("messages", "must not be empty");
+  }
+  return params;
+}
+
+}  // namespace turbolm::server

@@ -1,0 +1,311 @@
+#include "server/http_session.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <optional>
+
+#include "core/logging.h"
+#include "server/cors.h"
+#include "server/router.h"
+#include "server/sse.h"
+
+namespace turbolm::server {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+using boost::system::error_code;
+using Request = http::request<http::string_body>;
+
+constexpr size_t kHeaderLimit = 64 * 1024;
+
+// Beast 1.74 speaks boost::string_view.
+std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
+beast::string_view bsv(std::string_view s) { return {s.data(), s.size()}; }
+
+std::chrono::steady_clock::duration seconds(double s) {
+  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(s));
+}
+
+void add_headers(http::fields& fields, const HeaderList& headers) {
+  for (const auto& [name, value] : headers) fields.set(name, value);
+}
+
+class BeastExchange final : public Exchange {
+ public:
+  BeastExchange(beast::tcp_stream& stream, beast::flat_buffer& buffer, const Request& request,
+                const ServerConfig& config, HeaderList extra_headers, bool close_after)
+      : stream_(stream),
+        buffer_(buffer),
+        request_(request),
+        config_(config),
+        extra_headers_(std::move(extra_headers)),
+        keep_alive_(request.keep_alive() && !close_after),
+        watch_done_timer_(stream.get_executor()) {}
+
+  std::string_view body() const override { return request_.body(); }
+  asio::any_io_executor executor() const override { return stream_.get_executor(); }
+
+  asio::awaitable<void> respond(int status, std::string body, std::string_view content_type) override {
+    started_ = true;
+    status_ = status;
+    http::response<http::string_body> res{static_cast<http::status>(status), request_.version()};
+    res.set(http::field::server, "turbolm");
+    res.set(http::field::content_type, bsv(content_type));
+    add_headers(res, extra_headers_);
+    res.keep_alive(keep_alive_);
+    if (request_.method() != http::verb::head) res.body() = std::move(body);
+    res.prepare_payload();
+    error_code ec;
+    stream_.expires_after(seconds(config_.write_timeout_s));
+    co_await http::async_write(stream_, res, asio::redirect_error(asio::use_awaitable, ec));
+    stream_.expires_never();
+    if (ec) broken_ = true;
+  }
+
+  asio::awaitable<bool> begin_stream(std::string_view content_type) override {
+    started_ = true;
+    status_ = 200;
+    http::response<http::empty_body> res{http::status::ok, request_.version()};
+    res.set(http::field::server, "turbolm");
+    res.set(http::field::content_type, bsv(content_type));
+    res.set(http::field::cache_control, "no-cache");
+    res.set("X-Accel-Buffering", "no");  // tell reverse proxies not to buffer the event stream
+    add_headers(res, extra_headers_);
+    res.keep_alive(keep_alive_);
+    res.chunked(true);
+    http::response_serializer<http::empty_body> serializer{res};
+    error_code ec;
+    stream_.expires_after(seconds(config_.write_timeout_s));
+    co_await http::async_write_header(stream_, serializer, asio::redirect_error(asio::use_awaitable, ec));
+    stream_.expires_never();
+    if (ec) broken_ = true;
+    co_return !broken_;
+  }
+
+  asio::awaitable<bool> write_stream(std::string data) override {
+    if (broken_ || client_gone_) co_return false;
+    error_code ec;
+    stream_.expires_after(seconds(config_.write_timeout_s));
+    co_await asio::async_write(stream_, http::make_chunk(asio::buffer(data)),
+                               asio::redirect_error(asio::use_awaitable, ec));
+    stream_.expires_never();
+    if (ec) broken_ = true;
+    co_return !broken_;
+  }
+
+  asio::awaitable<void> end_stream() override {
+    if (broken_) co_return;
+    error_code ec;
+    stream_.expires_after(seconds(config_.write_timeout_s));
+    co_await asio::async_write(stream_, http::make_chunk_last(), asio::redirect_error(asio::use_awaitable, ec));
+    stream_.expires_never();
+    if (ec) broken_ = true;
+  }
+
+  void watch_disconnect(std::function<void()> on_gone) override {
+    if (watching_) return;
+    watching_ = true;
+    asio::co_spawn(stream_.get_executor(), watch(std::move(on_gone)), asio::detached);
+  }
+
+  // Ends the disconnect watch before the connection reads its next request.
+  asio::awaitable<void> stop_watch() {
+    if (!watching_) co_return;
+    watch_stopping_ = true;
+    error_code ignored;
+    if (!watch_done_) stream_.socket().cancel(ignored);
+    while (!watch_done_) {
+      watch_done_timer_.expires_at(asio::steady_timer::time_point::max());
+      co_await watch_done_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    }
+  }
+
+  bool started() const { return started_; }
+  bool reusable() const { return keep_alive_ && !broken_ && !client_gone_; }
+  void mark_broken() { broken_ = true; }
+  int status() const { return status_; }
+
+ private:
+  asio::awaitable<void> watch(std::function<void()> on_gone) {
+    error_code ec;
+    // A client waiting for its response sends nothing, so a completed read means it closed the connection
+    // (EOF / reset) -- or pipelined its next request, which stays in the buffer for the next parse.
+    size_t n =
+        co_await stream_.socket().async_read_some(buffer_.prepare(4096), asio::redirect_error(asio::use_awaitable, ec));
+    buffer_.commit(n);
+    if (ec && !watch_stopping_) {
+      client_gone_ = true;
+      on_gone();
+    }
+    watch_done_ = true;
+    watch_done_timer_.cancel();
+  }
+
+  beast::tcp_stream& stream_;
+  beast::flat_buffer& buffer_;
+  const Request& request_;
+  const ServerConfig& config_;
+  HeaderList extra_headers_;
+  bool keep_alive_;
+  bool started_ = false;
+  bool broken_ = false;
+  bool client_gone_ = false;
+  int status_ = 0;
+  bool watching_ = false;
+  bool watch_stopping_ = false;
+  bool watch_done_ = false;
+  asio::steady_timer watch_done_timer_;
+};
+
+// A response written outside any exchange (the request could not be read): always closes the connection.
+asio::awaitable<void> write_error_and_close(beast::tcp_stream& stream, const ApiError& error,
+                                            const ServerConfig& config) {
+  http::response<http::string_body> res{static_cast<http::status>(error.status()), 11};
+  res.set(http::field::server, "turbolm");
+  res.set(http::field::content_type, "application/json");
+  res.keep_alive(false);
+  res.body() = dump_json(error.body());
+  res.prepare_payload();
+  error_code ec;
+  stream.expires_after(seconds(config.write_timeout_s));
+  co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+  // Drain briefly what the client is still sending so closing does not reset the connection before it has
+  // read the error.
+  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  stream.expires_after(std::chrono::seconds(2));
+  char sink[16384];
+  for (size_t total = 0; !ec && total < (64u << 20);) {
+    total += co_await stream.async_read_some(asio::buffer(sink), asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+std::optional<ApiError> read_error(const error_code& ec, const ServerConfig& config) {
+  if (ec == http::error::body_limit) {
+    return ApiError::payload_too_large(
+        fmt::format("The request body exceeds the server's limit of {} bytes.", config.max_body_bytes));
+  }
+  if (ec == http::error::header_limit) return ApiError::payload_too_large("The request headers are too large.");
+  if (ec.category() == http::make_error_code(http::error::body_limit).category() && ec != http::error::end_of_stream &&
+      ec != http::error::partial_message) {
+    return ApiError::invalid_request("Malformed HTTP request: " + ec.message());
+  }
+  return std::nullopt;  // the client went away or timed out: nobody to answer
+}
+
+asio::awaitable<void> dispatch(SessionEnv& env, BeastExchange& exchange, const Request& request,
+                               std::string& route_name) {
+  std::string_view target = sv(request.target());
+  std::string_view path = target.substr(0, target.find('?'));
+  route_name = "unknown";
+  if (request.method() == http::verb::options) {
+    co_await exchange.respond(204, "", "text/plain");
+    co_return;
+  }
+  if (path_needs_auth(path) && !env.auth.allows(sv(request[http::field::authorization]))) {
+    co_await respond_error(exchange,
+                           ApiError::unauthorized("Missing or invalid API key: send 'Authorization: Bearer <key>'."));
+    co_return;
+  }
+  std::string_view method = sv(request.method_string());
+  RouteMatch match = find_route(method, path);
+  if (!match.route) {
+    if (match.path_known) {
+      route_name = std::string(path);
+      co_await respond_error(
+          exchange, ApiError::method_not_allowed(fmt::format("Method {} is not allowed on {}.", method, path)));
+    } else {
+      co_await respond_error(exchange, ApiError::not_found(fmt::format("No such endpoint: {}", path), {}, "not_found"));
+    }
+    co_return;
+  }
+  route_name = std::string(match.route->path);
+  std::optional<ApiError> error;
+  try {
+    co_await match.route->handler(env.ctx, exchange);
+  } catch (const std::exception& e) {
+    error = to_api_error(e);
+  }
+  if (!error) co_return;
+  if (error->status() >= 500) TLM_LOG_ERROR("{} {}: {}", method, path, error->message());
+  if (exchange.started()) {
+    exchange.mark_broken();  // headers are out; closing the connection is the only signal left
+  } else {
+    co_await respond_error(exchange, *error);
+  }
+}
+
+struct ConnectionState {
+  beast::tcp_stream* stream = nullptr;
+  bool idle = false;
+  bool open = true;
+};
+
+}  // namespace
+
+asio::awaitable<void> run_http_session(SessionEnv& env, asio::ip::tcp::socket socket) {
+  const ServerConfig& config = env.ctx.config;
+  beast::tcp_stream stream(std::move(socket));
+  beast::flat_buffer buffer;
+  auto state = std::make_shared<ConnectionState>();
+  state->stream = &stream;
+  uint64_t session_id = env.tracker.add([state, executor = stream.get_executor()](bool force) {
+    asio::post(executor, [state, force] {
+      error_code ignored;
+      if (state->open && (force || state->idle)) state->stream->socket().close(ignored);
+    });
+  });
+
+  while (!env.stopping) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(kHeaderLimit);
+    parser.body_limit(config.max_body_bytes);
+    error_code ec;
+    state->idle = true;
+    stream.expires_after(seconds(config.idle_timeout_s));
+    co_await http::async_read_header(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    state->idle = false;
+    if (!ec && parser.get()[http::field::expect] == "100-continue" && !parser.is_done()) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      co_await asio::async_write(stream, asio::buffer(kContinue), asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (!ec) co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    stream.expires_never();
+    if (ec) {
+      if (auto error = read_error(ec, config)) {
+        env.ctx.metrics.record_http("unknown", error->status());
+        co_await write_error_and_close(stream, *error, config);
+      }
+      break;
+    }
+
+    const Request& request = parser.get();
+    auto started = std::chrono::steady_clock::now();
+    std::string_view origin = sv(request[http::field::origin]);
+    HeaderList cors = cors_headers(config, origin, request.method() == http::verb::options,
+                                   sv(request["Access-Control-Request-Headers"]));
+    BeastExchange exchange(stream, buffer, request, config, std::move(cors), env.stopping);
+    std::string route;
+    co_await dispatch(env, exchange, request, route);
+    co_await exchange.stop_watch();
+    env.ctx.metrics.record_http(route, exchange.status());
+    TLM_LOG_DEBUG("{} {} -> {} ({:.1f} ms)", sv(request.method_string()), sv(request.target()), exchange.status(),
+                  std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
+    if (!exchange.reusable()) break;
+  }
+  error_code ignored;
+  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  stream.socket().close(ignored);
+  state->open = false;
+  env.tracker.remove(session_id);
+}
+
+}  // namespace turbolm::server

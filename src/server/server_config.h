@@ -1,0 +1,30 @@
+// Settings of the HTTP front end (`turbolm serve api_server` flags that are not engine flags).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace turbolm::server {
+
+struct ServerConfig {
+  std::string host = "0.0.0.0";
+  uint16_t port = 23333;  // 0 = any free port (tests)
+  std::vector<std::string> api_keys;
+  std::string model_name;           // "" = the engine's model name
+  int max_concurrent_requests = 0;  // generation requests in flight; 0 = unlimited; beyond it: 429
+  // CORS (LMDeploy's --allow-origins/--allow-credentials/--allow-methods/--allow-headers); no origins = off.
+  std::vector<std::string> allow_origins;
+  bool allow_credentials = false;
+  std::vector<std::string> allow_methods = {"*"};
+  std::vector<std::string> allow_headers = {"*"};
+  size_t max_body_bytes = 32u << 20;  // larger bodies get 413
+  double shutdown_grace_s = 10.0;     // on SIGINT/SIGTERM: let in-flight requests finish this long, then abort
+  double idle_timeout_s = 300.0;      // keep-alive connections with no request are closed after this
+  double write_timeout_s = 120.0;     // a client that accepts no bytes this long is treated as gone
+  int io_threads = 2;
+  bool handle_signals = true;  // SIGINT/SIGTERM start a graceful shutdown
+};
+
+}  // namespace turbolm::server

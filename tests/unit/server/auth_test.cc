@@ -1,0 +1,90 @@
+#include "server/auth.h"
+
+#include <gtest/gtest.h>
+
+#include "server/api_error.h"
+#include "server/cors.h"
+#include "server/router.h"
+#include "server/sse.h"
+#include "turbolm/error.h"
+
+namespace turbolm::server {
+namespace {
+
+TEST(Auth, BearerKeys) {
+  ApiKeyAuth off({});
+  EXPECT_TRUE(off.allows(""));
+  ApiKeyAuth auth({"token", "other"});
+  EXPECT_TRUE(auth.allows("Bearer token"));
+  EXPECT_TRUE(auth.allows("bearer other"));
+  EXPECT_FALSE(auth.allows(""));
+  EXPECT_FALSE(auth.allows("Bearer"));
+  EXPECT_FALSE(auth.allows("Bearer tok"));
+  EXPECT_FALSE(auth.allows("Bearer tokenx"));
+  EXPECT_FALSE(auth.allows("Basic token"));
+  EXPECT_FALSE(auth.allows("token"));
+}
+
+TEST(Auth, ConstantTimeEqual) {
+  EXPECT_TRUE(constant_time_equal("abc", "abc"));
+  EXPECT_TRUE(constant_time_equal("", ""));
+  EXPECT_FALSE(constant_time_equal("abc", "abd"));
+  EXPECT_FALSE(constant_time_equal("abc", "ab"));
+  EXPECT_FALSE(constant_time_equal("", "a"));
+  EXPECT_FALSE(constant_time_equal(std::string_view("a\0", 2), "a"));
+}
+
+TEST(Auth, HealthIsOpen) {
+  EXPECT_FALSE(path_needs_auth("/health"));
+  EXPECT_TRUE(path_needs_auth("/v1/models"));
+  EXPECT_TRUE(path_needs_auth("/metrics"));
+}
+
+TEST(Cors, OffByDefaultAndOriginMatching) {
+  ServerConfig config;
+  EXPECT_TRUE(cors_headers(config, "http://a", false).empty());
+  config.allow_origins = {"http://a"};
+  EXPECT_TRUE(cors_headers(config, "http://b", false).empty());
+  auto h = cors_headers(config, "http://a", true, "authorization, x-stainless-os");
+  ASSERT_FALSE(h.empty());
+  EXPECT_EQ(h[0].second, "http://a");
+  bool echoed = false;
+  for (auto& [k, v] : h) echoed |= k == "Access-Control-Allow-Headers" && v == "authorization, x-stainless-os";
+  EXPECT_TRUE(echoed);
+  config.allow_origins = {"*"};
+  EXPECT_EQ(cors_headers(config, "http://z", false)[0].second, "*");
+}
+
+TEST(Router, KnownUnknownAndMethod) {
+  EXPECT_NE(find_route("POST", "/v1/chat/completions").route, nullptr);
+  EXPECT_NE(find_route("HEAD", "/health").route, nullptr);
+  RouteMatch wrong_method = find_route("GET", "/v1/chat/completions");
+  EXPECT_EQ(wrong_method.route, nullptr);
+  EXPECT_TRUE(wrong_method.path_known);
+  RouteMatch unknown = find_route("GET", "/v2/nothing");
+  EXPECT_EQ(unknown.route, nullptr);
+  EXPECT_FALSE(unknown.path_known);
+}
+
+TEST(Sse, FramingAndInvalidUtf8) {
+  EXPECT_EQ(sse_event({{"a", 1}}), "data: {\"a\":1}\n\n");
+  EXPECT_EQ(sse_done(), "data: [DONE]\n\n");
+  EXPECT_NO_THROW(sse_event({{"t", std::string("\xe4\xb8")}}));  // half a character from a single token
+}
+
+TEST(ApiErrors, BodyShapeAndEngineMapping) {
+  nlohmann::json body = ApiError::invalid_request("bad", "temperature").body();
+  EXPECT_EQ(body["error"]["message"], "bad");
+  EXPECT_EQ(body["error"]["type"], "invalid_request_error");
+  EXPECT_EQ(body["error"]["param"], "temperature");
+  EXPECT_TRUE(body["error"]["code"].is_null());
+  EXPECT_EQ(to_api_error(Error(ErrorCode::kInvalidArgument, "too long")).status(), 400);
+  EXPECT_EQ(to_api_error(Error(ErrorCode::kUnsupported, "x")).status(), 400);
+  EXPECT_EQ(to_api_error(Error(ErrorCode::kNotFound, "x")).status(), 404);
+  EXPECT_EQ(to_api_error(Error(ErrorCode::kOutOfMemory, "x")).status(), 503);
+  EXPECT_EQ(to_api_error(Error(ErrorCode::kInternal, "x")).status(), 500);
+  EXPECT_EQ(to_api_error(std::runtime_error("x")).status(), 500);
+}
+
+}  // namespace
+}  // namespace turbolm::server

@@ -1,0 +1,397 @@
+// The whole server over loopback against FakeEngine: endpoints, errors, auth, limits, disconnects, shutdown.
+#include "server/server.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <future>
+#include <thread>
+
+#include "fake_engine.h"
+#include "http_client.h"
+
+namespace turbolm::server {
+namespace {
+
+using testing::FakeEngine;
+using testing::HttpResponse;
+using testing::sse_payloads;
+using namespace std::chrono_literals;
+
+const std::string kScript = FakeEngine::Options{}.script;
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void start(ServerConfig config = {}, FakeEngine::Options options = {}) {
+    config.host = "127.0.0.1";
+    config.port = 0;
+    config.handle_signals = false;
+    auto engine = std::make_unique<FakeEngine>(options);
+    engine_ = engine.get();
+    server_ = std::make_unique<Server>(std::move(engine), config);
+    port_ = server_->listen();
+    thread_ = std::thread([this] { server_->run(); });
+  }
+  void TearDown() override { stop(); }
+  void stop() {
+    if (!server_) return;
+    server_->stop();
+    thread_.join();
+    server_.reset();
+  }
+
+  HttpResponse get(const std::string& target, const testing::Headers& headers = {}) {
+    return testing::http_request(port_, "GET", target, "", headers);
+  }
+  HttpResponse post(const std::string& target, const nlohmann::json& body, const testing::Headers& headers = {}) {
+    return testing::http_request(port_, "POST", target, body.dump(), headers);
+  }
+  // Polls until the fake engine holds no running request and no KV block.
+  bool engine_drains(std::chrono::milliseconds timeout = 3000ms) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      EngineStats s = engine_->stats();
+      if (s.running == 0 && s.kv_blocks_used == 0) return true;
+      std::this_thread::sleep_for(10ms);
+    }
+    return false;
+  }
+
+  bool metrics_show(const std::string& line) {
+    for (int i = 0; i < 200; ++i) {
+      HttpResponse r = get("/metrics");
+      if (r.status == 200 && r.body.find(line) != std::string::npos) return true;
+      std::this_thread::sleep_for(5ms);
+    }
+    return false;
+  }
+
+  static nlohmann::json chat(nlohmann::json extra = nlohmann::json::object()) {
+    nlohmann::json body = {{"model", "fake-model"}, {"messages", {{{"role", "user"}, {"content", "hi"}}}}};
+    body.update(extra);
+    return body;
+  }
+
+  FakeEngine* engine_ = nullptr;
+  std::unique_ptr<Server> server_;
+  std::thread thread_;
+  uint16_t port_ = 0;
+};
+
+// Opens a raw connection, sends `body` as a POST and returns the socket (to read a little and drop it).
+boost::asio::ip::tcp::socket raw_post(boost::asio::io_context& io, uint16_t port, const std::string& target,
+                                      const std::string& body) {
+  boost::asio::ip::tcp::socket socket(io);
+  socket.connect({boost::asio::ip::make_address("127.0.0.1"), port});
+  std::string request =
+      "POST " + target +
+      " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\n\r\n" + body;
+  boost::asio::write(socket, boost::asio::buffer(request));
+  return socket;
+}
+
+TEST_F(ServerTest, ListsModelsAndHealth) {
+  start();
+  HttpResponse r = get("/v1/models");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["object"], "list");
+  EXPECT_EQ(r.json()["data"][0]["id"], "fake-model");
+  EXPECT_EQ(get("/health").status, 200);
+  EXPECT_EQ(testing::http_request(port_, "HEAD", "/health").status, 200);
+}
+
+TEST_F(ServerTest, ChatCompletionWithUsage) {
+  start();
+  HttpResponse r = post("/v1/chat/completions", chat({{"temperature", 0}}));
+  ASSERT_EQ(r.status, 200) << r.body;
+  nlohmann::json j = r.json();
+  EXPECT_EQ(j["object"], "chat.completion");
+  EXPECT_EQ(j["model"], "fake-model");
+  EXPECT_EQ(j["choices"][0]["message"]["role"], "assistant");
+  EXPECT_EQ(j["choices"][0]["message"]["content"], kScript);
+  EXPECT_EQ(j["choices"][0]["finish_reason"], "stop");
+  int prompt = static_cast<int>(engine_->prompt_ids(engine_->last_request()).size());
+  EXPECT_EQ(j["usage"]["prompt_tokens"], prompt);
+  EXPECT_EQ(j["usage"]["completion_tokens"], kScript.size() + 1);  // + EOS
+  EXPECT_EQ(j["usage"]["total_tokens"], prompt + kScript.size() + 1);
+  EXPECT_FALSE(engine_->last_request().gen.do_sample);
+}
+
+TEST_F(ServerTest, StreamedChatReassemblesToTheSameText) {
+  start();
+  HttpResponse r = post("/v1/chat/completions",
+                        chat({{"stream", true}, {"stream_options", {{"include_usage", true}}}, {"temperature", 0}}));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("Content-Type"), "text/event-stream");
+  auto events = sse_payloads(r.body);
+  ASSERT_GE(events.size(), 3u);
+  EXPECT_EQ(events.back(), "[DONE]");
+  std::string text, finish;
+  for (size_t i = 0; i + 2 < events.size(); ++i) {
+    nlohmann::json chunk = nlohmann::json::parse(events[i]);
+    EXPECT_EQ(chunk["object"], "chat.completion.chunk");
+    EXPECT_TRUE(chunk["usage"].is_null());
+    const auto& choice = chunk["choices"][0];
+    if (i == 0) {
+      EXPECT_EQ(choice["delta"]["role"], "assistant");
+    }
+    if (choice["delta"].contains("content")) text += choice["delta"]["content"].get<std::string>();
+    if (!choice["finish_reason"].is_null()) finish = choice["finish_reason"];
+  }
+  EXPECT_EQ(text, kScript);
+  EXPECT_EQ(finish, "stop");
+  nlohmann::json usage_chunk = nlohmann::json::parse(events[events.size() - 2]);
+  EXPECT_TRUE(usage_chunk["choices"].empty());
+  EXPECT_EQ(usage_chunk["usage"]["completion_tokens"], kScript.size() + 1);
+}
+
+TEST_F(ServerTest, MaxTokensStopsNChoicesAndLogprobs) {
+  start();
+  nlohmann::json j =
+      post("/v1/chat/completions", chat({{"max_tokens", 4}, {"n", 2}, {"logprobs", true}, {"top_logprobs", 2}})).json();
+  ASSERT_EQ(j["choices"].size(), 2u) << j;
+  for (const auto& choice : j["choices"]) {
+    EXPECT_EQ(choice["message"]["content"], kScript.substr(0, 4));
+    EXPECT_EQ(choice["finish_reason"], "length");
+    ASSERT_EQ(choice["logprobs"]["content"].size(), 4u);
+    EXPECT_EQ(choice["logprobs"]["content"][0]["token"], "O");
+    EXPECT_EQ(choice["logprobs"]["content"][0]["top_logprobs"].size(), 2u);
+  }
+  EXPECT_EQ(j["usage"]["completion_tokens"], 8);
+  nlohmann::json stopped = post("/v1/chat/completions", chat({{"stop", ","}})).json();
+  EXPECT_EQ(stopped["choices"][0]["message"]["content"], "Once upon a time");
+  EXPECT_EQ(stopped["choices"][0]["finish_reason"], "stop");
+}
+
+TEST_F(ServerTest, CompletionsBatchEchoAndStream) {
+  start();
+  nlohmann::json j =
+      post("/v1/completions", {{"model", "fake-model"}, {"prompt", {"A", "B"}}, {"echo", true}, {"max_tokens", 3}})
+          .json();
+  ASSERT_EQ(j["choices"].size(), 2u) << j;
+  EXPECT_EQ(j["object"], "text_completion");
+  EXPECT_EQ(j["choices"][0]["text"], "AOnc");
+  EXPECT_EQ(j["choices"][1]["text"], "BOnc");
+  EXPECT_EQ(j["usage"]["prompt_tokens"], 4);  // BOS + 1 byte each
+  nlohmann::json lp =
+      post("/v1/completions", {{"model", "fake-model"}, {"prompt", {5, 6}}, {"max_tokens", 2}, {"logprobs", 1}}).json();
+  EXPECT_EQ(lp["choices"][0]["logprobs"]["tokens"], nlohmann::json({"O", "n"}));
+  EXPECT_EQ(lp["choices"][0]["logprobs"]["text_offset"], nlohmann::json({0, 1}));
+  HttpResponse s = post("/v1/completions", {{"model", "fake-model"}, {"prompt", "x"}, {"stream", true}});
+  auto events = sse_payloads(s.body);
+  std::string text;
+  for (size_t i = 0; i + 1 < events.size(); ++i) text += nlohmann::json::parse(events[i])["choices"][0]["text"];
+  EXPECT_EQ(text, kScript.substr(0, 16));
+}
+
+TEST_F(ServerTest, EncodeGenerateAndMetrics) {
+  start();
+  nlohmann::json enc = post("/v1/encode", {{"input", "ab"}}).json();
+  EXPECT_EQ(enc["input_ids"], nlohmann::json({1, 'a' + 3, 'b' + 3}));
+  EXPECT_EQ(enc["length"], 3);
+  nlohmann::json batch = post("/v1/encode", {{"input", {"a", "bc"}}, {"add_bos", false}}).json();
+  EXPECT_EQ(batch["length"], nlohmann::json({1, 2}));
+  nlohmann::json gen = post("/generate", {{"input_ids", {5, 6}}, {"max_tokens", 3}, {"return_logprob", true}}).json();
+  EXPECT_EQ(gen["text"], "Onc");
+  EXPECT_EQ(gen["output_ids"], nlohmann::json({'O' + 3, 'n' + 3, 'c' + 3}));
+  EXPECT_EQ(gen["meta_info"]["prompt_tokens"], 2);
+  EXPECT_EQ(gen["meta_info"]["completion_tokens"], 3);
+  EXPECT_EQ(gen["meta_info"]["finish_reason"]["type"], "length");
+  EXPECT_EQ(gen["meta_info"]["output_token_logprobs"].size(), 3u);
+  HttpResponse stream = post("/generate", {{"prompt", "x"}, {"max_tokens", 2}, {"stream", true}});
+  std::vector<int32_t> streamed_ids;
+  auto events = sse_payloads(stream.body);
+  for (const auto& e : events) {
+    nlohmann::json chunk = nlohmann::json::parse(e);
+    for (int32_t id : chunk["output_ids"]) streamed_ids.push_back(id);
+  }
+  EXPECT_EQ(streamed_ids.size(), 2u);
+  EXPECT_EQ(nlohmann::json::parse(events.back())["meta_info"]["finish_reason"]["type"], "length");
+  // A request is counted after its last byte is written, so the client may look a moment early.
+  for (const char* line : {"turbolm:http_requests_total{route=\"/generate\",status=\"200\"} 2",
+                           "turbolm:generation_tokens_total 5", "turbolm:kv_cache_blocks_used 0"}) {
+    EXPECT_TRUE(metrics_show(line)) << line << "\n" << get("/metrics").body;
+  }
+}
+
+TEST_F(ServerTest, ErrorClasses) {
+  ServerConfig config;
+  config.max_body_bytes = 1024;
+  FakeEngine::Options options;
+  options.session_len = 64;
+  start(config, options);
+  auto expect_error = [](const HttpResponse& r, int status, const char* code = nullptr) {
+    EXPECT_EQ(r.status, status) << r.body;
+    nlohmann::json j = r.json();
+    ASSERT_TRUE(j.contains("error")) << r.body;
+    for (const char* key : {"message", "type", "param", "code"}) EXPECT_TRUE(j["error"].contains(key)) << r.body;
+    if (code) {
+      EXPECT_EQ(j["error"]["code"], code) << r.body;
+    }
+  };
+  expect_error(post("/v1/chat/completions", chat({{"model", "gpt-4"}})), 404, "model_not_found");
+  expect_error(get("/v1/nothing"), 404);
+  expect_error(get("/v1/chat/completions"), 405);
+  expect_error(testing::http_request(port_, "POST", "/v1/chat/completions", "{not json"), 400, "invalid_json");
+  expect_error(post("/v1/chat/completions", chat({{"temperature", "hot"}})), 400);
+  expect_error(post("/v1/chat/completions", chat({{"bogus_field", 1}})), 400, "unknown_parameter");
+  expect_error(post("/v1/completions", {{"model", "fake-model"}, {"prompt", "a"}, {"suffix", "b"}}), 400);
+  // The engine's own validation (prompt longer than session_len) is bad input too: 400, never 500.
+  expect_error(post("/v1/completions", {{"model", "fake-model"}, {"prompt", std::string(100, 'x')}}), 400);
+  expect_error(post("/generate", {{"input_ids", {1000}}}), 400);
+  expect_error(testing::http_request(port_, "POST", "/v1/chat/completions", std::string(2048, ' ')), 413,
+               "request_too_large");
+  EXPECT_EQ(get("/v1/models").status, 200);  // the server is still fine
+}
+
+TEST_F(ServerTest, ApiKeys) {
+  ServerConfig config;
+  config.api_keys = {"secret"};
+  start(config);
+  HttpResponse missing = get("/v1/models");
+  EXPECT_EQ(missing.status, 401);
+  EXPECT_EQ(missing.json()["error"]["code"], "invalid_api_key");
+  EXPECT_EQ(get("/v1/models", {{"Authorization", "Bearer wrong"}}).status, 401);
+  EXPECT_EQ(get("/metrics").status, 401);
+  EXPECT_EQ(get("/v1/models", {{"Authorization", "Bearer secret"}}).status, 200);
+  EXPECT_EQ(get("/health").status, 200);
+}
+
+TEST_F(ServerTest, CorsPreflight) {
+  ServerConfig config;
+  config.allow_origins = {"http://ui.example"};
+  start(config);
+  HttpResponse r = testing::http_request(port_, "OPTIONS", "/v1/chat/completions", "",
+                                         {{"Origin", "http://ui.example"},
+                                          {"Access-Control-Request-Method", "POST"},
+                                          {"Access-Control-Request-Headers", "authorization,content-type"}});
+  EXPECT_EQ(r.status, 204);
+  EXPECT_EQ(r.header("Access-Control-Allow-Origin"), "http://ui.example");
+  EXPECT_EQ(r.header("Access-Control-Allow-Headers"), "authorization,content-type");
+  EXPECT_EQ(get("/v1/models", {{"Origin", "http://ui.example"}}).header("Access-Control-Allow-Origin"),
+            "http://ui.example");
+  EXPECT_EQ(get("/v1/models", {{"Origin", "http://evil.example"}}).header("Access-Control-Allow-Origin"), "");
+}
+
+TEST_F(ServerTest, ConcurrencyLimitAnswers429) {
+  ServerConfig config;
+  config.max_concurrent_requests = 1;
+  FakeEngine::Options options;
+  options.token_delay = 20ms;
+  options.script = std::string(1000, 'z');  // runs until aborted: no race with the second request
+  start(config, options);
+  auto slow = std::async(std::launch::async, [&] { return post("/v1/chat/completions", chat()); });
+  while (engine_->stats().running == 0) std::this_thread::sleep_for(1ms);
+  HttpResponse rejected = post("/v1/chat/completions", chat());
+  EXPECT_EQ(rejected.status, 429) << rejected.body;
+  EXPECT_EQ(rejected.json()["error"]["type"], "rate_limit_error");
+  EXPECT_EQ(post("/abort_request", {{"abort_all", true}}).json()["aborted"], 1);
+  EXPECT_EQ(slow.get().status, 200);
+  EXPECT_EQ(post("/v1/chat/completions", chat({{"max_tokens", 1}})).status, 200);  // the slot is free again
+}
+
+TEST_F(ServerTest, StreamingClientDisconnectCancelsAndFreesKv) {
+  FakeEngine::Options options;
+  options.token_delay = 20ms;
+  options.script = std::string(1000, 'z');
+  start({}, options);
+  boost::asio::io_context io;
+  auto socket = raw_post(io, port_, "/v1/chat/completions", chat({{"stream", true}}).dump());
+  char buf[256];
+  socket.read_some(boost::asio::buffer(buf));  // the headers and first chunk arrived: it is running
+  ASSERT_GT(engine_->stats().kv_blocks_used, 0);
+  socket.close();
+  EXPECT_TRUE(engine_drains());
+}
+
+TEST_F(ServerTest, NonStreamingClientDisconnectCancelsToo) {
+  FakeEngine::Options options;
+  options.token_delay = 20ms;
+  options.script = std::string(1000, 'z');
+  start({}, options);
+  boost::asio::io_context io;
+  auto socket = raw_post(io, port_, "/v1/chat/completions", chat().dump());
+  while (engine_->stats().running == 0) std::this_thread::sleep_for(1ms);
+  socket.close();
+  EXPECT_TRUE(engine_drains());
+  EXPECT_EQ(get("/v1/models").status, 200);
+}
+
+TEST_F(ServerTest, AbortRequestBySessionId) {
+  FakeEngine::Options options;
+  options.token_delay = 20ms;
+  options.script = std::string(1000, 'z');
+  start({}, options);
+  auto pending = std::async(std::launch::async, [&] {
+    return post("/v1/chat/completions", chat({{"session_id", 5}}));
+  });
+  while (engine_->stats().running == 0) std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(post("/abort_request", {{"session_id", 6}}).json()["aborted"], 0);
+  EXPECT_EQ(post("/abort_request", {{"session_id", 5}}).json()["aborted"], 1);
+  HttpResponse r = pending.get();
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["choices"][0]["finish_reason"], "abort");
+  EXPECT_TRUE(engine_drains());
+}
+
+TEST_F(ServerTest, GracefulShutdownFinishesInFlightRequests) {
+  FakeEngine::Options options;
+  options.token_delay = 5ms;
+  start({}, options);
+  auto pending = std::async(std::launch::async, [&] { return post("/v1/chat/completions", chat({{"stream", true}})); });
+  while (engine_->stats().running == 0) std::this_thread::sleep_for(1ms);
+  server_->stop();
+  HttpResponse r = pending.get();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(sse_payloads(r.body).back(), "[DONE]");
+  thread_.join();  // run() returned
+  server_.reset();
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket socket(io);
+  boost::system::error_code ec;
+  socket.connect({boost::asio::ip::make_address("127.0.0.1"), port_}, ec);
+  EXPECT_TRUE(ec) << "the listener is closed";
+}
+
+TEST_F(ServerTest, ShutdownAbortsRequestsPastTheGracePeriod) {
+  ServerConfig config;
+  config.shutdown_grace_s = 0.2;
+  FakeEngine::Options options;
+  options.token_delay = 20ms;
+  options.script = std::string(1000, 'z');
+  start(config, options);
+  auto pending = std::async(std::launch::async, [&] { return post("/v1/chat/completions", chat()); });
+  while (engine_->stats().running == 0) std::this_thread::sleep_for(1ms);
+  auto begin = std::chrono::steady_clock::now();
+  server_->stop();
+  HttpResponse r = pending.get();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.json()["choices"][0]["finish_reason"], "abort");
+  thread_.join();
+  server_.reset();
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, 3s);
+}
+
+TEST_F(ServerTest, ManyConcurrentStreams) {
+  FakeEngine::Options options;
+  options.script = "abcdefghij";
+  start({}, options);
+  std::vector<std::future<HttpResponse>> clients;
+  for (int i = 0; i < 64; ++i) {
+    clients.push_back(std::async(std::launch::async, [&] {
+      return post("/v1/chat/completions", chat({{"stream", true}}));
+    }));
+  }
+  for (auto& c : clients) {
+    HttpResponse r = c.get();
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(sse_payloads(r.body).back(), "[DONE]");
+  }
+  EXPECT_TRUE(engine_drains());
+}
+
+}  // namespace
+}  // namespace turbolm::server
