@@ -7,8 +7,8 @@
 
 namespace turbolm {
 
-std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const std::filesystem::path& path) {
-  std::shared_ptr<const MappedFile> mapping = MappedFile::open(path);
+std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const std::filesystem::path& path, FileAccess access) {
+  std::shared_ptr<const MappedFile> mapping = MappedFile::open(path, access);
   SafetensorsHeader header = parse_safetensors_header(mapping->bytes(), path.string());
   return std::shared_ptr<SafetensorsFile>(new SafetensorsFile(path, std::move(mapping), std::move(header)));
 }

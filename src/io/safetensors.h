@@ -13,10 +13,10 @@
 
 #include "core/dtype.h"
 #include "core/tensor.h"
+#include "io/mapped_file.h"
 
 namespace turbolm {
 
-class MappedFile;
 
 struct SafetensorsTensorInfo {
   std::string name;
@@ -44,7 +44,8 @@ SafetensorsHeader parse_safetensors_header(std::span<const uint8_t> file_bytes, 
 class SafetensorsFile {
  public:
   // Throws kNotFound when the file does not exist, kInvalidArgument when it is not valid safetensors.
-  static std::shared_ptr<SafetensorsFile> open(const std::filesystem::path& path);
+  static std::shared_ptr<SafetensorsFile> open(const std::filesystem::path& path,
+                                               FileAccess access = FileAccess::kMap);
 
   const std::vector<SafetensorsTensorInfo>& tensors() const { return header_.tensors; }
   const SafetensorsTensorInfo* find(std::string_view name) const;  // null when absent

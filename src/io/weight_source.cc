@@ -25,7 +25,7 @@ fs::path shard_path(const fs::path& dir, const fs::path& index, const std::strin
 
 }  // namespace
 
-WeightSource WeightSource::open_dir(const fs::path& model_dir) {
+WeightSource WeightSource::open_dir(const fs::path& model_dir, FileAccess access) {
   std::error_code ec;
   if (!fs::is_directory(model_dir, ec))
     TLM_FAIL(kNotFound) << "model folder " << model_dir.string() << " does not exist";
@@ -70,7 +70,7 @@ WeightSource WeightSource::open_dir(const fs::path& model_dir) {
   std::sort(paths.begin(), paths.end());
 
   for (const fs::path& p : paths) {
-    ws.files_.push_back(SafetensorsFile::open(p));
+    ws.files_.push_back(SafetensorsFile::open(p, access));
     const SafetensorsFile& file = *ws.files_.back();
     for (const auto& info : file.tensors()) {
       auto [it, inserted] = ws.entries_.try_emplace(info.name, Entry{&file, &info});

@@ -19,7 +19,8 @@ class WeightSource {
   // Layouts, in order of preference: model.safetensors.index.json (its weight_map names the shards; every shard
   // must exist and hold every tensor mapped to it), model.safetensors, else every *.safetensors file in the
   // folder. A tensor name found in two files is an error.
-  static WeightSource open_dir(const std::filesystem::path& model_dir);
+  // `access` = how shard bytes reach memory (io/mapped_file.h): kRead for weights the CPU computes with.
+  static WeightSource open_dir(const std::filesystem::path& model_dir, FileAccess access = FileAccess::kMap);
 
   bool contains(std::string_view name) const;
   const SafetensorsTensorInfo* info(std::string_view name) const;  // dtype/shape without touching data; null if absent

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <fstream>
 
 #include "io/safetensors.h"
 #include "io/safetensors_writer.h"
@@ -94,6 +95,30 @@ TEST(SafetensorsFile, OpensStories260K) {
   Tensor norm = file->tensor("model.norm.weight");
   EXPECT_EQ(norm.to_string(), "f32[64] cpu");
   EXPECT_FLOAT_EQ(norm.data<float>()[0], 2.4583089351654053f);
+}
+
+TEST(SafetensorsFile, ReadAccessGivesTheSameBytesInHugePageMemory) {
+  const auto path = testing::stories_dir() / "model.safetensors";
+  auto mapped = SafetensorsFile::open(path, FileAccess::kMap);
+  auto read = SafetensorsFile::open(path, FileAccess::kRead);
+  ASSERT_EQ(read->tensors().size(), mapped->tensors().size());
+  for (const auto& info : mapped->tensors()) {
+    Tensor a = mapped->tensor(info.name), b = read->tensor(info.name);
+    ASSERT_NE(a.data(), b.data());
+    ASSERT_EQ(std::memcmp(a.data(), b.data(), a.nbytes()), 0) << info.name;
+  }
+  // The file's bytes start at a 2 MiB boundary, so transparent huge pages can back them.
+  uint64_t header_len = 0;
+  std::ifstream(path, std::ios::binary).read(reinterpret_cast<char*>(&header_len), 8);
+  const auto& first = read->tensors()[0];
+  const auto file_start = reinterpret_cast<uintptr_t>(read->tensor(first.name).data()) - first.begin - 8 - header_len;
+  EXPECT_EQ(file_start % (uintptr_t{2} << 20), 0u);
+}
+
+TEST(SafetensorsFile, ReadAccessMissingFileIsNotFound) {
+  TempDir dir;
+  expect_error([&] { SafetensorsFile::open(dir / "absent.safetensors", FileAccess::kRead); }, ErrorCode::kNotFound,
+               {"absent.safetensors"});
 }
 
 }  // namespace
