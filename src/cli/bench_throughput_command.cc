@@ -10,12 +10,11 @@
 #include <random>
 
 #include "cli/commands.h"
+#include "cli/engine_options.h"
 #include "core/error.h"
 #include "engine/llm_engine.h"
 
 namespace turbolm::cli {
-
-void add_engine_options(CLI::App& cmd, EngineConfig& config);  // chat_command.cc
 
 namespace {
 

@@ -6,12 +6,11 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/engine_options.h"
 #include "core/error.h"
 #include "engine/perplexity.h"
 
 namespace turbolm::cli {
-
-void add_engine_options(CLI::App& cmd, EngineConfig& config);  // chat_command.cc
 
 namespace {
 

@@ -6,12 +6,11 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/engine_options.h"
 #include "core/error.h"
 #include "turbolm/engine.h"
 
 namespace turbolm::cli {
-
-void add_engine_options(CLI::App& cmd, EngineConfig& c);  // chat_command.cc
 
 namespace {
 
@@ -118,8 +117,8 @@ void run_generate(GenerateOptions opt) {
 void add_generate(CLI::App& app) {
   auto opt = std::make_shared<GenerateOptions>();
   opt->gen.max_new_tokens = 64;
-  CLI::App* cmd = app.add_subcommand(
-      "generate", "Generate a continuation of one prompt (greedy unless a sampling flag is given)");
+  CLI::App* cmd =
+      app.add_subcommand("generate", "Generate a continuation of one prompt (greedy unless a sampling flag is given)");
   cmd->add_option("--model", opt->model, "Hugging Face model folder")->required()->check(CLI::ExistingDirectory);
   cmd->add_option("--prompt", opt->prompt, "prompt text (tokenized as is, with the tokenizer's BOS)");
   cmd->add_option("--prompt-ids", opt->prompt_ids, "prompt token ids, comma-separated (e.g. 1,2,3)");

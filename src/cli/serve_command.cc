@@ -2,13 +2,12 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/engine_options.h"
 #include "core/error.h"
 #include "core/logging.h"
 #include "server/server.h"
 
 namespace turbolm::cli {
-
-void add_engine_options(CLI::App& cmd, EngineConfig& config);  // chat_command.cc
 
 namespace {
 

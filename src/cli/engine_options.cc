@@ -1,0 +1,28 @@
+#include "cli/engine_options.h"
+
+namespace turbolm::cli {
+
+void add_engine_options(CLI::App& cmd, EngineConfig& c) {
+  cmd.add_option("--session-len", c.session_len, "max tokens per sequence (0 = the model's max positions)")
+      ->capture_default_str();
+  cmd.add_option("--max-batch-size", c.max_batch_size, "sequences per engine step")->capture_default_str();
+  cmd.add_option("--cache-max-entry-count", c.cache_max_entry_count,
+                 "KV cache: < 1 = fraction of free memory after the weights, >= 1 = number of blocks")
+      ->capture_default_str();
+  cmd.add_option("--cache-block-seq-len", c.cache_block_seq_len, "tokens per KV block")->capture_default_str();
+  cmd.add_flag(
+      "--enable-prefix-caching,!--disable-prefix-caching", c.enable_prefix_caching,
+      "reuse the KV of shared prompt prefixes (on by default; =false or --disable-prefix-caching turns it off)");
+  cmd.add_option("--quant-policy", c.quant_policy, "KV cache quantization: 0 = none, 8 = int8, 4 = int4")
+      ->capture_default_str();
+  cmd.add_option("--max-prefill-token-num", c.max_prefill_token_num, "prefill tokens per step (chunked prefill)")
+      ->capture_default_str();
+  cmd.add_option("--chat-template", c.chat_template,
+                 "built-in template name, FILE.jinja or ChatTemplateConfig FILE.json");
+  cmd.add_option("--device", c.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
+  cmd.add_option("--tp", c.tp, "tensor-parallel degree")->capture_default_str();
+  cmd.add_option("--num-threads", c.num_threads, "CPU threads (0 = all cores)")->capture_default_str();
+  cmd.add_option("--model-name", c.model_name, "name the model reports");
+}
+
+}  // namespace turbolm::cli
