@@ -7,6 +7,7 @@
 #include "core/logging.h"
 #include "engine/placement.h"
 #include "io/model_config.h"
+#include "parallel/tp_devices.h"
 
 namespace turbolm {
 namespace {
@@ -52,7 +53,12 @@ EngineParts load_engine_parts(const std::string& model_dir, const EngineConfig& 
   namespace fs = std::filesystem;
   EngineParts parts;
   parts.model_dir = model_dir;
-  parts.model = load_model(model_dir, LoadOptions{.device = resolve_device(config.device)});
+  const Device device = resolve_device(config.device);
+  check_tensor_parallel_devices(config.tp, device);  // before loading: a bad --tp fails fast
+  // HOOK(tp): one rank thread per GPU, each with load_model(.communicator = its NcclCommunicator) and its own
+  // KV cache (docs/tensor_parallel.md); the scheduler stays single.
+  if (config.tp > 1) TLM_FAIL(kUnsupported) << "--tp " << config.tp << ": the multi-GPU engine is not wired yet";
+  parts.model = load_model(model_dir, LoadOptions{.device = device});
   fs::path dir(model_dir);
   if (fs::exists(dir / "tokenizer.json") || fs::exists(dir / "tokenizer.model") || fs::exists(dir / "vocab.json")) {
     parts.tokenizer = Tokenizer::from_dir(dir);

@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "ops/elementwise.h"
 #include "ops/norm.h"
+#include "parallel/communicator.h"
 
 namespace turbolm {
 namespace {
@@ -22,7 +23,8 @@ enum Slot : int {
   kAct,         // [T, I]
   kLastHidden,  // [R, H]
   kLogits,      // [R, V] f32
-  kLogitsAct,   // [R, V] activation dtype, when that is not f32
+  kLogitsAct,   // [R, V / tp] activation dtype, when that is not f32
+  kLogitsRank,  // [R, V / tp] f32, this rank's vocab columns when split
   kMetaBase,    // device copies of the step's i32 inputs
 };
 
@@ -40,20 +42,28 @@ int64_t ForwardBatch::num_logit_rows() const {
   return rows;
 }
 
-DecoderModel::DecoderModel(ModelConfig config, DecoderWeights weights, Device device, DType activation_dtype)
+DecoderModel::DecoderModel(ModelConfig config, DecoderWeights weights, Device device, DType activation_dtype,
+                           Communicator* comm)
     : config_(std::move(config)),
       weights_(std::move(weights)),
       device_(device),
       act_dtype_(activation_dtype),
+      comm_(comm),
       rope_(RopeTable::from_config(config_)),
-      attn_scale_(1.0f / std::sqrt(static_cast<float>(config_.head_dim))) {}
+      attn_scale_(1.0f / std::sqrt(static_cast<float>(config_.head_dim))) {
+  const DecoderShard& s = weights_.shard;
+  if (s.split()) {
+    TLM_CHECK(comm_ != nullptr && comm_->size() == s.size && comm_->rank() == s.rank)
+        << "shard " << s.rank << " of " << s.size << " needs the communicator of that rank";
+  }
+}
 
 KvCacheSpec DecoderModel::kv_cache_spec(int64_t num_blocks, int64_t block_size, KvQuant quant) const {
   KvCacheSpec spec;
   spec.num_layers = config_.num_hidden_layers;
   spec.num_blocks = num_blocks;
   spec.block_size = block_size;
-  spec.num_kv_heads = config_.num_key_value_heads;
+  spec.num_kv_heads = weights_.shard.kv_heads;
   spec.head_dim = config_.head_dim;
   // Unquantized KV keeps the precision the weights are stored in (f32 checkpoints stay exact; bf16/f16 halve
   // the pool). The stored dtype, not config.json's, decides: many configs omit or misstate it.
@@ -97,7 +107,8 @@ DecoderModel::StepInputs DecoderModel::prepare(const ExecContext& ctx, const For
     copy(ctx, host, d);
     return d;
   };
-  in.token_ids = on_device(0, host_i32(batch.token_ids, {T}));
+  in.token_ids =
+      on_device(0, host_i32(weights_.shard.split() ? embedding_rows(batch.token_ids) : batch.token_ids, {T}));
   in.positions = on_device(1, host_i32(batch.positions, {T}));
   in.logit_rows = host_i32(rows, {static_cast<int64_t>(rows.size())});
   in.attention.query_start = on_device(2, host_i32(query_start, {S + 1}));
@@ -110,11 +121,27 @@ DecoderModel::StepInputs DecoderModel::prepare(const ExecContext& ctx, const For
   return in;
 }
 
+std::vector<int32_t> DecoderModel::embedding_rows(const std::vector<int32_t>& token_ids) const {
+  const DecoderShard& s = weights_.shard;
+  std::vector<int32_t> rows(token_ids.size());
+  for (size_t i = 0; i < token_ids.size(); ++i) {
+    const int64_t id = token_ids[i];
+    TLM_CHECK_ARG(id >= 0 && id < config_.vocab_size)
+        << "embedding: token id " << id << " is outside [0, " << config_.vocab_size << ")";
+    const int64_t local = id - s.vocab_begin;
+    rows[i] = static_cast<int32_t>(local >= 0 && local < s.vocab ? local : s.vocab);
+  }
+  return rows;
+}
+
+void DecoderModel::reduce(const ExecContext& ctx, Tensor& partial) const {
+  if (weights_.shard.split()) comm_->all_reduce_sum(ctx, partial);
+}
+
 void DecoderModel::attention_block(const ExecContext& ctx, const ForwardBatch& batch, const StepInputs& in,
                                    int64_t layer, const Tensor& normed, KvCache& cache, Tensor& out) {
   const DecoderLayerWeights& w = weights_.layers[layer];
-  const int64_t T = normed.dim(0), D = config_.head_dim, Hq = config_.num_attention_heads,
-                Hkv = config_.num_key_value_heads;
+  const int64_t T = normed.dim(0), D = config_.head_dim, Hq = weights_.shard.q_heads, Hkv = weights_.shard.kv_heads;
   Tensor q = buffer(kQ, {T, Hq * D}), k = buffer(kK, {T, Hkv * D}), v = buffer(kV, {T, Hkv * D});
   linear(ctx, normed, w.q, q);
   linear(ctx, normed, w.k, k);
@@ -140,16 +167,32 @@ void DecoderModel::attention_block(const ExecContext& ctx, const ForwardBatch& b
   Tensor attn = buffer(kAttn, {T, Hq, D});
   paged_attention(ctx, q3, cache, layer, in.attention, attn_scale_, attn);
   linear(ctx, attn.view({T, Hq * D}), w.o, out);
+  reduce(ctx, out);
 }
 
 void DecoderModel::mlp_block(const ExecContext& ctx, int64_t layer, const Tensor& normed, Tensor& out) {
   const DecoderLayerWeights& w = weights_.layers[layer];
-  const int64_t T = normed.dim(0), I = config_.intermediate_size;
+  const int64_t T = normed.dim(0), I = weights_.shard.intermediate;
   Tensor gate_up = buffer(kGateUp, {T, 2 * I});
   linear(ctx, normed, w.gate_up, gate_up);
   Tensor act = buffer(kAct, {T, I});
   silu_mul(ctx, gate_up, act);
   linear(ctx, act, w.down, out);
+  reduce(ctx, out);
+}
+
+void DecoderModel::lm_head(const ExecContext& ctx, const Tensor& last, Tensor& logits) {
+  const int64_t R = last.dim(0), V = weights_.shard.vocab;
+  // Each rank computes its vocab columns; all_gather lays them side by side in rank order.
+  Tensor f32 = weights_.shard.split() ? scratch_.get(kLogitsRank, {R, V}, DType::kF32, device_) : logits;
+  if (act_dtype_ == DType::kF32) {
+    linear(ctx, last, weights_.lm_head, f32);
+  } else {
+    Tensor low = buffer(kLogitsAct, {R, V});
+    linear(ctx, last, weights_.lm_head, low);
+    convert(ctx, low, f32);
+  }
+  if (weights_.shard.split()) comm_->all_gather(ctx, f32, logits);
 }
 
 Tensor DecoderModel::forward(const ExecContext& ctx, const ForwardBatch& batch, KvCache& cache) {
@@ -160,6 +203,7 @@ Tensor DecoderModel::forward(const ExecContext& ctx, const ForwardBatch& batch, 
 
   Tensor residual = buffer(kResidual, {T, H}), normed = buffer(kNormed, {T, H}), delta = buffer(kDelta, {T, H});
   embedding(ctx, in.token_ids, weights_.embed, residual);
+  reduce(ctx, residual);  // vocab-parallel: every row is non-zero on exactly one rank
   rms_norm(ctx, residual, weights_.layers[0].attn_norm, eps, normed);
   for (int64_t layer = 0; layer < config_.num_hidden_layers; ++layer) {
     const DecoderLayerWeights& w = weights_.layers[layer];
@@ -176,13 +220,7 @@ Tensor DecoderModel::forward(const ExecContext& ctx, const ForwardBatch& batch, 
   if (R == 0) return logits;
   Tensor last = buffer(kLastHidden, {R, H});
   gather_rows(ctx, normed, in.logit_rows, last);
-  if (act_dtype_ == DType::kF32) {
-    linear(ctx, last, weights_.lm_head, logits);
-  } else {
-    Tensor low = scratch_.get(kLogitsAct, {R, config_.vocab_size}, act_dtype_, device_);
-    linear(ctx, last, weights_.lm_head, low);
-    convert(ctx, low, logits);
-  }
+  lm_head(ctx, last, logits);
   return logits;
 }
 

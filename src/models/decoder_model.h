@@ -1,5 +1,6 @@
 // The Llama-style decoder every supported family shares: pre-norm blocks of GQA attention with RoPE over the
-// paged KV cache and a SiLU-gated MLP, built from backend-neutral ops.
+// paged KV cache and a SiLU-gated MLP, built from backend-neutral ops. Under tensor parallelism each rank runs
+// one DecoderModel over its weight shard (DecoderShard) and the communicator joins the partial results.
 #pragma once
 
 #include "models/decoder_weights.h"
@@ -11,7 +12,9 @@ namespace turbolm {
 
 class DecoderModel final : public Model {
  public:
-  DecoderModel(ModelConfig config, DecoderWeights weights, Device device, DType activation_dtype);
+  // `comm` (not owned; outlives the model) joins the ranks when weights.shard is split; nullptr when not.
+  DecoderModel(ModelConfig config, DecoderWeights weights, Device device, DType activation_dtype,
+               Communicator* comm = nullptr);
 
   const ModelConfig& config() const override { return config_; }
   KvCacheSpec kv_cache_spec(int64_t num_blocks, int64_t block_size, KvQuant quant) const override;
@@ -32,11 +35,17 @@ class DecoderModel final : public Model {
                        const Tensor& normed, KvCache& cache, Tensor& out);
   void mlp_block(const ExecContext& ctx, int64_t layer, const Tensor& normed, Tensor& out);
   Tensor buffer(int slot, const Shape& shape) { return scratch_.get(slot, shape, act_dtype_, device_); }
+  // Token ids as rows of this rank's embedding shard (ids of other ranks -> its zero row). Host, [T].
+  std::vector<int32_t> embedding_rows(const std::vector<int32_t>& token_ids) const;
+  // Sums a row-parallel layer's partial outputs over the ranks (nothing to do at tp 1).
+  void reduce(const ExecContext& ctx, Tensor& partial) const;
+  void lm_head(const ExecContext& ctx, const Tensor& last, Tensor& logits);
 
   ModelConfig config_;
   DecoderWeights weights_;
   Device device_;
   DType act_dtype_;
+  Communicator* comm_;
   RopeTable rope_;
   float attn_scale_;
   ScratchBuffers scratch_;

@@ -113,7 +113,61 @@ void ungroup_qkv(const Tensor& packed, int64_t hkv, int64_t groups, int64_t head
   }
 }
 
+// Rows [begin, end) of a column-parallel linear: a view of the weight and bias, no copy.
+LinearWeight shard_rows(const LinearWeight& w, int64_t begin, int64_t end) {
+  if (begin == 0 && end == w.out_features()) return w;
+  return {w.weight.slice(0, begin, end), w.bias.defined() ? w.bias.slice(0, begin, end) : Tensor{}};
+}
+
+// Input columns [begin, end) of a row-parallel linear [out, in] (host copy: a column block is strided).
+// The bias is kept on one rank only, so that it is added once by the all-reduce of the partial outputs.
+LinearWeight shard_columns(const LinearWeight& w, int64_t begin, int64_t end, bool keep_bias) {
+  if (begin == 0 && end == w.in_features()) return w;
+  const int64_t rows = w.out_features();
+  const size_t src_row = dtype_bytes(w.weight.dtype(), static_cast<size_t>(w.in_features()));
+  const size_t dst_row = dtype_bytes(w.weight.dtype(), static_cast<size_t>(end - begin));
+  const size_t offset = dtype_bytes(w.weight.dtype(), static_cast<size_t>(begin));
+  Tensor out = Tensor::empty({rows, end - begin}, w.weight.dtype());
+  for (int64_t r = 0; r < rows; ++r) {
+    std::memcpy(static_cast<char*>(out.data()) + r * dst_row,
+                static_cast<const char*>(w.weight.data()) + r * src_row + offset, dst_row);
+  }
+  return {out, keep_bias ? w.bias : Tensor{}};
+}
+
+// The rank's vocab rows of the embedding [V, H] -> [V/tp + 1, H] with a trailing zero row (DecoderWeights).
+Tensor shard_embedding(const Tensor& embed, const DecoderShard& s) {
+  if (!s.split()) return embed;
+  return concat_rows(
+      {embed.slice(0, s.vocab_begin, s.vocab_begin + s.vocab), Tensor::zeros({1, embed.dim(1)}, embed.dtype())});
+}
+
 }  // namespace
+
+DecoderShard DecoderShard::make(const ModelConfig& c, int rank, int size) {
+  TLM_CHECK_ARG(size >= 1 && rank >= 0 && rank < size) << "bad tensor-parallel rank " << rank << " of " << size;
+  const int64_t Hq = c.num_attention_heads, Hkv = c.num_key_value_heads, I = c.intermediate_size, V = c.vocab_size;
+  auto require_divides = [&](int64_t dim, const char* name) {
+    TLM_CHECK_ARG(dim % size == 0) << "--tp " << size << " must divide " << name << " (" << dim << ") of "
+                                   << c.architecture;
+  };
+  require_divides(Hq, "num_attention_heads");
+  require_divides(I, "intermediate_size");
+  require_divides(V, "vocab_size");
+  TLM_CHECK_ARG(Hkv % size == 0 || size % Hkv == 0) << "--tp " << size << " must divide num_key_value_heads (" << Hkv
+                                                    << ") of " << c.architecture << " or be a multiple of it";
+  DecoderShard s;
+  s.rank = rank;
+  s.size = size;
+  s.q_heads = Hq / size;
+  s.q_head_begin = rank * s.q_heads;
+  s.kv_heads = std::max<int64_t>(1, Hkv / size);
+  s.kv_head_begin = rank * Hkv / size;
+  s.intermediate = I / size;
+  s.vocab = V / size;
+  s.vocab_begin = rank * s.vocab;
+  return s;
+}
 
 size_t DecoderWeights::bytes() const {
   auto lw = [](const LinearWeight& w) { return w.weight.nbytes() + (w.bias.defined() ? w.bias.nbytes() : 0); };
@@ -129,21 +183,27 @@ size_t DecoderWeights::bytes() const {
 
 DecoderWeights load_decoder_weights(const ModelConfig& c, const FamilySpec& family, const WeightSource& source,
                                     Device device) {
+  return load_decoder_weights(c, family, source, device, DecoderShard::make(c, 0, 1));
+}
+
+DecoderWeights load_decoder_weights(const ModelConfig& c, const FamilySpec& family, const WeightSource& source,
+                                    Device device, const DecoderShard& s) {
   const Loader loader(source, device);
   const int64_t H = c.hidden_size, D = c.head_dim, Hq = c.num_attention_heads, Hkv = c.num_key_value_heads,
                 I = c.intermediate_size, V = c.vocab_size;
   DecoderWeights w;
+  w.shard = s;
   Tensor embed = loader.get(std::string(family.embed), {V, H});
-  w.embed = loader.place(embed);
+  w.embed = loader.place(shard_embedding(embed, s));
   w.final_norm = loader.place(loader.get(std::string(family.final_norm), {H}));
   const std::string lm_head_name(family.lm_head);
   if (c.tie_word_embeddings || !source.contains(lm_head_name)) {
     if (!c.tie_word_embeddings)
       TLM_FAIL(kInvalidArgument) << source.dir().string() << ": missing tensor '" << lm_head_name
                                  << "' (and tie_word_embeddings is false)";
-    w.lm_head = LinearWeight{w.embed, {}};
+    w.lm_head = LinearWeight{s.split() ? w.embed.slice(0, 0, s.vocab) : w.embed, {}};  // without the zero row
   } else {
-    w.lm_head = loader.place(loader.linear(lm_head_name, V, H));
+    w.lm_head = loader.place(shard_rows(loader.linear(lm_head_name, V, H), s.vocab_begin, s.vocab_begin + s.vocab));
   }
 
   w.layers.resize(c.num_hidden_layers);
@@ -165,16 +225,21 @@ DecoderWeights load_decoder_weights(const ModelConfig& c, const FamilySpec& fami
       l.k = loader.linear(layer_name(family.k, i), Hkv * D, H, family.requires_qkv_bias);
       l.v = loader.linear(layer_name(family.v, i), Hkv * D, H, family.requires_qkv_bias);
     }
-    l.q = loader.place(l.q), l.k = loader.place(l.k), l.v = loader.place(l.v);
-    l.o = loader.place(loader.linear(layer_name(family.o, i), H, Hq * D));
+    const int64_t q_begin = s.q_head_begin * D, q_end = q_begin + s.q_heads * D;
+    const int64_t kv_begin = s.kv_head_begin * D, kv_end = kv_begin + s.kv_heads * D;
+    l.q = loader.place(shard_rows(l.q, q_begin, q_end));
+    l.k = loader.place(shard_rows(l.k, kv_begin, kv_end));
+    l.v = loader.place(shard_rows(l.v, kv_begin, kv_end));
+    l.o = loader.place(shard_columns(loader.linear(layer_name(family.o, i), H, Hq * D), q_begin, q_end, s.rank == 0));
     if (!family.q_norm.empty()) {
       l.q_norm = loader.place(loader.get(layer_name(family.q_norm, i), {D}));
       l.k_norm = loader.place(loader.get(layer_name(family.k_norm, i), {D}));
     }
-    LinearWeight gate = loader.linear(layer_name(family.gate, i), I, H);
-    LinearWeight up = loader.linear(layer_name(family.up, i), I, H);
+    const int64_t i_begin = s.rank * s.intermediate, i_end = i_begin + s.intermediate;
+    LinearWeight gate = shard_rows(loader.linear(layer_name(family.gate, i), I, H), i_begin, i_end);
+    LinearWeight up = shard_rows(loader.linear(layer_name(family.up, i), I, H), i_begin, i_end);
     l.gate_up = loader.place(LinearWeight{concat_rows({gate.weight, up.weight}), concat_bias(gate.bias, up.bias)});
-    l.down = loader.place(loader.linear(layer_name(family.down, i), H, I));
+    l.down = loader.place(shard_columns(loader.linear(layer_name(family.down, i), H, I), i_begin, i_end, s.rank == 0));
   }
   return w;
 }

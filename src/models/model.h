@@ -15,6 +15,8 @@
 
 namespace turbolm {
 
+class Communicator;
+
 // One engine step, described on the host. Sequence s contributes tokens
 // [seqs[s].query_start, seqs[s].query_start + seqs[s].query_len) of token_ids / positions.
 struct ForwardBatch {
@@ -38,6 +40,10 @@ struct LoadOptions {
   Device device = Device::cpu();
   // Activation dtype; nullopt = f32 on CPU, the checkpoint's dtype on CUDA. Weights keep their stored dtype.
   std::optional<DType> activation_dtype;
+  // Tensor parallelism: this process-local rank loads shard communicator->rank() of communicator->size()
+  // (docs/tensor_parallel.md) and runs its collectives through it. Not owned; must outlive the model.
+  // nullptr = the whole model on one device.
+  Communicator* communicator = nullptr;
 };
 
 class Model {
@@ -45,6 +51,7 @@ class Model {
   virtual ~Model() = default;
   virtual const ModelConfig& config() const = 0;
   // KV cache geometry for this model (layers, kv heads, head dim, element dtype) with the given pool size.
+  // Under tensor parallelism: this rank's kv heads (each rank owns a cache of its own).
   virtual KvCacheSpec kv_cache_spec(int64_t num_blocks, int64_t block_size, KvQuant quant) const = 0;
   // Bytes of weights resident on the model's device.
   virtual size_t weight_bytes() const = 0;
