@@ -69,21 +69,23 @@ SampleResult sample_row(float* logits, int64_t V, const SamplingParams& sp, std:
     return res;
   }
 
-  // Temperature, then candidates in (z desc, id asc) order.
+  // Temperature into a copy (the row keeps the penalized logits, so raw_logit stays exact), then candidates in
+  // (z desc, id asc) order.
   const float temp = sp.temperature;
+  std::vector<float> z(static_cast<size_t>(V));
   float zmax = -std::numeric_limits<float>::infinity();
   for (int64_t i = 0; i < V; ++i) {
-    logits[i] = logits[i] / temp;
-    zmax = std::max(zmax, logits[i]);
+    z[i] = logits[i] / temp;
+    zmax = std::max(zmax, z[i]);
   }
-  const auto desc = [&](int32_t a, int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); };
+  const auto desc = [&](int32_t a, int32_t b) { return z[a] > z[b] || (z[a] == z[b] && a < b); };
   std::vector<int32_t> cand(V);
   for (int64_t i = 0; i < V; ++i) cand[i] = static_cast<int32_t>(i);
   if (sp.top_k > 0 && sp.top_k < V) {
     std::nth_element(cand.begin(), cand.begin() + (sp.top_k - 1), cand.end(), desc);
     cand.resize(sp.top_k);
   }
-  const auto weight = [&](int32_t id) { return std::exp(logits[id] - zmax); };
+  const auto weight = [&](int32_t id) { return std::exp(z[id] - zmax); };
   double total = 0.0;  // W: the top-k set's mass, before min-p
   for (int32_t id : cand) total += weight(id);
   if (sp.min_p > 0.0f) {

@@ -75,6 +75,22 @@ TEST(Sample, RepetitionPenaltyHfSemanticsLogprobsFromRawLogits) {
   EXPECT_NEAR(negative.logprob, log_softmax({-0.5f, -0.8f})[1], 1e-6);
 }
 
+// Regression: the temperature used to scale the row in place before the sampled token's logprob was read.
+TEST(Sample, SampledLogprobIgnoresTemperature) {
+  const std::vector<float> l = {1.0f, 2.5f, 0.3f, 2.0f};
+  const auto ls = log_softmax(l);
+  for (float temperature : {0.5f, 0.7f, 1.6f}) {
+    SamplingParams p;
+    p.greedy = false;
+    p.temperature = temperature;
+    for (uint64_t seed = 0; seed < 20; ++seed) {
+      p.seed = seed;
+      const SampleResult r = sample_one(l, p);
+      EXPECT_NEAR(r.logprob, ls[r.token], 1e-6) << "temperature " << temperature << " token " << r.token;
+    }
+  }
+}
+
 TEST(Sample, KeepSetsAreExact) {
   const auto l = logits_of({0.4, 0.3, 0.2, 0.1});
   SamplingParams p;
