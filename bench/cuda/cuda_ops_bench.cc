@@ -1,0 +1,250 @@
+// Per-op timings of the CUDA backend at Qwen3-8B shapes, next to the device's measured ceilings.
+// Prints a markdown table: op, shape, median time, achieved bandwidth / FLOP rate.
+//   turbolm_cuda_ops_bench [--quick]
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <numeric>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/half.h"
+#include "kernels/cuda/cuda_runtime.h"
+#include "ops/attention.h"
+#include "ops/elementwise.h"
+#include "ops/kv_cache.h"
+#include "ops/linear.h"
+#include "ops/norm.h"
+#include "ops/sampling.h"
+
+namespace turbolm {
+namespace {
+
+#define CHECK_CUDA(expr)                                                      \
+  do {                                                                        \
+    cudaError_t e_ = (expr);                                                  \
+    if (e_ != cudaSuccess) {                                                  \
+      std::fprintf(stderr, "%s failed: %s\n", #expr, cudaGetErrorString(e_)); \
+      std::exit(1);                                                           \
+    }                                                                         \
+  } while (0)
+
+ExecContext gpu() {
+  ExecContext ctx;
+  ctx.device = Device::cuda(0);
+  return ctx;
+}
+
+// Device tensor of random values in [-scale, scale] (never zeros: they run faster than real data). A 1 Mi-element
+// random pattern is generated on the host and tiled on the device, so that GB-sized weights cost no host time.
+Tensor random_gpu(const Shape& shape, DType dtype, float scale = 1.0f, uint32_t seed = 1) {
+  Tensor d = Tensor::empty(shape, dtype, Device::cuda(0));
+  const int64_t n = d.numel(), chunk = std::min<int64_t>(n, int64_t{1} << 20);
+  Tensor host = Tensor::empty({chunk}, dtype);
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> dist(-scale, scale);
+  for (int64_t i = 0; i < chunk; ++i) {
+    const float v = dist(gen);
+    if (dtype == DType::kBF16) host.data<bf16>()[i] = float_to_bf16(v);
+    if (dtype == DType::kF16) host.data<f16>()[i] = float_to_f16(v);
+    if (dtype == DType::kF32) host.data<float>()[i] = v;
+  }
+  const size_t elem = dtype_bytes(dtype, 1);
+  char* dst = static_cast<char*>(d.data());
+  CHECK_CUDA(cudaMemcpy(dst, host.data(), chunk * elem, cudaMemcpyHostToDevice));
+  for (int64_t done = chunk; done < n;) {  // double the filled prefix each step
+    const int64_t m = std::min(done, n - done);
+    CHECK_CUDA(cudaMemcpy(dst + done * elem, dst, m * elem, cudaMemcpyDeviceToDevice));
+    done += m;
+  }
+  return d;
+}
+
+Tensor i32_gpu(const std::vector<int32_t>& v, const Shape& shape) {
+  Tensor host = Tensor::empty(shape, DType::kI32);
+  std::copy(v.begin(), v.end(), host.data<int32_t>());
+  Tensor d = Tensor::empty(shape, DType::kI32, Device::cuda(0));
+  ExecContext ctx = gpu();
+  copy(ctx, host, d);
+  return d;
+}
+
+// Median of `reps` timings (CUDA events) of `fn`, after warm-up, in microseconds.
+double time_us(const std::function<void()>& fn, int reps = 20) {
+  cudaEvent_t start, stop;
+  CHECK_CUDA(cudaEventCreate(&start));
+  CHECK_CUDA(cudaEventCreate(&stop));
+  for (int i = 0; i < 3; ++i) fn();
+  std::vector<double> t;
+  for (int i = 0; i < reps; ++i) {
+    CHECK_CUDA(cudaEventRecord(start));
+    fn();
+    CHECK_CUDA(cudaEventRecord(stop));
+    CHECK_CUDA(cudaEventSynchronize(stop));
+    float ms = 0;
+    CHECK_CUDA(cudaEventElapsedTime(&ms, start, stop));
+    t.push_back(ms * 1e3);
+  }
+  CHECK_CUDA(cudaGetLastError());
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+void row(const std::string& op, const std::string& shape, double us, double bytes, double flops) {
+  std::printf("| %s | %s | %.1f | %.0f | %.1f |\n", op.c_str(), shape.c_str(), us, bytes / us * 1e-3,
+              flops / us * 1e-6);
+  std::fflush(stdout);
+}
+
+void bench_copy() {
+  const int64_t n = int64_t{1} << 29;  // 1 GiB of bf16
+  Tensor a = random_gpu({n / 1024, 1024}, DType::kBF16),
+         b = Tensor::empty({n / 1024, 1024}, DType::kBF16, Device::cuda(0));
+  ExecContext ctx = gpu();
+  const double us = time_us([&] { copy(ctx, a, b); }, 10);
+  row("d2d copy (ceiling)", "1 GiB", us, 2.0 * a.nbytes(), 0);
+}
+
+void bench_linear(bool quick) {
+  struct Shape2 {
+    const char* name;
+    int64_t out, in;
+  };
+  const Shape2 shapes[] = {{"q", 4096, 4096},     {"k/v", 1024, 4096}, {"gate_up", 24576, 4096},
+                           {"down", 4096, 12288}, {"o", 4096, 4096},   {"lm_head", 151936, 4096}};
+  ExecContext ctx = gpu();
+  for (int64_t tokens : {1, 64, 512}) {
+    for (const auto& s : shapes) {
+      if (quick && tokens == 64) continue;
+      LinearWeight w{random_gpu({s.out, s.in}, DType::kBF16, 0.05f, 3), Tensor()};
+      Tensor x = random_gpu({tokens, s.in}, DType::kBF16, 1.0f, 4);
+      Tensor y = Tensor::empty({tokens, s.out}, DType::kBF16, Device::cuda(0));
+      const double us = time_us([&] { linear(ctx, x, w, y); });
+      const double bytes = 2.0 * (s.out * s.in + tokens * (s.in + s.out));
+      row(std::string("linear ") + s.name,
+          "T=" + std::to_string(tokens) + " " + std::to_string(s.out) + "x" + std::to_string(s.in), us, bytes,
+          2.0 * tokens * s.out * s.in);
+    }
+  }
+}
+
+void bench_small_ops() {
+  ExecContext ctx = gpu();
+  for (int64_t tokens : {1, 64, 512}) {
+    Tensor res = random_gpu({tokens, 4096}, DType::kBF16), delta = random_gpu({tokens, 4096}, DType::kBF16);
+    Tensor gamma = random_gpu({4096}, DType::kBF16), out = Tensor::empty({tokens, 4096}, DType::kBF16, Device::cuda(0));
+    double us = time_us([&] { add_rms_norm(ctx, res, delta, gamma, 1e-6f, out); });
+    row("add_rms_norm", "T=" + std::to_string(tokens) + " 4096", us, 2.0 * tokens * 4096 * 4, 0);
+    Tensor gu = random_gpu({tokens, 24576}, DType::kBF16),
+           act = Tensor::empty({tokens, 12288}, DType::kBF16, Device::cuda(0));
+    us = time_us([&] { silu_mul(ctx, gu, act); });
+    row("silu_mul", "T=" + std::to_string(tokens) + " 12288", us, 2.0 * tokens * 12288 * 3, 0);
+  }
+}
+
+// Attention at Qwen3-8B geometry (32 q heads, 8 kv heads, head_dim 128, block 64) over a filled cache.
+void bench_attention(KvQuant quant) {
+  const int64_t block = 64, Hq = 32, Hkv = 8, D = 128;
+  struct Case {
+    const char* name;
+    int seqs, q_len, ctx_len;
+  };
+  const Case cases[] = {{"decode", 1, 1, 512},   {"decode", 1, 1, 8192},   {"decode", 64, 1, 256},
+                        {"decode", 64, 1, 2048}, {"prefill", 1, 512, 512}, {"prefill", 4, 2048, 2048}};
+  ExecContext ctx = gpu();
+  for (const Case& c : cases) {
+    const int64_t blocks_per_seq = (c.ctx_len + block - 1) / block;
+    KvCacheSpec spec;
+    spec.num_layers = 1;
+    spec.num_blocks = blocks_per_seq * c.seqs;
+    spec.block_size = block;
+    spec.num_kv_heads = Hkv;
+    spec.head_dim = D;
+    spec.dtype = DType::kBF16;
+    spec.quant = quant;
+    spec.device = Device::cuda(0);
+    KvCache cache(spec);
+    // Fill every slot through the writer (random K/V).
+    const int64_t slots = spec.num_blocks * block;
+    std::vector<int32_t> all(slots);
+    std::iota(all.begin(), all.end(), 0);
+    write_kv_cache(ctx, random_gpu({slots, Hkv, D}, DType::kBF16, 1.0f, 7),
+                   random_gpu({slots, Hkv, D}, DType::kBF16, 1.0f, 8), i32_gpu(all, {slots}), cache, 0);
+    std::vector<int32_t> qs = {0}, lens, tables;
+    for (int s = 0; s < c.seqs; ++s) {
+      qs.push_back(qs.back() + c.q_len);
+      lens.push_back(c.ctx_len);
+      for (int64_t b = 0; b < blocks_per_seq; ++b) tables.push_back(static_cast<int32_t>(s * blocks_per_seq + b));
+    }
+    const int64_t T = qs.back();
+    std::vector<int32_t> slot_map(T, 0);
+    AttentionMetadata meta{i32_gpu(qs, {c.seqs + 1}),
+                           i32_gpu(lens, {c.seqs}),
+                           i32_gpu(tables, {c.seqs, blocks_per_seq}),
+                           i32_gpu(slot_map, {T}),
+                           c.seqs,
+                           c.q_len,
+                           c.ctx_len};
+    Tensor q = random_gpu({T, Hq, D}, DType::kBF16, 1.0f, 9),
+           out = Tensor::empty({T, Hq, D}, DType::kBF16, Device::cuda(0));
+    const double us = time_us([&] { paged_attention(ctx, q, cache, 0, meta, 0.088f, out); });
+    const double kv_bytes = double(c.seqs) * c.ctx_len * Hkv * 2 *
+                            (quant == KvQuant::kNone   ? D * 2.0
+                             : quant == KvQuant::kInt8 ? D + 8.0
+                                                       : D / 2 + 8.0);
+    double flops = 0;
+    for (int s = 0; s < c.seqs; ++s)  // causal: query i sees ctx - q_len + i + 1 keys
+      flops += 4.0 * Hq * D * (double(c.q_len) * (c.ctx_len - c.q_len) + c.q_len * (c.q_len + 1) / 2.0);
+    const char* qn = quant == KvQuant::kNone ? "bf16" : quant == KvQuant::kInt8 ? "int8" : "int4";
+    row(std::string("attention ") + c.name + " kv " + qn,
+        "S=" + std::to_string(c.seqs) + " q=" + std::to_string(c.q_len) + " ctx=" + std::to_string(c.ctx_len), us,
+        kv_bytes, flops);
+  }
+}
+
+void bench_sampling() {
+  ExecContext ctx = gpu();
+  for (int rows : {1, 64}) {
+    for (bool greedy : {true, false}) {
+      Tensor logits = random_gpu({rows, 151936}, DType::kF32, 5.0f, 11);
+      std::vector<SamplingParams> params(rows);
+      for (auto& p : params) {
+        p.greedy = greedy;
+        p.temperature = 0.8f;
+        p.top_p = 0.95f;
+        p.top_k = 50;
+      }
+      std::vector<std::span<const int32_t>> pen(rows);
+      const double us = time_us([&] { sample(ctx, logits, params, pen); }, 10);
+      row(greedy ? "sample greedy" : "sample top-k 50 top-p 0.95", "S=" + std::to_string(rows) + " V=151936", us,
+          4.0 * rows * 151936, 0);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace turbolm
+
+int main(int argc, char** argv) {
+  using namespace turbolm;
+  if (!cuda_device_available()) {
+    std::printf("no CUDA device\n");
+    return 0;
+  }
+  const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  std::printf("device: %s\n\n| op | shape | median us | GB/s | TFLOP/s |\n| --- | --- | --- | --- | --- |\n",
+              cuda_device_description(0).c_str());
+  bench_copy();
+  bench_linear(quick);
+  bench_small_ops();
+  bench_attention(KvQuant::kNone);
+  bench_attention(KvQuant::kInt8);
+  bench_sampling();
+  return 0;
+}

@@ -1,0 +1,162 @@
+// Shared by the CUDA kernels: error checks, element types, vector loads, RAII handles, launch helpers.
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <utility>
+
+#include "core/dtype.h"
+#include "core/error.h"
+#include "core/tensor.h"
+#include "ops/exec_context.h"
+
+namespace turbolm::cuda {
+
+[[noreturn]] void fail_cuda(const char* expr, cudaError_t error, const char* file, int line);
+
+}  // namespace turbolm::cuda
+
+// CUDA_CHECK(cudaMemcpyAsync(...));  -- throws turbolm::Error naming the expression and the CUDA error string.
+#define CUDA_CHECK(expr)                                                                                    \
+  do {                                                                                                      \
+    const cudaError_t tlm_cuda_err_ = (expr);                                                               \
+    if (tlm_cuda_err_ != cudaSuccess) ::turbolm::cuda::fail_cuda(#expr, tlm_cuda_err_, __FILE__, __LINE__); \
+  } while (0)
+
+// After every kernel launch: catches bad launch configurations at the launch site.
+#define CUDA_CHECK_LAUNCH() CUDA_CHECK(cudaGetLastError())
+
+namespace turbolm::cuda {
+
+using bf16_t = __nv_bfloat16;
+using f16_t = __half;
+
+inline cudaStream_t stream_of(const ExecContext& ctx) { return static_cast<cudaStream_t>(ctx.stream); }
+inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// Number of multiprocessors of the current device (cached per process).
+int multiprocessor_count();
+
+template <typename T>
+__device__ __forceinline__ float to_float(T v);
+template <>
+__device__ __forceinline__ float to_float<float>(float v) {
+  return v;
+}
+template <>
+__device__ __forceinline__ float to_float<bf16_t>(bf16_t v) {
+  return __bfloat162float(v);
+}
+template <>
+__device__ __forceinline__ float to_float<f16_t>(f16_t v) {
+  return __half2float(v);
+}
+
+template <typename T>
+__device__ __forceinline__ T from_float(float v);
+template <>
+__device__ __forceinline__ float from_float<float>(float v) {
+  return v;
+}
+template <>
+__device__ __forceinline__ bf16_t from_float<bf16_t>(float v) {
+  return __float2bfloat16_rn(v);
+}
+template <>
+__device__ __forceinline__ f16_t from_float<f16_t>(float v) {
+  return __float2half_rn(v);
+}
+
+// 16 bytes of T: the unit of every vectorised load/store here.
+template <typename T>
+struct Vec {
+  static constexpr int kSize = 16 / sizeof(T);
+  union {
+    uint4 raw;
+    T v[kSize];
+  };
+  __device__ __forceinline__ void load(const T* p) { raw = *reinterpret_cast<const uint4*>(p); }
+  __device__ __forceinline__ void load_global(const T* p) { raw = __ldg(reinterpret_cast<const uint4*>(p)); }
+  __device__ __forceinline__ void store(T* p) const { *reinterpret_cast<uint4*>(p) = raw; }
+};
+
+__device__ __forceinline__ float warp_sum(float v) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+__device__ __forceinline__ float warp_max(float v) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
+}
+
+// Block-wide sum; every thread gets the result. `scratch` holds 32 floats.
+__device__ __forceinline__ float block_sum(float v, float* scratch) {
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
+  v = warp_sum(v);
+  __syncthreads();
+  if (lane == 0) scratch[warp] = v;
+  __syncthreads();
+  v = lane < warps ? scratch[lane] : 0.0f;
+  return warp_sum(v);
+}
+__device__ __forceinline__ float block_max(float v, float* scratch) {
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
+  v = warp_max(v);
+  __syncthreads();
+  if (lane == 0) scratch[warp] = v;
+  __syncthreads();
+  v = lane < warps ? scratch[lane] : -INFINITY;
+  return warp_max(v);
+}
+
+// Calls f(T{}) with T the device type of a float dtype (f32, bf16, f16); other dtypes throw Unsupported.
+template <typename F>
+void dispatch_float(DType dtype, const char* op, F&& f) {
+  switch (dtype) {
+    case DType::kF32: f(float{}); return;
+    case DType::kBF16: f(bf16_t{}); return;
+    case DType::kF16: f(f16_t{}); return;
+    default: TLM_FAIL(kUnsupported) << op << ": CUDA has no kernel for dtype " << dtype_name(dtype);
+  }
+}
+
+// Like dispatch_float without f32 (tensor-core kernels).
+template <typename F>
+void dispatch_half(DType dtype, const char* op, F&& f) {
+  switch (dtype) {
+    case DType::kBF16: f(bf16_t{}); return;
+    case DType::kF16: f(f16_t{}); return;
+    default: TLM_FAIL(kUnsupported) << op << ": CUDA has no kernel for dtype " << dtype_name(dtype);
+  }
+}
+
+inline void check_on_device(const Tensor& t, const char* op, const char* name) {
+  TLM_CHECK(t.device().is_cuda()) << op << ": " << name << " must live on a CUDA device, got " << t.to_string();
+  TLM_CHECK(t.is_contiguous()) << op << ": " << name << " must be contiguous";
+}
+
+// A device scratch buffer from the caching allocator, returned when it goes out of scope. Work queued on the
+// caller's stream may still use it then: the caching allocator hands it out again only to later work on the
+// same stream (see runtime.cu), so stream order keeps that safe.
+class DeviceScratch {
+ public:
+  explicit DeviceScratch(size_t bytes);
+  ~DeviceScratch();
+  DeviceScratch(const DeviceScratch&) = delete;
+  DeviceScratch& operator=(const DeviceScratch&) = delete;
+  template <typename T>
+  T* as() const {
+    return static_cast<T*>(ptr_);
+  }
+
+ private:
+  void* ptr_ = nullptr;
+  size_t bytes_ = 0;
+};
+
+}  // namespace turbolm::cuda

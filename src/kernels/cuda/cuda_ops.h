@@ -1,0 +1,46 @@
+// The CUDA implementations behind ops/*.h. Same parameter lists as the ops (which check shapes and dtypes and
+// dispatch here when a tensor lives on a CUDA device); no CUDA types, so ops/ stays CUDA-free.
+// Every tensor argument lives on the device unless its op says "host" (sampling's params and penalty tokens).
+#pragma once
+
+#include <span>
+#include <vector>
+
+#include "core/tensor.h"
+#include "ops/attention.h"
+#include "ops/exec_context.h"
+#include "ops/kv_cache.h"
+#include "ops/linear.h"
+#include "ops/rope.h"
+#include "ops/sampling.h"
+
+namespace turbolm::cuda {
+
+void linear(const ExecContext& ctx, const Tensor& x, const LinearWeight& w, Tensor& y);
+
+void rms_norm(const ExecContext& ctx, const Tensor& x, const Tensor& gamma, float eps, Tensor& out);
+void add_rms_norm(const ExecContext& ctx, Tensor& residual, const Tensor& delta, const Tensor& gamma, float eps,
+                  Tensor& out);
+
+void silu_mul(const ExecContext& ctx, const Tensor& gate_up, Tensor& out);
+void add(const ExecContext& ctx, const Tensor& a, const Tensor& b, Tensor& out);
+// ids may live on the host (checked there, then uploaded) or on the device (ids outside [0, V) give zero rows).
+void embedding(const ExecContext& ctx, const Tensor& ids, const Tensor& table, Tensor& out);
+// rows may live on the host or on the device.
+void gather_rows(const ExecContext& ctx, const Tensor& x, const Tensor& rows, Tensor& out);
+// Any direction between host and device, or device to device. Returns once a host destination holds the data.
+void copy(const ExecContext& ctx, const Tensor& src, Tensor& dst);
+void convert(const ExecContext& ctx, const Tensor& src, Tensor& dst);
+
+void rope(const ExecContext& ctx, Tensor& q, Tensor& k, const Tensor& positions, const RopeTable& table);
+
+void write_kv_cache(const ExecContext& ctx, const Tensor& k, const Tensor& v, const Tensor& slot_mapping,
+                    KvCache& cache, int64_t layer);
+void paged_attention(const ExecContext& ctx, const Tensor& q, const KvCache& cache, int64_t layer,
+                     const AttentionMetadata& meta, float scale, Tensor& out);
+
+// logits: [S, V] f32 on the device; params and penalty_tokens on the host. Only the results cross to the host.
+std::vector<SampleResult> sample(const ExecContext& ctx, Tensor& logits, std::span<const SamplingParams> params,
+                                 std::span<const std::span<const int32_t>> penalty_tokens);
+
+}  // namespace turbolm::cuda

@@ -1,0 +1,245 @@
+// linear: y[T, out] = x[T, in] . W[out, in]^T (+ bias), f32 accumulation: a bandwidth-bound GEMV kernel for
+// decode-sized T (<= 8, bf16 / f16), cuBLASLt otherwise.
+#include <cublasLt.h>
+
+#include <map>
+#include <mutex>
+#include <tuple>
+
+#include "kernels/cuda/common.cuh"
+#include "kernels/cuda/cuda_ops.h"
+
+#define CUBLAS_CHECK(expr)                                                                                             \
+  do {                                                                                                                 \
+    const cublasStatus_t tlm_status_ = (expr);                                                                         \
+    if (tlm_status_ != CUBLAS_STATUS_SUCCESS)                                                                          \
+      TLM_FAIL(kInternal) << "cuBLASLt error: " #expr " failed with cublasStatus_t " << static_cast<int>(tlm_status_); \
+  } while (0)
+
+namespace turbolm::cuda {
+namespace {
+
+cudaDataType_t cuda_type(DType dtype) {
+  switch (dtype) {
+    case DType::kF32: return CUDA_R_32F;
+    case DType::kBF16: return CUDA_R_16BF;
+    case DType::kF16: return CUDA_R_16F;
+    default:
+      throw_error(ErrorCode::kUnsupported, "linear: CUDA has no GEMM for dtype " + std::string(dtype_name(dtype)));
+  }
+}
+
+// One GEMM shape's descriptors and cuBLASLt's first heuristic algorithm; created once, reused every step (RAII).
+// (Timing the top-8 candidates at first use was tried: with the operands hot in L2 it picked algorithms that are
+// slower in the model, e.g. 4096x4096x512 35 -> 39 us; see bench/results/cuda_h100.md.)
+class GemmPlan {
+ public:
+  GemmPlan(cublasLtHandle_t handle, int64_t m, int64_t n, int64_t k, DType dtype, size_t workspace_bytes) {
+    const cudaDataType_t type = cuda_type(dtype);
+    CUBLAS_CHECK(cublasLtMatmulDescCreate(&desc_, CUBLAS_COMPUTE_32F, CUDA_R_32F));
+    const cublasOperation_t trans_a = CUBLAS_OP_T, trans_b = CUBLAS_OP_N;
+    CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc_, CUBLASLT_MATMUL_DESC_TRANSA, &trans_a, sizeof trans_a));
+    CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc_, CUBLASLT_MATMUL_DESC_TRANSB, &trans_b, sizeof trans_b));
+    // Column-major view: C[out, T] = W^T[out, in] . X[in, T]; W is stored as a column-major [in, out] matrix.
+    CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&a_, type, k, m, k));
+    CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&b_, type, k, n, k));
+    CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&c_, type, m, n, m));
+    cublasLtMatmulPreference_t pref = nullptr;
+    CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
+    CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace_bytes,
+                                                      sizeof workspace_bytes));
+    int found = 0;
+    const cublasStatus_t status =
+        cublasLtMatmulAlgoGetHeuristic(handle, desc_, a_, b_, c_, c_, pref, 1, &heuristic_, &found);
+    cublasLtMatmulPreferenceDestroy(pref);
+    CUBLAS_CHECK(status);
+    TLM_CHECK(found > 0) << "cuBLASLt found no algorithm for " << m << "x" << n << "x" << k << " " << dtype_name(dtype);
+  }
+  ~GemmPlan() {
+    cublasLtMatrixLayoutDestroy(c_);
+    cublasLtMatrixLayoutDestroy(b_);
+    cublasLtMatrixLayoutDestroy(a_);
+    cublasLtMatmulDescDestroy(desc_);
+  }
+  GemmPlan(const GemmPlan&) = delete;
+  GemmPlan& operator=(const GemmPlan&) = delete;
+
+  void run(cublasLtHandle_t handle, const void* w, const void* x, void* y, void* workspace, size_t workspace_bytes,
+           cudaStream_t stream) const {
+    const float alpha = 1.0f, beta = 0.0f;
+    CUBLAS_CHECK(cublasLtMatmul(handle, desc_, &alpha, w, a_, x, b_, &beta, y, c_, y, c_, &heuristic_.algo, workspace,
+                                workspace_bytes, stream));
+  }
+
+ private:
+  cublasLtMatmulDesc_t desc_ = nullptr;
+  cublasLtMatrixLayout_t a_ = nullptr, b_ = nullptr, c_ = nullptr;
+  cublasLtMatmulHeuristicResult_t heuristic_{};
+};
+
+// The process's cuBLASLt handle, its workspace and the plans by shape. Device 0 / one stream at a time
+// (the engine's executor thread); the workspace is fixed so that GEMMs can be captured into CUDA graphs.
+class Gemm {
+ public:
+  static Gemm& instance() {
+    static auto* gemm = new Gemm();  // never destroyed: the driver may be gone at exit
+    return *gemm;
+  }
+
+  const GemmPlan& plan(int64_t m, int64_t n, int64_t k, DType dtype) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto key = std::make_tuple(m, n, k, dtype);
+    auto it = plans_.find(key);
+    if (it == plans_.end())
+      it = plans_.try_emplace(key, std::make_unique<GemmPlan>(handle_, m, n, k, dtype, kWorkspaceBytes)).first;
+    return *it->second;
+  }
+  cublasLtHandle_t handle() const { return handle_; }
+  void* workspace() const { return workspace_; }
+  static constexpr size_t kWorkspaceBytes = size_t{32} << 20;
+
+ private:
+  Gemm() {
+    CUBLAS_CHECK(cublasLtCreate(&handle_));
+    CUDA_CHECK(cudaMalloc(&workspace_, kWorkspaceBytes));
+  }
+
+  std::mutex mutex_;
+  cublasLtHandle_t handle_ = nullptr;
+  void* workspace_ = nullptr;
+  std::map<std::tuple<int64_t, int64_t, int64_t, DType>, std::unique_ptr<GemmPlan>> plans_;
+};
+
+// y[T, out] += bias[out] (f32 bias).
+template <typename T>
+__global__ void add_bias_kernel(T* __restrict__ y, const float* __restrict__ bias, int64_t rows, int64_t cols) {
+  const int64_t n = rows * cols;
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x)
+    y[i] = from_float<T>(to_float(y[i]) + bias[i % cols]);
+}
+
+template <typename T>
+void launch_add_bias(T* y, const float* bias, int64_t rows, int64_t cols, cudaStream_t stream) {
+  const int64_t n = rows * cols;
+  const int blocks = static_cast<int>(std::min<int64_t>(ceil_div(n, 256), int64_t{multiprocessor_count()} * 8));
+  add_bias_kernel<T><<<blocks, 256, 0, stream>>>(y, bias, rows, cols);
+  CUDA_CHECK_LAUNCH();
+}
+
+// Decode GEMV (T <= kMaxGemvTokens): one warp per output row streams the row once with 16-byte loads (eight
+// in flight per lane) and applies it to every token; f32 accumulation, bias fused. cuBLASLt's kernels for such
+// thin products reach only 0.5-2.4 TB/s on H100 (bench/results/cuda_ops.md); this one is bandwidth-bound.
+constexpr int kMaxGemvTokens = 8;
+constexpr int kGemvWarps = 8;
+constexpr int kGemvUnroll = 8;
+
+template <typename T>
+__device__ __forceinline__ float dot8(const Vec<T>& a, const Vec<T>& b) {
+  float s = 0.0f;
+#pragma unroll
+  for (int e = 0; e < 8; ++e) s = fmaf(to_float(a.v[e]), to_float(b.v[e]), s);
+  return s;
+}
+
+template <typename T, int NT>
+__global__ void __launch_bounds__(kGemvWarps * 32)
+    gemv_kernel(const T* __restrict__ w, const T* __restrict__ x, const float* __restrict__ bias, T* __restrict__ y,
+                int tokens, int in, int out) {
+  const int lane = threadIdx.x & 31;
+  const int first = blockIdx.x * kGemvWarps + (threadIdx.x >> 5), stride = gridDim.x * kGemvWarps;
+  for (int row = first; row < out; row += stride) {
+    const T* w_row = w + int64_t{row} * in;
+    float acc[NT] = {};
+    for (int k0 = lane * 8; k0 < in; k0 += 32 * 8 * kGemvUnroll) {
+      Vec<T> wv[kGemvUnroll];
+#pragma unroll
+      for (int u = 0; u < kGemvUnroll; ++u)
+        if (k0 + u * 256 < in) wv[u].load_global(w_row + k0 + u * 256);
+#pragma unroll
+      for (int u = 0; u < kGemvUnroll; ++u) {
+        if (k0 + u * 256 >= in) break;
+#pragma unroll
+        for (int t = 0; t < NT; ++t) {
+          if (t >= tokens) break;
+          Vec<T> xv;
+          xv.load_global(x + int64_t{t} * in + k0 + u * 256);
+          acc[t] += dot8(wv[u], xv);
+        }
+      }
+    }
+#pragma unroll
+    for (int t = 0; t < NT; ++t) {
+      const float sum = warp_sum(acc[t]);
+      if (lane == 0 && t < tokens)
+        y[int64_t{t} * out + row] = from_float<T>(sum + (bias != nullptr ? bias[row] : 0.0f));
+    }
+  }
+}
+
+template <typename T, int NT>
+void launch_gemv(const T* w, const T* x, const float* bias, T* y, int tokens, int in, int out, cudaStream_t stream) {
+  const int blocks =
+      static_cast<int>(std::min<int64_t>(ceil_div(out, kGemvWarps), int64_t{multiprocessor_count()} * 8));
+  gemv_kernel<T, NT><<<blocks, kGemvWarps * 32, 0, stream>>>(w, x, bias, y, tokens, in, out);
+  CUDA_CHECK_LAUNCH();
+}
+
+template <typename T>
+void gemv(const T* w, const T* x, const float* bias, T* y, int tokens, int in, int out, cudaStream_t stream) {
+  if (tokens == 1) return launch_gemv<T, 1>(w, x, bias, y, tokens, in, out, stream);
+  if (tokens == 2) return launch_gemv<T, 2>(w, x, bias, y, tokens, in, out, stream);
+  if (tokens <= 4) return launch_gemv<T, 4>(w, x, bias, y, tokens, in, out, stream);
+  launch_gemv<T, 8>(w, x, bias, y, tokens, in, out, stream);
+}
+
+}  // namespace
+
+void linear(const ExecContext& ctx, const Tensor& x, const LinearWeight& w, Tensor& y) {
+  check_on_device(x, "linear", "x");
+  check_on_device(w.weight, "linear", "weight");
+  check_on_device(y, "linear", "y");
+  TLM_CHECK(w.weight.dtype() == x.dtype()) << "linear: CUDA needs the weight in the activation dtype ("
+                                           << dtype_name(x.dtype()) << "), got " << w.weight.to_string();
+  const int64_t tokens = x.numel() / x.dim(-1), in = w.in_features(), out = w.out_features();
+  if (tokens == 0) return;
+  const float* bias = nullptr;
+  if (w.bias.defined()) {
+    check_on_device(w.bias, "linear", "bias");
+    TLM_CHECK(w.bias.dtype() == DType::kF32) << "linear: bias must be f32, got " << w.bias.to_string();
+    bias = static_cast<const float*>(w.bias.data());
+  }
+  if (tokens <= kMaxGemvTokens && in % 8 == 0 && x.dtype() != DType::kF32) {
+    dispatch_half(x.dtype(), "linear", [&]<typename T>(T) {
+      gemv<T>(static_cast<const T*>(w.weight.data()), static_cast<const T*>(x.data()), bias, static_cast<T*>(y.data()),
+              static_cast<int>(tokens), static_cast<int>(in), static_cast<int>(out), stream_of(ctx));
+    });
+    return;
+  }
+  Gemm& gemm = Gemm::instance();
+  const GemmPlan& plan = gemm.plan(out, tokens, in, x.dtype());
+  plan.run(gemm.handle(), w.weight.data(), x.data(), y.data(), gemm.workspace(), Gemm::kWorkspaceBytes, stream_of(ctx));
+  if (bias != nullptr) {
+    dispatch_float(y.dtype(), "linear", [&]<typename T>(T) {
+      launch_add_bias<T>(static_cast<T*>(y.data()), bias, tokens, out, stream_of(ctx));
+    });
+  }
+}
+
+namespace {
+template void launch_add_bias<float>(float*, const float*, int64_t, int64_t, cudaStream_t);
+template void launch_add_bias<bf16_t>(bf16_t*, const float*, int64_t, int64_t, cudaStream_t);
+template void launch_add_bias<f16_t>(f16_t*, const float*, int64_t, int64_t, cudaStream_t);
+#define TLM_INSTANTIATE_GEMV(T, NT) \
+  template void launch_gemv<T, NT>(const T*, const T*, const float*, T*, int, int, int, cudaStream_t);
+TLM_INSTANTIATE_GEMV(bf16_t, 1)
+TLM_INSTANTIATE_GEMV(bf16_t, 2)
+TLM_INSTANTIATE_GEMV(bf16_t, 4)
+TLM_INSTANTIATE_GEMV(bf16_t, 8)
+TLM_INSTANTIATE_GEMV(f16_t, 1)
+TLM_INSTANTIATE_GEMV(f16_t, 2)
+TLM_INSTANTIATE_GEMV(f16_t, 4)
+TLM_INSTANTIATE_GEMV(f16_t, 8)
+#undef TLM_INSTANTIATE_GEMV
+}  // namespace
+
+}  // namespace turbolm::cuda

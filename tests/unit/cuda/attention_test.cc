@@ -1,0 +1,179 @@
+// write_kv_cache and paged_attention on CUDA against the CPU ops: every (dtype, head_dim, kv-quant) of the
+// instantiation matrix plus the generic kernel's f32 / small-head cases: decode batches (split-K over long
+// contexts), prefill, chunked prefill and mixed steps.
+#include "ops/attention.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <numeric>
+
+#include "cuda_test_util.h"
+#include "ops/kv_cache.h"
+
+namespace turbolm {
+namespace {
+
+using namespace cuda_test;
+
+struct AttnCase {
+  DType dtype;
+  int head_dim;
+  KvQuant quant;
+};
+
+std::string case_name(const ::testing::TestParamInfo<AttnCase>& info) {
+  const AttnCase& c = info.param;
+  return std::string(dtype_label(c.dtype)) + "_d" + std::to_string(c.head_dim) + "_" +
+         (c.quant == KvQuant::kNone   ? "plain"
+          : c.quant == KvQuant::kInt8 ? "int8"
+                                      : "int4");
+}
+
+class CudaAttentionTest : public ::testing::TestWithParam<AttnCase> {};
+
+std::vector<AttnCase> all_cases() {
+  std::vector<AttnCase> cases;
+  for (DType dt : {DType::kBF16, DType::kF16})
+    for (int d : {64, 128})
+      for (KvQuant q : {KvQuant::kNone, KvQuant::kInt8, KvQuant::kInt4}) cases.push_back({dt, d, q});
+  // The generic kernel: f32 activations and head dims outside {64, 128}.
+  cases.push_back({DType::kF32, 32, KvQuant::kNone});
+  cases.push_back({DType::kF32, 16, KvQuant::kNone});
+  cases.push_back({DType::kBF16, 32, KvQuant::kNone});
+  return cases;
+}
+INSTANTIATE_TEST_SUITE_P(Matrix, CudaAttentionTest, ::testing::ValuesIn(all_cases()), case_name);
+
+constexpr int64_t kBlockSize = 16, kKvHeads = 2, kQHeads = 8;
+
+// One step: per sequence (query_len, context_len); all context tokens but the query ones were cached earlier.
+struct Step {
+  std::vector<std::pair<int, int>> seqs;
+};
+
+KvCacheSpec spec_for(const AttnCase& c, int64_t num_blocks, Device device) {
+  KvCacheSpec spec;
+  spec.num_layers = 2;
+  spec.num_blocks = num_blocks;
+  spec.block_size = kBlockSize;
+  spec.num_kv_heads = kKvHeads;
+  spec.head_dim = c.head_dim;
+  spec.dtype = c.dtype;
+  spec.quant = c.quant;
+  spec.device = device;
+  return spec;
+}
+
+// Fills both caches through their writers (the GPU bytes must equal the CPU bytes), then runs both attentions.
+void run_step(const AttnCase& c, const Step& step, uint32_t seed) {
+  const int64_t layer = 1, D = c.head_dim;
+  std::vector<int32_t> query_start = {0}, context_lens, block_counts;
+  int64_t max_blocks = 0, total_blocks = 0, max_q = 0, max_ctx = 0;
+  for (auto [q_len, ctx_len] : step.seqs) {
+    query_start.push_back(query_start.back() + q_len);
+    context_lens.push_back(ctx_len);
+    const int64_t blocks = (ctx_len + kBlockSize - 1) / kBlockSize;
+    block_counts.push_back(static_cast<int32_t>(blocks));
+    max_blocks = std::max(max_blocks, blocks);
+    total_blocks += blocks;
+    max_q = std::max<int64_t>(max_q, q_len);
+    max_ctx = std::max<int64_t>(max_ctx, ctx_len);
+  }
+  const int64_t S = static_cast<int64_t>(step.seqs.size()), T = query_start.back();
+  const int64_t num_blocks = total_blocks + 3;
+  // Physical blocks shuffled, so that a kernel assuming contiguous blocks fails.
+  std::vector<int32_t> physical(num_blocks);
+  std::iota(physical.begin(), physical.end(), 0);
+  std::shuffle(physical.begin(), physical.end(), std::mt19937(seed));
+  std::vector<int32_t> tables(S * max_blocks, 0);
+  int64_t next = 0;
+  for (int64_t s = 0; s < S; ++s)
+    for (int64_t b = 0; b < block_counts[s]; ++b) tables[s * max_blocks + b] = physical[next++];
+
+  // Every context token of every sequence is written (the query tokens of this step last, as a model would).
+  std::vector<int32_t> all_slots;
+  for (int64_t s = 0; s < S; ++s)
+    for (int32_t p = 0; p < context_lens[s]; ++p)
+      all_slots.push_back(tables[s * max_blocks + p / kBlockSize] * kBlockSize + p % kBlockSize);
+  const int64_t N = static_cast<int64_t>(all_slots.size());
+  const auto k = random_values(N * kKvHeads * D, seed + 1, c.dtype, -2.0f, 2.0f);
+  const auto v = random_values(N * kKvHeads * D, seed + 2, c.dtype, -2.0f, 2.0f);
+  const auto q = random_values(T * kQHeads * D, seed + 3, c.dtype, -2.0f, 2.0f);
+
+  ExecContext cctx = cpu_ctx(), gctx = gpu_ctx();
+  KvCache cpu_cache(spec_for(c, num_blocks, Device::cpu()));
+  KvCache gpu_cache(spec_for(c, num_blocks, Device::cuda(0)));
+  write_kv_cache(cctx, host_tensor(k, {N, kKvHeads, D}, DType::kF32), host_tensor(v, {N, kKvHeads, D}, DType::kF32),
+                 host_i32(all_slots, {N}), cpu_cache, layer);
+  // The GPU writer must produce the same bytes as the CPU writer.
+  write_kv_cache(gctx, to_gpu(host_tensor(k, {N, kKvHeads, D}, c.dtype)),
+                 to_gpu(host_tensor(v, {N, kKvHeads, D}, c.dtype)), to_gpu(host_i32(all_slots, {N})), gpu_cache, layer);
+  auto slot_bytes = [&](const Tensor& t) { return t.nbytes() / (num_blocks * kBlockSize); };
+  auto compare_slots = [&](const Tensor& cpu_t, const Tensor& gpu_t, const char* what) {
+    if (!cpu_t.defined()) return;
+    const Tensor host = to_host(gpu_t);
+    const size_t bytes = slot_bytes(cpu_t);
+    if (c.quant == KvQuant::kNone && cpu_t.dtype() != gpu_t.dtype()) return;
+    size_t mismatched = 0;
+    for (int32_t slot : all_slots)
+      mismatched += std::memcmp(static_cast<const char*>(cpu_t.data()) + slot * bytes,
+                                static_cast<const char*>(host.data()) + slot * bytes, bytes) != 0;
+    EXPECT_EQ(mismatched, 0u) << what << ": slots differing from the CPU writer";
+  };
+  compare_slots(cpu_cache.key(layer), gpu_cache.key(layer), "keys");
+  compare_slots(cpu_cache.value(layer), gpu_cache.value(layer), "values");
+  compare_slots(cpu_cache.key_params(layer), gpu_cache.key_params(layer), "key params");
+  compare_slots(cpu_cache.value_params(layer), gpu_cache.value_params(layer), "value params");
+
+  // Slot mapping of this step's query tokens (not used by attention itself, but part of the metadata).
+  std::vector<int32_t> step_slots;
+  for (int64_t s = 0; s < S; ++s)
+    for (int32_t p = context_lens[s] - (query_start[s + 1] - query_start[s]); p < context_lens[s]; ++p)
+      step_slots.push_back(tables[s * max_blocks + p / kBlockSize] * kBlockSize + p % kBlockSize);
+
+  AttentionMetadata cpu_meta{host_i32(query_start, {S + 1}),
+                             host_i32(context_lens, {S}),
+                             host_i32(tables, {S, max_blocks}),
+                             host_i32(step_slots, {T}),
+                             S,
+                             max_q,
+                             max_ctx};
+  AttentionMetadata gpu_meta{to_gpu(cpu_meta.query_start),
+                             to_gpu(cpu_meta.context_lens),
+                             to_gpu(cpu_meta.block_tables),
+                             to_gpu(cpu_meta.slot_mapping),
+                             S,
+                             max_q,
+                             max_ctx};
+  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+  Tensor cpu_out = Tensor::empty({T, kQHeads, D}, DType::kF32);
+  paged_attention(cctx, host_tensor(q, {T, kQHeads, D}, DType::kF32), cpu_cache, layer, cpu_meta, scale, cpu_out);
+  Tensor gpu_out = poisoned_gpu({T, kQHeads, D}, c.dtype);
+  paged_attention(gctx, to_gpu(host_tensor(q, {T, kQHeads, D}, c.dtype)), gpu_cache, layer, gpu_meta, scale, gpu_out);
+  EXPECT_LE(relative_error(values_of(gpu_out), values_of(cpu_out)), tolerance(c.dtype));
+}
+
+TEST_P(CudaAttentionTest, DecodeBatch) {
+  TLM_REQUIRE_GPU();
+  run_step(GetParam(), Step{{{1, 1}, {1, 77}, {1, 700}, {1, 33}}}, 100);
+}
+
+TEST_P(CudaAttentionTest, DecodeLongContextSplits) {
+  TLM_REQUIRE_GPU();
+  run_step(GetParam(), Step{{{1, 5000}}}, 200);
+}
+
+TEST_P(CudaAttentionTest, Prefill) {
+  TLM_REQUIRE_GPU();
+  run_step(GetParam(), Step{{{100, 100}, {7, 7}}}, 300);
+}
+
+TEST_P(CudaAttentionTest, ChunkedPrefillAndDecodeMixed) {
+  TLM_REQUIRE_GPU();
+  run_step(GetParam(), Step{{{37, 300}, {1, 90}, {130, 130}}}, 400);
+}
+
+}  // namespace
+}  // namespace turbolm

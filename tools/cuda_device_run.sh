@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# One call on the GPU machine (the device tool) that builds the CUDA-only tree, runs the CUDA tests, a
+# compute-sanitizer memcheck pass, the per-op benchmarks and the whole-model benchmark on a random-weight
+# Qwen3-8B written by tools/make_random_model.py. Logs and tables land in $OUT (at most 8 files).
+#   tools/cuda_prepare_deps.sh                # here, once: header-only deps + googletest into .cuda_deps/
+#   run(command="tools/cuda_device_run.sh all", carry=[".cuda_deps"])
+# Stages: all | test | bench | model (comma-separated).
+set -uo pipefail
+stages=${1:-all}
+OUT=${OUT:-/tmp/cuda_out}
+mkdir -p "$OUT"
+want() { [[ $stages == all || ,$stages, == *,$1,* ]]; }
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+build=build-device
+
+{ nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv; nvcc --version | tail -2
+  cmake --version | head -1; echo "commit: $(git rev-parse --short HEAD 2>/dev/null) (+ working tree)"; } \
+  | tee "$OUT/device.txt"
+
+model=/tmp/qwen3-8b
+if want model && [[ ! -f $model/model.safetensors.index.json ]]; then  # index written last; CPU-bound: overlaps the build
+  gen_start=$(date +%s)
+  python3 tools/make_random_model.py --preset qwen3-8b --out $model > /tmp/make_model.log 2>&1 &
+  gen_pid=$!
+fi
+
+start=$(date +%s)
+cmake -S tools/cuda_device -B $build -G Ninja -DTURBOLM_CUDA_PTXAS_VERBOSE=ON > "$OUT/build.log" 2>&1 &&
+  ninja -C $build -j16 turbolm_cuda_tests turbolm_cuda_ops_bench >> "$OUT/build.log" 2>&1
+build_rc=$?
+if want model; then  # the models layer may be mid-change: its failure must not cost the tests
+  ninja -C $build -j16 turbolm_cuda_model_bench >> "$OUT/build.log" 2>&1 || echo "model bench build FAILED" | tee -a "$OUT/device.txt"
+fi
+echo "build rc=$build_rc in $(( $(date +%s) - start )) s" | tee -a "$OUT/device.txt"
+if [[ $build_rc != 0 ]]; then
+  grep -E "error|FAILED|Error" -A6 "$OUT/build.log" | head -120
+  exit 1
+fi
+# ptxas: any kernel of ours with a stack frame or spills.
+awk '/Compiling entry function/ {fn=$0} /spill/ && ($5 != "0" || $1 != "0") {print fn; print}' "$OUT/build.log" |
+  grep -v "cub\|CUB" | head -20 | tee -a "$OUT/device.txt"
+
+if want test; then
+  start=$(date +%s)
+  $build/tests/unit/cuda/turbolm_cuda_tests --gtest_brief=1 > "$OUT/tests.log" 2>&1
+  echo "tests rc=$? in $(( $(date +%s) - start )) s" | tee -a "$OUT/device.txt"
+  grep -E "FAILED|Failure|error|PASSED|SKIPPED" "$OUT/tests.log" | head -60
+  start=$(date +%s)
+  compute-sanitizer --tool memcheck --error-exitcode 3 $build/tests/unit/cuda/turbolm_cuda_tests --gtest_brief=1 \
+    --gtest_filter='CudaRuntime*:CudaOps*:CudaSampling*:*bf16_d128*:*f16_d64_int4*' > "$OUT/memcheck.log" 2>&1
+  echo "memcheck rc=$? in $(( $(date +%s) - start )) s" | tee -a "$OUT/device.txt"
+  grep -E "ERROR SUMMARY|Invalid|PASSED|FAILED" "$OUT/memcheck.log" | head -10
+fi
+
+if want bench; then
+  timeout 300 $build/bench/cuda/turbolm_cuda_ops_bench > "$OUT/ops_bench.md" 2>&1
+  echo "ops bench rc=$?" | tee -a "$OUT/device.txt"
+  cat "$OUT/ops_bench.md"
+fi
+
+if want model; then
+  if [[ -n ${gen_pid:-} ]]; then
+    wait "$gen_pid"
+    echo "random qwen3-8b written (rc=$?) $(( $(date +%s) - gen_start )) s after start" | tee -a "$OUT/device.txt"
+  fi
+  timeout 400 $build/bench/cuda/turbolm_cuda_model_bench $model --prompt 512 --decode 128 --streams 64 \
+    --stream-prompt 128 > "$OUT/model_bench.md" 2>&1
+  echo "model bench rc=$?" | tee -a "$OUT/device.txt"
+  cat "$OUT/model_bench.md"
+fi
