@@ -52,10 +52,11 @@ const std::unordered_map<std::string_view, Test>& tests() {
       {"sameas",
        [](Interpreter&, const Value& v, CallArgs& a) {
          const Value& o = need(a, "sameas");
-         // Identity: None/bool singletons compare by value, containers by their shared storage.
+         // Identity: None/bool singletons (and CPython's cached small ints) compare by value,
+         // containers by their shared storage.
          if (v.kind() != o.kind()) return false;
          if (v.is_none() || v.is_bool() || v.is_int()) return equals(v, o);
-         return false;
+         return v.same_object(o);
        }},
       {"eq", [](Interpreter&, const Value& v, CallArgs& a) { return cmp_test(v, a, "eq"); }},
       {"equalto", [](Interpreter&, const Value& v, CallArgs& a) { return cmp_test(v, a, "eq"); }},
@@ -100,18 +101,7 @@ const std::unordered_map<std::string_view, Test>& tests() {
          return py_upper(s) == s;
        }},
       {"escaped", [](Interpreter&, const Value&, CallArgs&) { return false; }},
-      {"filter",
-       [](Interpreter&, const Value& v, CallArgs&) {
-         static const char* kKnown[] = {
-             "abs",     "attr",    "batch", "capitalize", "center", "count",      "d",    "default", "dictsort",
-             "e",       "escape",  "first", "float",      "format", "indent",     "int",  "items",   "join",
-             "last",    "length",  "list",  "lower",      "map",    "max",        "min",  "reject",  "rejectattr",
-             "replace", "reverse", "round", "safe",       "select", "selectattr", "sort", "string",  "sum",
-             "title",   "tojson",  "trim",  "unique",     "upper",  "wordcount"};
-         for (const char* k : kKnown)
-           if (v.is_string() && v.as_string() == k) return true;
-         return false;
-       }},
+      {"filter", [](Interpreter&, const Value& v, CallArgs&) { return v.is_string() && has_filter(v.as_string()); }},
       {"test", [](Interpreter&, const Value& v, CallArgs&) { return v.is_string() && has_test(v.as_string()); }},
   };
   return table;

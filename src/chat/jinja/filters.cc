@@ -452,6 +452,8 @@ const std::unordered_map<std::string_view, Filter>& filters() {
 
 }  // namespace
 
+bool has_filter(std::string_view name) { return filters().count(name) > 0; }
+
 Value apply_filter(Interpreter& in, std::string_view name, const Value& input, CallArgs& args) {
   auto it = filters().find(name);
   if (it == filters().end()) render_fail("No filter named '" + std::string(name) + "'.");

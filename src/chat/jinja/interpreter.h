@@ -83,6 +83,7 @@ class Interpreter {
 // filters.cc / tests.cc / methods.cc / builtins.cc
 Value apply_filter(Interpreter& in, std::string_view name, const Value& input, CallArgs& args);
 bool apply_test(Interpreter& in, std::string_view name, const Value& input, CallArgs& args);
+bool has_filter(std::string_view name);
 bool has_test(std::string_view name);
 // Bound method of a str / list / dict, or nullopt when the type has no such method.
 std::optional<Value> get_method(const Value& obj, std::string_view name);

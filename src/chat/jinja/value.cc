@@ -285,7 +285,7 @@ bool equals(const Value& a, const Value& b) {
       }
       return true;
     }
-    default: return &a.as_dict() == &b.as_dict();  // identity for namespaces and callables
+    default: return a.same_object(b);  // namespaces and callables compare by identity
   }
 }
 

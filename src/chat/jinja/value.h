@@ -105,6 +105,8 @@ class Value {
   const std::string& undefined_hint() const;
 
   int depth() const { return depth_; }
+  // Python `is` for containers, namespaces and callables: the same shared object.
+  bool same_object(const Value& other) const { return ptr_ && ptr_ == other.ptr_; }
   bool holds_namespace() const { return holds_namespace_; }
 
   bool truthy() const;
