@@ -106,10 +106,9 @@ LlmEngine::LlmEngine(EngineParts parts, const EngineConfig& config) : parts_(std
                      .max_useful_blocks = static_cast<int64_t>(config.max_batch_size) *
                                           ((config_.session_len + block_size - 1) / block_size)};
   if (config.cache_max_entry_count < 1) {
-    // Weights may be file-backed pages that MemAvailable still counts as reclaimable: subtract them.
-    size_t available = available_memory(model.device());
-    size_t weights = model.device().is_cpu() ? model.weight_bytes() : 0;
-    pool.available_bytes = available > weights ? available - weights : 0;
+    // Measured after loading: CPU weights live in anonymous memory (io/mapped_file.h FileAccess::kRead) and GPU
+    // weights in device memory, so the free figure already excludes them.
+    pool.available_bytes = available_memory(model.device());
   }
   num_blocks_ = kv_pool_blocks(pool);
   TLM_LOG_INFO("KV cache: {} blocks x {} tokens = {} tokens, {:.1f} MiB ({} bytes/block, quant_policy {})", num_blocks_,

@@ -5,13 +5,17 @@
 #include <string>
 
 #include "core/error.h"
+#if TURBOLM_WITH_CUDA
+#include "kernels/cuda/cuda_runtime.h"
+#endif
 
 namespace turbolm {
 
 Device resolve_device(std::string_view name) {
   if (name == "auto") {
-    // HOOK(cuda): return Device::cuda(0) here when the build has the CUDA backend and a GPU is present
-    // (the CUDA layer's device-count query). Until it lands, auto means the CPU.
+#if TURBOLM_WITH_CUDA
+    if (cuda_device_available()) return Device::cuda(0);
+#endif
     return Device::cpu();
   }
   if (name == "cpu") return Device::cpu();
@@ -27,8 +31,11 @@ Device resolve_device(std::string_view name) {
 
 size_t available_memory(Device device) {
   if (device.is_cuda()) {
-    // HOOK(cuda): cudaMemGetInfo's free bytes via the CUDA layer.
-    TLM_FAIL(kUnsupported) << "free CUDA memory query is not wired yet; pass --cache-max-entry-count as a block count";
+#if TURBOLM_WITH_CUDA
+    return cuda_free_memory_bytes(device.index);
+#else
+    TLM_FAIL(kUnsupported) << "this build of turbolm has no CUDA backend (configure with -DTURBOLM_CUDA=ON)";
+#endif
   }
   std::ifstream meminfo("/proc/meminfo");
   std::string key;
