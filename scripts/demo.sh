@@ -17,7 +17,7 @@ scripts/install-deps.sh
 
 say "2/3 Building turbolm into $build/ (cmake + ninja, Release)"
 jobs="$(nproc 2>/dev/null || echo 2)"
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTURBOLM_BUILD_BENCH=OFF >/dev/null
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" --target turbolm -j "$jobs"
 
 say "3/3 Running $model ($(du -h "$model/model.safetensors" | cut -f1) of bf16 weights, trained by tools/train_default_model.py)"

@@ -29,7 +29,7 @@ inline float w_scalar(const f16* w, int64_t k) { return f16_to_float(w[k]); }
 // acc[r][t] += W[r] . x[t] over k in [0, K32) for R rows of bf16 weights; xe/xo: [T][K/2] even/odd activations.
 template <int R, int T>
 inline void gemv_rows_bf16(const bf16* const* rows, const float* xe, const float* xo, int64_t half_stride, int64_t K32,
-                           float* out /*[R][T]*/) {
+                           int64_t row_stride, float* out /*[R][T]*/) {
   __m512 acc[R][T];
   for (int r = 0; r < R; ++r)
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
@@ -41,6 +41,9 @@ inline void gemv_rows_bf16(const bf16* const* rows, const float* xe, const float
       vo[t] = _mm512_loadu_ps(xo + t * half_stride + k / 2);
     }
     for (int r = 0; r < R; ++r) {
+      // The R rows are adjacent, so the next R rows are the next stretch of the weight stream: prefetching them
+      // keeps enough misses in flight (the hardware prefetchers ramp up too slowly on R short interleaved rows).
+      _mm_prefetch(reinterpret_cast<const char*>(rows[r] + R * row_stride + k), _MM_HINT_T0);
       const __m512i w = _mm512_loadu_si512(rows[r] + k);
       const __m512 even = _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
       const __m512 odd = _mm512_castsi512_ps(_mm512_and_si512(w, hi_mask));
@@ -99,7 +102,7 @@ void gemv(ThreadPool& pool, const GemmArgs& a) {
     for (int r = 0; r < R; ++r) rows[r] = w + (n + r) * K;
     float out[R * T];
     if constexpr (std::is_same_v<WT, bf16>) {
-      gemv_rows_bf16<R, T>(rows, xe, xo, half, Kv, out);
+      gemv_rows_bf16<R, T>(rows, xe, xo, half, Kv, K, out);
     } else {
       gemv_rows_16<R, T, WT>(rows, a.x, K, Kv, out);
     }
