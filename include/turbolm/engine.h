@@ -23,8 +23,8 @@ struct Request {
   bool add_special_tokens = true;   // raw text only: add BOS/EOS as the tokenizer's post-processor says
   // Chat-template inputs (messages only).
   bool add_generation_prompt = true;
-  std::string tools_json;                  // JSON array or ""
-  std::string chat_template_kwargs_json;   // JSON object of extra template variables, e.g. {"enable_thinking":false}
+  std::string tools_json;                 // JSON array or ""
+  std::string chat_template_kwargs_json;  // JSON object of extra template variables, e.g. {"enable_thinking":false}
   GenerationConfig gen;
 };
 
@@ -57,13 +57,13 @@ struct EngineStats {
 };
 
 struct ModelInfo {
-  std::string model_name;   // EngineConfig::model_name or the folder name
+  std::string model_name;  // EngineConfig::model_name or the folder name
   std::string model_dir;
   std::string architecture;
   int64_t session_len = 0;  // max tokens per sequence
   int64_t vocab_size = 0;
   std::vector<int32_t> eos_token_ids;
-  std::string device;       // "cpu", "cuda:0"
+  std::string device;  // "cpu", "cuda:0"
 };
 
 class Engine {

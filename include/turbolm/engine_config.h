@@ -12,12 +12,12 @@ struct EngineConfig {
   double cache_max_entry_count = 0.8;  // < 1: fraction of free memory after weights for KV; >= 1: number of blocks
   int cache_block_seq_len = 64;        // tokens per KV block
   bool enable_prefix_caching = true;
-  int quant_policy = 0;                // KV cache: 0 = model dtype, 8 = int8, 4 = int4
-  int max_prefill_token_num = 8192;    // token budget per step (chunked prefill)
-  std::string device = "auto";         // auto | cpu | cuda | cuda:N
-  int num_threads = 0;                 // CPU threads (0 = all cores)
-  std::string chat_template;           // "" = the model's own; else a built-in name, FILE.jinja or FILE.json
-  std::string model_name;              // name reported by the server ("" = folder name)
+  int quant_policy = 0;              // KV cache: 0 = model dtype, 8 = int8, 4 = int4
+  int max_prefill_token_num = 8192;  // token budget per step (chunked prefill)
+  std::string device = "auto";       // auto | cpu | cuda | cuda:N
+  int num_threads = 0;               // CPU threads (0 = all cores)
+  std::string chat_template;         // "" = the model's own; else a built-in name, FILE.jinja or FILE.json
+  std::string model_name;            // name reported by the server ("" = folder name)
 };
 
 }  // namespace turbolm

@@ -20,12 +20,12 @@ struct TokenLogprob {
 
 // One streamed chunk: what was generated since the previous chunk of the same request.
 struct GenerationOutput {
-  int index = 0;                       // which of the request's n completions
-  std::string text;                    // text delta (never splits a UTF-8 sequence)
-  std::vector<int32_t> token_ids;      // token delta
-  std::vector<TokenLogprob> logprobs;  // one per token in token_ids when logprobs were requested
+  int index = 0;                                     // which of the request's n completions
+  std::string text;                                  // text delta (never splits a UTF-8 sequence)
+  std::vector<int32_t> token_ids;                    // token delta
+  std::vector<TokenLogprob> logprobs;                // one per token in token_ids when logprobs were requested
   FinishReason finish_reason = FinishReason::kNone;  // set on the last chunk of this completion
-  std::string error;                   // message when finish_reason == kError
+  std::string error;                                 // message when finish_reason == kError
   // Usage so far.
   int input_tokens = 0;
   int output_tokens = 0;

@@ -1,6 +1,5 @@
 // turbolm: one binary, one subcommand per job (generate, tokenize, chat, serve, lite, bench, ...).
 #include <CLI/CLI.hpp>
-
 #include <algorithm>
 #include <cstdio>
 #include <exception>

@@ -28,17 +28,18 @@ namespace {
 constexpr size_t kHugePage = size_t{2} << 20;
 
 // Anonymous memory whose data starts at a 2 MiB boundary, advised to use transparent huge pages, filled by read().
-std::shared_ptr<const MappedFile> read_file(int fd, size_t size, const std::filesystem::path& path,
-                                            const std::function<std::shared_ptr<const MappedFile>(
-                                                const uint8_t*, void*, size_t)>& make) {
+std::shared_ptr<const MappedFile> read_file(
+    int fd, size_t size, const std::filesystem::path& path,
+    const std::function<std::shared_ptr<const MappedFile>(const uint8_t*, void*, size_t)>& make) {
   const size_t region_size = size + kHugePage;
   void* region = ::mmap(nullptr, region_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (region == MAP_FAILED) TLM_FAIL(kOutOfMemory) << path.string() << ": cannot allocate " << size << " bytes";
-  auto* data = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(region) + kHugePage - 1) / kHugePage *
-                                          kHugePage);
+  auto* data =
+      reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(region) + kHugePage - 1) / kHugePage * kHugePage);
   ::madvise(data, size, MADV_HUGEPAGE);
   for (size_t done = 0; done < size;) {
-    const ssize_t n = ::pread(fd, data + done, std::min<size_t>(size - done, size_t{1} << 30), static_cast<off_t>(done));
+    const ssize_t n =
+        ::pread(fd, data + done, std::min<size_t>(size - done, size_t{1} << 30), static_cast<off_t>(done));
     if (n <= 0) {
       const int err = n < 0 ? errno : EIO;
       ::munmap(region, region_size);

@@ -19,7 +19,8 @@ enum class FileAccess {
 class MappedFile {
  public:
   // Throws kNotFound when the file does not exist, kInvalidArgument when it cannot be opened, mapped or read.
-  static std::shared_ptr<const MappedFile> open(const std::filesystem::path& path, FileAccess access = FileAccess::kMap);
+  static std::shared_ptr<const MappedFile> open(const std::filesystem::path& path,
+                                                FileAccess access = FileAccess::kMap);
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
@@ -36,7 +37,7 @@ class MappedFile {
 
   const uint8_t* data_;
   size_t size_;
-  void* region_;        // what munmap releases (the data may start inside it, at a huge-page boundary)
+  void* region_;  // what munmap releases (the data may start inside it, at a huge-page boundary)
   size_t region_size_;
 };
 

@@ -17,7 +17,6 @@
 
 namespace turbolm {
 
-
 struct SafetensorsTensorInfo {
   std::string name;
   DType dtype = DType::kF32;
@@ -44,8 +43,7 @@ SafetensorsHeader parse_safetensors_header(std::span<const uint8_t> file_bytes, 
 class SafetensorsFile {
  public:
   // Throws kNotFound when the file does not exist, kInvalidArgument when it is not valid safetensors.
-  static std::shared_ptr<SafetensorsFile> open(const std::filesystem::path& path,
-                                               FileAccess access = FileAccess::kMap);
+  static std::shared_ptr<SafetensorsFile> open(const std::filesystem::path& path, FileAccess access = FileAccess::kMap);
 
   const std::vector<SafetensorsTensorInfo>& tensors() const { return header_.tensors; }
   const SafetensorsTensorInfo* find(std::string_view name) const;  // null when absent

@@ -1,5 +1,6 @@
 // tokenizer.json "model": turns one pre-tokenized word into ids. BPE and WordPiece are ours; a SentencePiece
-// .model file is wrapped as a TokenizerModel too, so every backend shares the added-token, post-processor and decoder code.
+// .model file is wrapped as a TokenizerModel too, so every backend shares the added-token, post-processor and decoder
+// code.
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,5 @@
-// tokenizer.model (SentencePiece) through libsentencepiece, wrapped as a TokenizerModel so added tokens, BOS/EOS and the
-// decoder work as for tokenizer.json. The decoder is the one transformers' LlamaConverter builds for such models.
+// tokenizer.model (SentencePiece) through libsentencepiece, wrapped as a TokenizerModel so added tokens, BOS/EOS and
+// the decoder work as for tokenizer.json. The decoder is the one transformers' LlamaConverter builds for such models.
 #include <sentencepiece_processor.h>
 
 #include <fstream>

@@ -7,7 +7,8 @@ namespace {
 
 TEST(Error, FailCarriesCodeAndMessage) {
   try {
-    TLM_FAIL(kNotFound) << "no tensor " << "lm_head.weight";
+    TLM_FAIL(kNotFound) << "no tensor "
+                        << "lm_head.weight";
     FAIL() << "did not throw";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::kNotFound);

@@ -30,7 +30,7 @@ TEST(Half, F16RoundTripsEveryValue) {
 TEST(Half, F16KnownValues) {
   EXPECT_EQ(f16_to_float(f16{0x3c00}), 1.0f);
   EXPECT_EQ(f16_to_float(f16{0x0001}), std::ldexp(1.0f, -24));  // smallest subnormal
-  EXPECT_EQ(float_to_f16(65520.0f).bits, 0x7c00);                 // rounds to inf
+  EXPECT_EQ(float_to_f16(65520.0f).bits, 0x7c00);               // rounds to inf
   EXPECT_EQ(float_to_f16(65504.0f).bits, 0x7bff);
   EXPECT_EQ(float_to_f16(std::ldexp(1.0f, -25)).bits, 0x0000);  // ties to even (zero)
   EXPECT_EQ(float_to_f16(std::ldexp(3.0f, -26)).bits, 0x0001);

@@ -29,8 +29,7 @@ TEST(ThreadPool, CoversRangeExactlyOnce) {
 TEST(ThreadPool, ManyConsecutiveJobs) {
   ThreadPool pool(3);
   std::atomic<int64_t> sum{0};
-  for (int round = 0; round < 2000; ++round)
-    pool.parallel_for(30, [&](int64_t b, int64_t e) { sum += e - b; });
+  for (int round = 0; round < 2000; ++round) pool.parallel_for(30, [&](int64_t b, int64_t e) { sum += e - b; });
   EXPECT_EQ(sum.load(), 2000 * 30);
 }
 
