@@ -54,6 +54,25 @@ inline void gemv_rows_bf16(const bf16* const* rows, const float* xe, const float
     for (int t = 0; t < T; ++t) out[r * T + t] = _mm512_reduce_add_ps(acc[r][t]);
 }
 
+// Decode (one token): one bf16 row at a time, 128 elements per step into 4 independent accumulators, so a
+// thread reads its rows as one sequential stream (adjacent rows are adjacent in memory) instead of R short
+// interleaved streams. Returns the dot product over [0, K128).
+inline float gemv_row_bf16_seq(const bf16* row, const float* xe, const float* xo, int64_t K128) {
+  const __m512i hi_mask = _mm512_set1_epi32(static_cast<int>(0xffff0000u));
+  __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+  for (int64_t k = 0; k < K128; k += 128) {
+    for (int u = 0; u < 4; ++u) {
+      const int64_t kk = k + 32 * u;
+      const __m512i w = _mm512_loadu_si512(row + kk);
+      const __m512 even = _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
+      const __m512 odd = _mm512_castsi512_ps(_mm512_and_si512(w, hi_mask));
+      acc[u] = _mm512_fmadd_ps(odd, _mm512_loadu_ps(xo + kk / 2),
+                               _mm512_fmadd_ps(even, _mm512_loadu_ps(xe + kk / 2), acc[u]));
+    }
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])));
+}
+
 // Same for f32 / f16 rows, 16 elements per step (K16 = K rounded down to 16).
 template <int R, int T, typename WT>
 inline void gemv_rows_16(const WT* const* rows, const float* x, int64_t K, int64_t K16, float* out) {
@@ -101,7 +120,13 @@ void gemv(ThreadPool& pool, const GemmArgs& a) {
     const WT* rows[R];
     for (int r = 0; r < R; ++r) rows[r] = w + (n + r) * K;
     float out[R * T];
-    if constexpr (std::is_same_v<WT, bf16>) {
+    if constexpr (std::is_same_v<WT, bf16> && T == 1) {
+      const int64_t K128 = Kv / 128 * 128;
+      for (int r = 0; r < R; ++r) {
+        out[r] = gemv_row_bf16_seq(rows[r], xe, xo, K128);
+        for (int64_t k = K128; k < Kv; ++k) out[r] += a.x[k] * w_scalar(rows[r], k);
+      }
+    } else if constexpr (std::is_same_v<WT, bf16>) {
       gemv_rows_bf16<R, T>(rows, xe, xo, half, Kv, K, out);
     } else {
       gemv_rows_16<R, T, WT>(rows, a.x, K, Kv, out);
