@@ -4,6 +4,9 @@
 // GEMV (T <= kMaxGemvTokens): threads split the output rows; each weight row is streamed once and applied to
 // every token with exact f32 FMAs. bf16 rows are read 32 at a time as 16 dwords: (dword << 16) are the even
 // elements, (dword & 0xffff0000) the odd ones, so the activations are split once into even / odd halves.
+// For one token, a thread walks its bf16 rows one after another (gemv_row_bf16_seq): a single sequential
+// stream per thread, which the hardware prefetchers follow at full bandwidth; 2-4 tokens share each weight load
+// across R interleaved rows (gemv_rows_bf16) instead.
 //
 // GEMM (T > kMaxGemvTokens): column-oriented micro-tiles. The activations are packed once per call into
 // blocks of 16 tokens ([K][16] f32, or [K/2][16] bf16 pairs for vdpbf16ps); the weights are used in place and
