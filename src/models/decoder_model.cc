@@ -15,6 +15,7 @@ enum Slot : int {
   kResidual,    // [T, H]
   kNormed,      // [T, H]
   kDelta,       // [T, H]
+  kQkv,         // [T, (Hq + 2*Hkv)*D]
   kQ,           // [T, Hq*D]
   kK,           // [T, Hkv*D]
   kV,           // [T, Hkv*D]
@@ -142,10 +143,20 @@ void DecoderModel::attention_block(const ExecContext& ctx, const ForwardBatch& b
                                    int64_t layer, const Tensor& normed, KvCache& cache, Tensor& out) {
   const DecoderLayerWeights& w = weights_.layers[layer];
   const int64_t T = normed.dim(0), D = config_.head_dim, Hq = weights_.shard.q_heads, Hkv = weights_.shard.kv_heads;
-  Tensor q = buffer(kQ, {T, Hq * D}), k = buffer(kK, {T, Hkv * D}), v = buffer(kV, {T, Hkv * D});
-  linear(ctx, normed, w.q, q);
-  linear(ctx, normed, w.k, k);
-  linear(ctx, normed, w.v, v);
+  const int64_t q_cols = Hq * D, kv_cols = Hkv * D;
+  Tensor qkv = buffer(kQkv, {T, q_cols + 2 * kv_cols});
+  linear(ctx, normed, w.qkv, qkv);
+  Tensor q, k, v;
+  if (T == 1 && q_cols % 8 == 0 && kv_cols % 8 == 0) {
+    // One token: q, k and v are contiguous pieces of the row (16-byte aligned for the CUDA kernels).
+    Tensor row = qkv.view({-1});
+    q = row.slice(0, 0, q_cols).view({1, q_cols});
+    k = row.slice(0, q_cols, q_cols + kv_cols).view({1, kv_cols});
+    v = row.slice(0, q_cols + kv_cols, q_cols + 2 * kv_cols).view({1, kv_cols});
+  } else {
+    q = buffer(kQ, {T, q_cols}), k = buffer(kK, {T, kv_cols}), v = buffer(kV, {T, kv_cols});
+    split_columns(ctx, qkv, {&q, &k, &v});
+  }
   if (w.q_norm.defined()) {  // Qwen3: RMSNorm over each head's D values
     Tensor qh = q.view({T * Hq, D}), kh = k.view({T * Hkv, D});
     rms_norm(ctx, qh, w.q_norm, static_cast<float>(config_.rms_norm_eps), qh);

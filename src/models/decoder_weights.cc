@@ -85,13 +85,16 @@ Tensor concat_rows(const std::vector<Tensor>& parts) {
   return out;
 }
 
-Tensor concat_bias(const Tensor& a, const Tensor& b) {
-  if (!a.defined() && !b.defined()) return {};
-  TLM_CHECK_ARG(a.defined() && b.defined()) << "gate and up projections must both have a bias or neither";
-  Tensor out = Tensor::empty({a.dim(0) + b.dim(0)}, DType::kF32);
-  std::memcpy(out.data(), a.data(), a.nbytes());
-  std::memcpy(static_cast<char*>(out.data()) + a.nbytes(), b.data(), b.nbytes());
-  return out;
+// The fused weight of projections that share their input: rows concatenated, biases too (all or none).
+LinearWeight fuse(const std::vector<LinearWeight>& parts, const char* what) {
+  std::vector<Tensor> weights, biases;
+  for (const auto& p : parts) {
+    weights.push_back(p.weight);
+    if (p.bias.defined()) biases.push_back(p.bias.view({-1, 1}));
+  }
+  TLM_CHECK_ARG(biases.empty() || biases.size() == parts.size())
+      << "the " << what << " projections must all have a bias or none";
+  return {concat_rows(weights), biases.empty() ? Tensor{} : concat_rows(biases).view({-1})};
 }
 
 // InternLM2 `wqkv` [Hkv*(G+2)*D, H], grouped per kv head g as [q_{g*G} .. q_{g*G+G-1}, k_g, v_g] (D rows each),
@@ -174,8 +177,7 @@ size_t DecoderWeights::bytes() const {
   size_t total = embed.nbytes() + final_norm.nbytes();
   if (lm_head.weight.data() != embed.data()) total += lw(lm_head);
   for (const auto& l : layers) {
-    total +=
-        l.attn_norm.nbytes() + l.ffn_norm.nbytes() + lw(l.q) + lw(l.k) + lw(l.v) + lw(l.o) + lw(l.gate_up) + lw(l.down);
+    total += l.attn_norm.nbytes() + l.ffn_norm.nbytes() + lw(l.qkv) + lw(l.o) + lw(l.gate_up) + lw(l.down);
     if (l.q_norm.defined()) total += l.q_norm.nbytes() + l.k_norm.nbytes();
   }
   return total;
@@ -211,25 +213,25 @@ DecoderWeights load_decoder_weights(const ModelConfig& c, const FamilySpec& fami
     DecoderLayerWeights& l = w.layers[i];
     l.attn_norm = loader.place(loader.get(layer_name(family.attn_norm, i), {H}));
     l.ffn_norm = loader.place(loader.get(layer_name(family.ffn_norm, i), {H}));
+    LinearWeight q, k, v;  // whole-model q/k/v projections, fused below
     if (!family.qkv_grouped.empty()) {
       const std::string name = layer_name(family.qkv_grouped, i);
       Tensor packed = loader.get(name, {(Hq + 2 * Hkv) * D, H});
-      ungroup_qkv(packed, Hkv, Hq / Hkv, D, l.q.weight, l.k.weight, l.v.weight);
+      ungroup_qkv(packed, Hkv, Hq / Hkv, D, q.weight, k.weight, v.weight);
       if (Tensor bias = loader.optional_bias(name, (Hq + 2 * Hkv) * D, false); bias.defined()) {
         Tensor bq, bk, bv;
         ungroup_qkv(bias.view({-1, 1}), Hkv, Hq / Hkv, D, bq, bk, bv);
-        l.q.bias = bq.view({-1}), l.k.bias = bk.view({-1}), l.v.bias = bv.view({-1});
+        q.bias = bq.view({-1}), k.bias = bk.view({-1}), v.bias = bv.view({-1});
       }
     } else {
-      l.q = loader.linear(layer_name(family.q, i), Hq * D, H, family.requires_qkv_bias);
-      l.k = loader.linear(layer_name(family.k, i), Hkv * D, H, family.requires_qkv_bias);
-      l.v = loader.linear(layer_name(family.v, i), Hkv * D, H, family.requires_qkv_bias);
+      q = loader.linear(layer_name(family.q, i), Hq * D, H, family.requires_qkv_bias);
+      k = loader.linear(layer_name(family.k, i), Hkv * D, H, family.requires_qkv_bias);
+      v = loader.linear(layer_name(family.v, i), Hkv * D, H, family.requires_qkv_bias);
     }
     const int64_t q_begin = s.q_head_begin * D, q_end = q_begin + s.q_heads * D;
     const int64_t kv_begin = s.kv_head_begin * D, kv_end = kv_begin + s.kv_heads * D;
-    l.q = loader.place(shard_rows(l.q, q_begin, q_end));
-    l.k = loader.place(shard_rows(l.k, kv_begin, kv_end));
-    l.v = loader.place(shard_rows(l.v, kv_begin, kv_end));
+    l.qkv = loader.place(fuse(
+        {shard_rows(q, q_begin, q_end), shard_rows(k, kv_begin, kv_end), shard_rows(v, kv_begin, kv_end)}, "q/k/v"));
     l.o = loader.place(shard_columns(loader.linear(layer_name(family.o, i), H, Hq * D), q_begin, q_end, s.rank == 0));
     if (!family.q_norm.empty()) {
       l.q_norm = loader.place(loader.get(layer_name(family.q_norm, i), {D}));
@@ -238,7 +240,7 @@ DecoderWeights load_decoder_weights(const ModelConfig& c, const FamilySpec& fami
     const int64_t i_begin = s.rank * s.intermediate, i_end = i_begin + s.intermediate;
     LinearWeight gate = shard_rows(loader.linear(layer_name(family.gate, i), I, H), i_begin, i_end);
     LinearWeight up = shard_rows(loader.linear(layer_name(family.up, i), I, H), i_begin, i_end);
-    l.gate_up = loader.place(LinearWeight{concat_rows({gate.weight, up.weight}), concat_bias(gate.bias, up.bias)});
+    l.gate_up = loader.place(fuse({gate, up}, "gate/up"));
     l.down = loader.place(shard_columns(loader.linear(layer_name(family.down, i), H, I), i_begin, i_end, s.rank == 0));
   }
   return w;

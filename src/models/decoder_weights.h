@@ -29,8 +29,11 @@ struct DecoderShard {
 
 // Dimensions are the rank's (see DecoderShard): Hq, Hkv, I and V below are per rank when split.
 struct DecoderLayerWeights {
-  Tensor attn_norm;       // [H]
-  LinearWeight q, k, v;   // [Hq*D, H], [Hkv*D, H], [Hkv*D, H]  (column-parallel: the rank's heads)
+  Tensor attn_norm;  // [H]
+  // [(Hq + 2*Hkv)*D, H]: q rows, then k rows, then v rows (column-parallel: the rank's heads). One product
+  // instead of three: on CUDA one launch reading 1.5x the bytes of q alone, where the separate k/v GEMVs
+  // were too small to reach the memory bandwidth.
+  LinearWeight qkv;
   Tensor q_norm, k_norm;  // [D] or undefined
   LinearWeight o;         // [H, Hq*D]  (row-parallel: the rank's input columns; bias on rank 0 only)
   Tensor ffn_norm;        // [H]
@@ -51,7 +54,7 @@ struct DecoderWeights {
 };
 
 // Reads every tensor the family names, checks shapes against the config, applies load-time transforms
-// (gate/up fusion, InternLM2 wqkv un-interleave, biases to f32), keeps `shard`'s slice and places the
+// (q/k/v and gate/up fusion, InternLM2 wqkv un-interleave, biases to f32), keeps `shard`'s slice and places the
 // result on `device`. The checkpoint is the unchanged Hugging Face folder whatever the shard.
 DecoderWeights load_decoder_weights(const ModelConfig& config, const FamilySpec& family, const WeightSource& source,
                                     Device device, const DecoderShard& shard);

@@ -66,6 +66,27 @@ void gather_rows(const ExecContext& ctx, const Tensor& x, const Tensor& rows, Te
   TLM_DISPATCH(ctx, gather_rows, ctx, x, rows, out);
 }
 
+void split_columns(const ExecContext& ctx, const Tensor& src, std::initializer_list<Tensor*> parts) {
+  constexpr std::string_view op = "split_columns";
+  check_device(op, ctx, src, "src");
+  check_contiguous(op, src, "src");
+  TLM_CHECK_ARG(src.rank() == 2) << "split_columns: src must be [T, C], got " << src.to_string();
+  TLM_CHECK_ARG(parts.size() >= 1 && parts.size() <= kMaxSplitParts)
+      << "split_columns: 1.." << kMaxSplitParts << " parts, got " << parts.size();
+  int64_t columns = 0;
+  for (Tensor* p : parts) {
+    check_device(op, ctx, *p, "a part");
+    check_contiguous(op, *p, "a part");
+    check_dtype(op, *p, src.dtype(), "a part");
+    TLM_CHECK_ARG(p->rank() == 2 && p->dim(0) == src.dim(0))
+        << "split_columns: part " << p->to_string() << " must be [" << src.dim(0) << ", C_i]";
+    columns += p->dim(1);
+  }
+  TLM_CHECK_ARG(columns == src.dim(1)) << "split_columns: the parts hold " << columns << " columns, src "
+                                       << src.to_string() << " has " << src.dim(1);
+  TLM_DISPATCH(ctx, split_columns, ctx, src, parts);
+}
+
 void copy(const ExecContext& ctx, const Tensor& src, Tensor& dst) {
   constexpr std::string_view op = "copy";
   check_contiguous(op, src, "src");

@@ -1,6 +1,8 @@
 // Small element-wise and gather ops used between the big ones.
 #pragma once
 
+#include <initializer_list>
+
 #include "core/tensor.h"
 #include "ops/exec_context.h"
 
@@ -19,6 +21,12 @@ void embedding(const ExecContext& ctx, const Tensor& ids, const Tensor& table, T
 
 // x: [T, H]; rows: [R] i32 host indices into T; out: [R, H] = x[rows].
 void gather_rows(const ExecContext& ctx, const Tensor& x, const Tensor& rows, Tensor& out);
+
+// Splits the columns of src [T, C] into contiguous outputs: parts[i] [T, C_i] gets columns
+// [C_0 + .. + C_{i-1}, + C_i) of every row; sum C_i == C, every part src's dtype and device; at most
+// kMaxSplitParts parts. (The fused qkv projection's output -> q, k, v.)
+inline constexpr size_t kMaxSplitParts = 4;
+void split_columns(const ExecContext& ctx, const Tensor& src, std::initializer_list<Tensor*> parts);
 
 // Copies between any two devices (same shape and dtype; both contiguous). Converts nothing.
 void copy(const ExecContext& ctx, const Tensor& src, Tensor& dst);

@@ -8,6 +8,7 @@
 
 #include "core/tensor.h"
 #include "ops/attention.h"
+#include "ops/elementwise.h"
 #include "ops/exec_context.h"
 #include "ops/kv_cache.h"
 #include "ops/linear.h"
@@ -33,6 +34,7 @@ void silu_mul(const ExecContext& ctx, const Tensor& gate_up, Tensor& out);
 void add(const ExecContext& ctx, const Tensor& a, const Tensor& b, Tensor& out);
 void embedding(const ExecContext& ctx, const Tensor& ids, const Tensor& table, Tensor& out);
 void gather_rows(const ExecContext& ctx, const Tensor& x, const Tensor& rows, Tensor& out);
+void split_columns(const ExecContext& ctx, const Tensor& src, std::initializer_list<Tensor*> parts);
 void copy(const ExecContext& ctx, const Tensor& src, Tensor& dst);
 void convert(const ExecContext& ctx, const Tensor& src, Tensor& dst);
 

@@ -1,4 +1,4 @@
-// Element-wise and gather ops on CPU: silu_mul, add, embedding, gather_rows, copy, convert.
+// Element-wise and gather ops on CPU: silu_mul, add, embedding, gather_rows, split_columns, copy, convert.
 #include <cstring>
 
 #include "kernels/cpu/cpu_ops.h"
@@ -88,6 +88,20 @@ void gather_rows(const ExecContext& ctx, const Tensor& x, const Tensor& rows, Te
     TLM_CHECK_ARG(r[i] >= 0 && r[i] < T) << "gather_rows: row " << r[i] << " is out of range for " << T << " rows";
   for (int64_t i = 0; i < R; ++i)
     std::memcpy(static_cast<char*>(out.data()) + i * rb, static_cast<const char*>(x.data()) + r[i] * rb, rb);
+}
+
+void split_columns(const ExecContext&, const Tensor& src, std::initializer_list<Tensor*> parts) {
+  const int64_t T = src.dim(0);
+  const size_t row_bytes = src.nbytes() / std::max<int64_t>(T, 1);
+  const char* s = static_cast<const char*>(src.data());
+  for (int64_t t = 0; t < T; ++t) {
+    size_t offset = 0;
+    for (Tensor* p : parts) {
+      const size_t bytes = p->nbytes() / static_cast<size_t>(T);
+      std::memcpy(static_cast<char*>(p->data()) + t * bytes, s + t * row_bytes + offset, bytes);
+      offset += bytes;
+    }
+  }
 }
 
 void copy(const ExecContext& ctx, const Tensor& src, Tensor& dst) {

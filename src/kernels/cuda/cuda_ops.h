@@ -8,6 +8,7 @@
 
 #include "core/tensor.h"
 #include "ops/attention.h"
+#include "ops/elementwise.h"
 #include "ops/exec_context.h"
 #include "ops/kv_cache.h"
 #include "ops/linear.h"
@@ -29,6 +30,7 @@ void embedding(const ExecContext& ctx, const Tensor& ids, const Tensor& table, T
 // rows may live on the host or on the device.
 void gather_rows(const ExecContext& ctx, const Tensor& x, const Tensor& rows, Tensor& out);
 // Any direction between host and device, or device to device. Returns once a host destination holds the data.
+void split_columns(const ExecContext& ctx, const Tensor& src, std::initializer_list<Tensor*> parts);
 void copy(const ExecContext& ctx, const Tensor& src, Tensor& dst);
 void convert(const ExecContext& ctx, const Tensor& src, Tensor& dst);
 

@@ -1,4 +1,4 @@
-// The small ops of ops/elementwise.h: silu_mul, add, embedding, gather_rows, copy, convert.
+// The small ops of ops/elementwise.h: silu_mul, add, embedding, gather_rows, split_columns, copy, convert.
 #include <vector>
 
 #include "kernels/cuda/common.cuh"
@@ -60,6 +60,26 @@ __global__ void gather_kernel(const T* __restrict__ src, const int32_t* __restri
       v.raw = make_uint4(0, 0, 0, 0);
     }
     v.store(out + (r * width_vecs + c) * Vec<T>::kSize);
+  }
+}
+
+// The parts of split_columns, by value (no upload): part i takes `width[i]` units of every source row.
+struct SplitParts {
+  void* dst[kMaxSplitParts];
+  int64_t width[kMaxSplitParts];  // in units of U
+  int count;
+};
+
+// src [T, C] -> parts; U is the copy unit (16 bytes when every width and pointer allows it, else 2 bytes).
+template <typename U>
+__global__ void split_columns_kernel(const U* __restrict__ src, SplitParts parts, int64_t tokens, int64_t row_units) {
+  const int64_t n = tokens * row_units;
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x) {
+    const int64_t t = i / row_units;
+    int64_t c = i % row_units;
+    int p = 0;
+    while (c >= parts.width[p]) c -= parts.width[p++];
+    static_cast<U*>(parts.dst[p])[t * parts.width[p] + c] = src[i];
   }
 }
 
@@ -126,7 +146,30 @@ void gather(const char* op, const Tensor& src, const Tensor& rows, Tensor& out, 
   });
 }
 
+template <typename U>
+void launch_split_columns(const Tensor& src, std::initializer_list<Tensor*> parts, cudaStream_t stream) {
+  SplitParts sp{};
+  for (Tensor* p : parts) sp.dst[sp.count] = p->data(), sp.width[sp.count++] = p->nbytes() / src.dim(0) / sizeof(U);
+  const int64_t row_units = src.nbytes() / src.dim(0) / sizeof(U);
+  split_columns_kernel<U><<<grid_for(src.dim(0) * row_units), kThreads, 0, stream>>>(static_cast<const U*>(src.data()),
+                                                                                     sp, src.dim(0), row_units);
+  CUDA_CHECK_LAUNCH();
+}
+
 }  // namespace
+
+void split_columns(const ExecContext& ctx, const Tensor& src, std::initializer_list<Tensor*> parts) {
+  check_on_device(src, "split_columns", "src");
+  TLM_CHECK(parts.size() <= kMaxSplitParts) << "split_columns: at most " << kMaxSplitParts << " parts";
+  if (src.numel() == 0) return;
+  bool wide = reinterpret_cast<uintptr_t>(src.data()) % 16 == 0;
+  for (Tensor* p : parts) {
+    check_on_device(*p, "split_columns", "a part");
+    wide = wide && reinterpret_cast<uintptr_t>(p->data()) % 16 == 0 && (p->nbytes() / src.dim(0)) % 16 == 0;
+  }
+  if (wide) return launch_split_columns<uint4>(src, parts, stream_of(ctx));
+  launch_split_columns<uint16_t>(src, parts, stream_of(ctx));
+}
 
 void silu_mul(const ExecContext& ctx, const Tensor& gate_up, Tensor& out) {
   check_on_device(gate_up, "silu_mul", "gate_up");

@@ -40,6 +40,26 @@ TEST_P(CudaOpsTest, LinearMatchesCpu) {
   }
 }
 
+TEST_P(CudaOpsTest, SplitColumnsMatchesCpu) {
+  TLM_REQUIRE_GPU();
+  const DType dt = GetParam();
+  ExecContext cctx = cpu_ctx(), gctx = gpu_ctx();
+  // 16-byte-wide parts (the vector path) and odd widths (the 2-byte path).
+  for (const std::vector<int64_t>& widths : {std::vector<int64_t>{64, 16, 16}, std::vector<int64_t>{5, 3, 9}}) {
+    const int64_t tokens = 7, total = widths[0] + widths[1] + widths[2];
+    const auto x = random_values(tokens * total, 41, dt);
+    const Tensor host = host_tensor(x, {tokens, total}, dt);
+    std::vector<Tensor> cpu_parts, gpu_parts;
+    for (int64_t w : widths) {
+      cpu_parts.push_back(Tensor::empty({tokens, w}, dt));
+      gpu_parts.push_back(poisoned_gpu({tokens, w}, dt));
+    }
+    split_columns(cctx, host, {&cpu_parts[0], &cpu_parts[1], &cpu_parts[2]});
+    split_columns(gctx, to_gpu(host), {&gpu_parts[0], &gpu_parts[1], &gpu_parts[2]});
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(values_of(gpu_parts[i]), values_of(cpu_parts[i])) << "part " << i;
+  }
+}
+
 TEST_P(CudaOpsTest, RmsNormAndFusedResidualMatchCpu) {
   TLM_REQUIRE_GPU();
   const DType dt = GetParam();

@@ -87,10 +87,12 @@ TEST_F(TinyFolder, UngroupsInternLM2Wqkv) {
   write_safetensors(dir_ / "model.safetensors", renamed);
   DecoderWeights w = load_decoder_weights(ModelConfig::from_dir(dir_), find_family("InternLM2ForCausalLM"),
                                           WeightSource::open_dir(dir_), Device::cpu());
-  EXPECT_EQ(w.layers[0].q.weight.shape(), (Shape{8, 8}));
-  EXPECT_EQ(w.layers[0].q.weight.data<float>()[4 * 8], 32.0f);  // q head 1 = packed rows 4..7
-  EXPECT_EQ(w.layers[0].k.weight.data<float>()[0], 64.0f);      // k = packed rows 8..11
-  EXPECT_EQ(w.layers[0].v.weight.data<float>()[0], 96.0f);      // v = packed rows 12..15
+  // Fused back in q | k | v order: [q0, q1] rows 0..7, k rows 8..11, v rows 12..15.
+  const Tensor& qkv = w.layers[0].qkv.weight;
+  EXPECT_EQ(qkv.shape(), (Shape{16, 8}));
+  EXPECT_EQ(qkv.data<float>()[4 * 8], 32.0f);   // q head 1 = packed rows 4..7
+  EXPECT_EQ(qkv.data<float>()[8 * 8], 64.0f);   // k = packed rows 8..11
+  EXPECT_EQ(qkv.data<float>()[12 * 8], 96.0f);  // v = packed rows 12..15
 }
 
 TEST_F(TinyFolder, MissingTensorNamesIt) {

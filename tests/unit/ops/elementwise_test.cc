@@ -72,6 +72,28 @@ TEST(Embedding, GathersAndConvertsAndRangeChecks) {
   }
 }
 
+TEST(SplitColumns, CopiesEachPartsColumnsAndChecksWidths) {
+  std::mt19937 rng(7);
+  const ExecContext ctx;
+  const Tensor src = test::random_tensor({3, 11}, DType::kF32, rng);
+  Tensor a = Tensor::empty({3, 6}, DType::kF32), b = Tensor::empty({3, 2}, DType::kF32),
+         c = Tensor::empty({3, 3}, DType::kF32);
+  split_columns(ctx, src, {&a, &b, &c});
+  for (int64_t t = 0; t < 3; ++t) {
+    for (int64_t j = 0; j < 11; ++j) {
+      const float want = src.data<float>()[t * 11 + j];
+      const float got = j < 6   ? a.data<float>()[t * 6 + j]
+                        : j < 8 ? b.data<float>()[t * 2 + j - 6]
+                                : c.data<float>()[t * 3 + j - 8];
+      EXPECT_EQ(got, want) << "row " << t << " column " << j;
+    }
+  }
+  Tensor short_part = Tensor::empty({3, 2}, DType::kF32);
+  EXPECT_THROW(split_columns(ctx, src, {&a, &short_part}), Error);  // 8 of 11 columns
+  Tensor wrong_rows = Tensor::empty({2, 5}, DType::kF32);
+  EXPECT_THROW(split_columns(ctx, src, {&a, &wrong_rows}), Error);
+}
+
 TEST(GatherRows, CopyAndConvert) {
   std::mt19937 rng(6);
   const ExecContext ctx;
