@@ -19,6 +19,7 @@ __global__ void __launch_bounds__(kThreads)
     decode_kernel(const T* __restrict__ q, const KvLayer<T, Q> kv, const AttentionParams p, int split_len,
                   int num_splits, int group_slices, T* __restrict__ out, float* __restrict__ part_o,
                   float2* __restrict__ part_ml) {
+  allow_dependent_launch();  // the projection after this kernel may start streaming its weights
   constexpr int kLanes = D / 8;  // lanes per K/V row, 8 elements each
   constexpr int kRowsPerWarp = 32 / kLanes;
   __shared__ float q_s[kMaxGroup][D];
@@ -154,6 +155,7 @@ template <typename T, int D>
 __global__ void combine_kernel(const float* __restrict__ part_o, const float2* __restrict__ part_ml,
                                const int32_t* __restrict__ query_start, int q_heads, int num_splits,
                                T* __restrict__ out) {
+  allow_dependent_launch();  // the projection after this kernel may start streaming its weights
   const int s = blockIdx.x, head = blockIdx.y, d = threadIdx.x;
   const int64_t base = (int64_t{s} * q_heads + head) * num_splits;
   float m = -INFINITY;

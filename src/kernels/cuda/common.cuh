@@ -135,6 +135,39 @@ void dispatch_half(DType dtype, const char* op, F&& f) {
   }
 }
 
+// Programmatic dependent launch (sm_90): a kernel launched by launch_dependent() may start before the kernel
+// ahead of it in the stream has finished; it must call grid_dependency_wait() before it reads anything that
+// kernel wrote. The kernel ahead lets it start early by calling allow_dependent_launch() (once all of its
+// blocks have called it or exited). Both are no-ops on older GPUs and for ordinary launches.
+__device__ __forceinline__ void grid_dependency_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void allow_dependent_launch() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;");
+#endif
+}
+
+// Whether launch_dependent() asks for an early start: compute capability >= 9.0 and TURBOLM_CUDA_PDL not "0"
+// (the switch exists to measure what it brings).
+bool programmatic_launch_enabled();
+
+template <typename... Params, typename... Args>
+void launch_dependent(void (*kernel)(Params...), dim3 grid, dim3 block, cudaStream_t stream, Args&&... args) {
+  cudaLaunchAttribute attribute{};
+  attribute.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attribute.val.programmaticStreamSerializationAllowed = 1;
+  cudaLaunchConfig_t config{};
+  config.gridDim = grid;
+  config.blockDim = block;
+  config.stream = stream;
+  config.attrs = &attribute;
+  config.numAttrs = programmatic_launch_enabled() ? 1 : 0;
+  CUDA_CHECK(cudaLaunchKernelEx(&config, kernel, std::forward<Args>(args)...));
+}
+
 inline void check_on_device(const Tensor& t, const char* op, const char* name) {
   TLM_CHECK(t.device().is_cuda()) << op << ": " << name << " must live on a CUDA device, got " << t.to_string();
   TLM_CHECK(t.is_contiguous()) << op << ": " << name << " must be contiguous";

@@ -17,6 +17,7 @@ unsigned grid_for(int64_t work) {
 // gate_up: [T, 2I] -> out: [T, I], 8 (or 4) elements per thread and step.
 template <typename T>
 __global__ void silu_mul_kernel(const T* __restrict__ gate_up, T* __restrict__ out, int64_t tokens, int64_t inter) {
+  allow_dependent_launch();  // the projection after this kernel may start streaming its weights
   constexpr int kVec = Vec<T>::kSize;
   const int64_t vecs_per_row = inter / kVec, n = tokens * vecs_per_row;
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x) {
@@ -49,6 +50,7 @@ __global__ void add_kernel(const T* a, const T* b, T* out, int64_t vecs) {
 template <typename T>
 __global__ void gather_kernel(const T* __restrict__ src, const int32_t* __restrict__ rows, T* __restrict__ out,
                               int64_t num_src, int64_t width_vecs) {
+  allow_dependent_launch();  // the projection after this kernel may start streaming its weights
   const int64_t r = blockIdx.x;
   const int32_t row = rows[r];
   const bool valid = row >= 0 && row < num_src;

@@ -126,12 +126,20 @@ void launch_add_bias(T* y, const float* bias, int64_t rows, int64_t cols, cudaSt
   CUDA_CHECK_LAUNCH();
 }
 
-// Decode GEMV (T <= kMaxGemvTokens): one warp per output row streams the row once with 16-byte loads (eight
-// in flight per lane) and applies it to every token; f32 accumulation, bias fused. cuBLASLt's kernels for such
-// thin products reach only 0.5-2.4 TB/s on H100 (bench/results/cuda_ops.md); this one is bandwidth-bound.
+// Decode GEMV (T <= kMaxGemvTokens). Each output row is cut into `splits` K-ranges of at most
+// kWarpSpan elements; one warp reads one range with all of its 16-byte loads in flight at once
+// (kWarpSpan / 256 = 8 per lane) and applies it to every token; the block's warps that share a row add their
+// f32 partial sums through shared memory. Blocks are short-lived (one batch of loads per warp) so that the
+// block scheduler, not a loop inside the warp, keeps the memory system busy, and there are enough of them
+// (out * splits / 8) to fill every SM even for out = 4096. With programmatic dependent launch (sm_90) the
+// blocks start while the previous kernel finishes, load their weights, and wait for it only before reading x:
+// the weight stream overlaps the small kernels (norms, attention, silu) that precede every projection.
+// cuBLASLt's kernels for such thin products reach only 0.5-2.4 TB/s on H100 (bench/results/cuda_h100.md).
 constexpr int kMaxGemvTokens = 8;
-constexpr int kGemvWarps = 8;
-constexpr int kGemvUnroll = 8;
+constexpr int kGemvWarps = 8;                   // warps per block
+constexpr int kGemvLoads = 8;                   // 16-byte loads in flight per lane
+constexpr int kWarpSpan = 32 * 8 * kGemvLoads;  // elements of a row one warp reads: 2048
+constexpr int kMaxSplits = kGemvWarps;          // rows longer than 8 * 2048 loop inside the warp
 
 template <typename T>
 __device__ __forceinline__ float dot8(const Vec<T>& a, const Vec<T>& b) {
@@ -141,47 +149,80 @@ __device__ __forceinline__ float dot8(const Vec<T>& a, const Vec<T>& b) {
   return s;
 }
 
+// Weights are read once: bypass L1 and keep them from evicting x and the KV cache from L2 longer than needed.
+template <typename T>
+__device__ __forceinline__ void load_stream(Vec<T>& v, const T* p) {
+  asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
+               : "=r"(v.raw.x), "=r"(v.raw.y), "=r"(v.raw.z), "=r"(v.raw.w)
+               : "l"(p));
+}
+
+// One block: rows_per_block rows x `splits` warps each. span: elements per warp (multiple of 256).
 template <typename T, int NT>
-__global__ void __launch_bounds__(kGemvWarps * 32)
+__global__ void __launch_bounds__(kGemvWarps * 32, 3)
     gemv_kernel(const T* __restrict__ w, const T* __restrict__ x, const float* __restrict__ bias, T* __restrict__ y,
-                int tokens, int in, int out) {
-  const int lane = threadIdx.x & 31;
-  const int first = blockIdx.x * kGemvWarps + (threadIdx.x >> 5), stride = gridDim.x * kGemvWarps;
-  for (int row = first; row < out; row += stride) {
-    const T* w_row = w + int64_t{row} * in;
-    float acc[NT] = {};
-    for (int k0 = lane * 8; k0 < in; k0 += 32 * 8 * kGemvUnroll) {
-      Vec<T> wv[kGemvUnroll];
+                int tokens, int in, int out, int splits, int span) {
+  __shared__ float partial[kGemvWarps][NT];
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const int rows_per_block = kGemvWarps / splits;
+  const int row = blockIdx.x * rows_per_block + warp / splits, split = warp % splits;
+  const bool active = warp < rows_per_block * splits && row < out;
+  const int k_begin = split * span, k_end = min(in, k_begin + span);
+  const T* w_row = w + int64_t{row} * in;
+
+  float acc[NT] = {};
+  Vec<T> wv[kGemvLoads];
+  int k0 = k_begin + lane * 8;
+  if (active) {
 #pragma unroll
-      for (int u = 0; u < kGemvUnroll; ++u)
-        if (k0 + u * 256 < in) wv[u].load_global(w_row + k0 + u * 256);
+    for (int u = 0; u < kGemvLoads; ++u)
+      if (k0 + u * 256 < k_end) load_stream(wv[u], w_row + k0 + u * 256);
+  }
+  grid_dependency_wait();  // x is the previous kernel's output
+  while (active) {
 #pragma unroll
-      for (int u = 0; u < kGemvUnroll; ++u) {
-        if (k0 + u * 256 >= in) break;
+    for (int u = 0; u < kGemvLoads; ++u) {
+      if (k0 + u * 256 >= k_end) break;
 #pragma unroll
-        for (int t = 0; t < NT; ++t) {
-          if (t >= tokens) break;
-          Vec<T> xv;
-          xv.load_global(x + int64_t{t} * in + k0 + u * 256);
-          acc[t] += dot8(wv[u], xv);
-        }
+      for (int t = 0; t < NT; ++t) {
+        if (t >= tokens) break;
+        Vec<T> xv;
+        xv.load_global(x + int64_t{t} * in + k0 + u * 256);
+        acc[t] += dot8(wv[u], xv);
       }
     }
+    k0 += kWarpSpan;
+    if (k0 >= k_end) break;
 #pragma unroll
-    for (int t = 0; t < NT; ++t) {
-      const float sum = warp_sum(acc[t]);
-      if (lane == 0 && t < tokens)
-        y[int64_t{t} * out + row] = from_float<T>(sum + (bias != nullptr ? bias[row] : 0.0f));
-    }
+    for (int u = 0; u < kGemvLoads; ++u)
+      if (k0 + u * 256 < k_end) load_stream(wv[u], w_row + k0 + u * 256);
   }
+#pragma unroll
+  for (int t = 0; t < NT; ++t) {
+    const float sum = warp_sum(acc[t]);
+    if (lane == 0) partial[warp][t] = sum;
+  }
+  if (splits > 1) {
+    __syncthreads();
+  } else {
+    __syncwarp();
+  }
+  if (!active || split != 0 || lane >= tokens) return;
+  float sum = 0.0f;  // lane t < tokens <= NT adds up token t of the row's splits
+  for (int s = 0; s < splits; ++s) sum += partial[warp + s][lane];
+  y[int64_t{lane} * out + row] = from_float<T>(sum + (bias != nullptr ? bias[row] : 0.0f));
 }
 
 template <typename T, int NT>
 void launch_gemv(const T* w, const T* x, const float* bias, T* y, int tokens, int in, int out, cudaStream_t stream) {
-  const int blocks =
-      static_cast<int>(std::min<int64_t>(ceil_div(out, kGemvWarps), int64_t{multiprocessor_count()} * 8));
-  gemv_kernel<T, NT><<<blocks, kGemvWarps * 32, 0, stream>>>(w, x, bias, y, tokens, in, out);
-  CUDA_CHECK_LAUNCH();
+  // The fewest splits that give every warp at most kWarpSpan elements (a power of two, so that the block's
+  // 8 warps hold whole rows), then the span rounded up to whole 256-element load steps.
+  int splits = 1;
+  while (splits < kMaxSplits && int64_t{splits} * kWarpSpan < in) splits *= 2;
+  const int span = static_cast<int>(ceil_div(ceil_div(in, splits), 256) * 256);
+  const int rows_per_block = kGemvWarps / splits;
+  const auto blocks = static_cast<unsigned>(ceil_div(out, rows_per_block));
+  launch_dependent(gemv_kernel<T, NT>, blocks, kGemvWarps * 32, stream, w, x, bias, y, tokens, in, out, splits, span);
 }
 
 template <typename T>

@@ -12,6 +12,7 @@ constexpr int kThreads = 256;
 template <typename T, typename G>
 __global__ void __launch_bounds__(kThreads)
     rms_norm_kernel(const T* x, T* residual, const G* __restrict__ gamma, float eps, T* out, int dim) {
+  allow_dependent_launch();  // the projection after this kernel may start streaming its weights
   __shared__ float scratch[32];
   constexpr int kVec = Vec<T>::kSize;
   const int64_t row = blockIdx.x;

@@ -1,6 +1,8 @@
 // Device queries, the caching device allocator, pinned host memory and error reporting.
+#include <cstdlib>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -27,6 +29,18 @@ int multiprocessor_count() {
     return sms;
   }();
   return count;
+}
+
+bool programmatic_launch_enabled() {
+  static const bool enabled = [] {
+    const char* env = std::getenv("TURBOLM_CUDA_PDL");
+    if (env != nullptr && std::string_view(env) == "0") return false;
+    int device = 0, major = 0;
+    CUDA_CHECK(cudaGetDevice(&device));
+    CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
+    return major >= 9;
+  }();
+  return enabled;
 }
 
 namespace {

@@ -21,21 +21,25 @@ INSTANTIATE_TEST_SUITE_P(Dtypes, CudaOpsTest, ::testing::Values(DType::kF32, DTy
 TEST_P(CudaOpsTest, LinearMatchesCpu) {
   TLM_REQUIRE_GPU();
   const DType dt = GetParam();
-  const int64_t in = 320, out = 192;
-  for (int64_t tokens : {1, 7, 64}) {
-    for (bool with_bias : {false, true}) {
-      SCOPED_TRACE(testing::Message() << "tokens " << tokens << " bias " << with_bias);
-      const auto x = random_values(tokens * in, 1 + tokens, dt);
-      const auto w = random_values(out * in, 2, dt, -0.1f, 0.1f);
-      const auto b = random_values(out, 3, DType::kF32);
-      LinearWeight cpu_w{host_tensor(w, {out, in}, dt), with_bias ? host_tensor(b, {out}, DType::kF32) : Tensor()};
-      Tensor cpu_y = Tensor::empty({tokens, out}, DType::kF32);
-      ExecContext cctx = cpu_ctx(), gctx = gpu_ctx();
-      linear(cctx, host_tensor(x, {tokens, in}, DType::kF32), cpu_w, cpu_y);
-      LinearWeight gpu_w{to_gpu(cpu_w.weight), with_bias ? to_gpu(cpu_w.bias) : Tensor()};
-      Tensor gpu_y = poisoned_gpu({tokens, out}, dt);
-      linear(gctx, to_gpu(host_tensor(x, {tokens, in}, dt)), gpu_w, gpu_y);
-      EXPECT_LE(relative_error(values_of(gpu_y), values_of(cpu_y)), tolerance(dt));
+  // (in, out): one warp per row; 4 warps per row with a partial last split and a partial last block; 8 warps
+  // per row, each looping over two batches of loads.
+  for (const auto& [in, out] : std::vector<std::pair<int64_t, int64_t>>{{320, 192}, {4104, 37}, {20000, 19}}) {
+    for (int64_t tokens : {1, 3, 7, 64}) {
+      for (bool with_bias : {false, true}) {
+        SCOPED_TRACE(testing::Message() << "in " << in << " out " << out << " tokens " << tokens << " bias "
+                                        << with_bias);
+        const auto x = random_values(tokens * in, 1 + tokens, dt);
+        const auto w = random_values(out * in, 2, dt, -0.1f, 0.1f);
+        const auto b = random_values(out, 3, DType::kF32);
+        LinearWeight cpu_w{host_tensor(w, {out, in}, dt), with_bias ? host_tensor(b, {out}, DType::kF32) : Tensor()};
+        Tensor cpu_y = Tensor::empty({tokens, out}, DType::kF32);
+        ExecContext cctx = cpu_ctx(), gctx = gpu_ctx();
+        linear(cctx, host_tensor(x, {tokens, in}, DType::kF32), cpu_w, cpu_y);
+        LinearWeight gpu_w{to_gpu(cpu_w.weight), with_bias ? to_gpu(cpu_w.bias) : Tensor()};
+        Tensor gpu_y = poisoned_gpu({tokens, out}, dt);
+        linear(gctx, to_gpu(host_tensor(x, {tokens, in}, dt)), gpu_w, gpu_y);
+        EXPECT_LE(relative_error(values_of(gpu_y), values_of(cpu_y)), tolerance(dt));
+      }
     }
   }
 }
