@@ -68,4 +68,17 @@ if want model; then
     --stream-prompt 128 > "$OUT/model_bench.md" 2>&1
   echo "model bench rc=$?" | tee -a "$OUT/device.txt"
   cat "$OUT/model_bench.md"
+  # A/B of programmatic dependent launch on the same machine minute (bs1 and 8 streams).
+  { echo "## TURBOLM_CUDA_PDL=0"; TURBOLM_CUDA_PDL=0 timeout 200 $build/bench/cuda/turbolm_cuda_model_bench $model \
+      --prompt 512 --decode 64 --streams 8 --stream-prompt 128; } >> "$OUT/model_bench.md" 2>&1
+  tail -8 "$OUT/model_bench.md"
+  # Where a decode step's GPU time goes, per kernel (when Nsight Systems is installed).
+  if command -v nsys > /dev/null; then
+    timeout 240 nsys profile -o /tmp/decode_profile --force-overwrite true --stats=false \
+      $build/bench/cuda/turbolm_cuda_model_bench $model --prompt 512 --decode 64 --streams 64 --stream-prompt 128 \
+      > /tmp/nsys.log 2>&1 &&
+      nsys stats --report cuda_gpu_kern_sum --format csv /tmp/decode_profile.nsys-rep > "$OUT/kernels.csv" 2>&1
+    echo "nsys rc=$?" | tee -a "$OUT/device.txt"
+    head -30 "$OUT/kernels.csv" | cut -c1-220
+  fi
 fi
