@@ -6,7 +6,10 @@
 namespace turbolm {
 
 struct EngineConfig {
-  int tp = 1;                          // tensor-parallel degree (GPUs)
+  int tp = 1;                          // tensor-parallel degree (GPUs, over all nodes)
+  int nnodes = 1;                      // hosts sharing the tp ranks (docs/tensor_parallel.md)
+  int node_rank = 0;                   // this host's index in [0, nnodes)
+  std::string dist_init_addr;          // node 0's HOST:PORT for the bootstrap; "" = single node
   int session_len = 0;                 // max tokens per sequence (prompt + output); 0 = model's max positions
   int max_batch_size = 128;            // sequences per step
   double cache_max_entry_count = 0.8;  // < 1: fraction of free memory after weights for KV; >= 1: number of blocks

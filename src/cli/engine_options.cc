@@ -1,5 +1,8 @@
 #include "cli/engine_options.h"
 
+#include "core/error.h"
+#include "parallel/tcp_bootstrap.h"
+
 namespace turbolm::cli {
 
 void add_engine_options(CLI::App& cmd, EngineConfig& c) {
@@ -20,7 +23,29 @@ void add_engine_options(CLI::App& cmd, EngineConfig& c) {
   cmd.add_option("--chat-template", c.chat_template,
                  "built-in template name, FILE.jinja or ChatTemplateConfig FILE.json");
   cmd.add_option("--device", c.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
-  cmd.add_option("--tp", c.tp, "tensor-parallel degree")->capture_default_str();
+  cmd.add_option("--tp", c.tp, "tensor-parallel degree: GPUs over all nodes, rank r on GPU r of this host")
+      ->capture_default_str();
+  // Cross-flag rules (node_rank < nnodes, tp a multiple of nnodes, an address iff nnodes > 1) are checked by
+  // Engine::create, so every front end gets them.
+  cmd.add_option("--nnodes", c.nnodes, "number of nodes (hosts) the --tp ranks span")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd.add_option("--node-rank", c.node_rank, "the rank of this node, in [0, nnodes)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd.add_option("--dist-init-addr", c.dist_init_addr,
+                 "HOST:PORT of node 0 for the distributed bootstrap, the same on every node (e.g. 10.0.0.1:29500); "
+                 "needed when nnodes > 1")
+      ->check(CLI::Validator(
+          [](std::string& addr) {
+            try {
+              parse_dist_init_addr(addr);
+            } catch (const Error& e) {
+              return std::string(e.what());
+            }
+            return std::string();
+          },
+          "HOST:PORT"));
   cmd.add_option("--num-threads", c.num_threads, "CPU threads (0 = all cores)")->capture_default_str();
   cmd.add_option("--model-name", c.model_name, "name the model reports");
 }

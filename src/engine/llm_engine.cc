@@ -7,6 +7,8 @@
 #include "core/logging.h"
 #include "engine/placement.h"
 #include "io/model_config.h"
+#include "models/tensor_parallel_model.h"
+#include "parallel/tcp_bootstrap.h"
 #include "parallel/tp_devices.h"
 
 namespace turbolm {
@@ -54,11 +56,24 @@ EngineParts load_engine_parts(const std::string& model_dir, const EngineConfig& 
   EngineParts parts;
   parts.model_dir = model_dir;
   const Device device = resolve_device(config.device);
-  check_tensor_parallel_devices(config.tp, device);  // before loading: a bad --tp fails fast
-  // HOOK(tp): one rank thread per GPU, each with load_model(.communicator = its NcclCommunicator) and its own
-  // KV cache (docs/tensor_parallel.md); the scheduler stays single.
-  if (config.tp > 1) TLM_FAIL(kUnsupported) << "--tp " << config.tp << ": the multi-GPU engine is not wired yet";
-  parts.model = load_model(model_dir, LoadOptions{.device = device});
+  // Before loading: bad --tp / --nnodes flags fail fast.
+  check_node_layout(
+      config.tp,
+      TcpBootstrap{.dist_init_addr = config.dist_init_addr, .nnodes = config.nnodes, .node_rank = config.node_rank});
+  if (config.nnodes > 1) {
+    TLM_FAIL(kUnsupported) << "--nnodes " << config.nnodes << ": multi-node tensor parallelism is not built yet "
+                           << "(missing: node 0 sending each step's batch to the other nodes' ranks; "
+                           << "docs/tensor_parallel.md). Run --tp up to the GPUs of one node.";
+  }
+  check_tensor_parallel_devices(config.tp, device);
+  if (config.tp > 1) {
+    TLM_CHECK_ARG(device.index == 0) << "--tp " << config.tp << " runs on GPUs 0.." << config.tp - 1 << ", not from "
+                                     << device.to_string() << " (choose GPUs with CUDA_VISIBLE_DEVICES)";
+    // One rank thread per GPU, each with its shard and its own KV cache; the scheduler stays single.
+    parts.model = load_tensor_parallel_cuda(model_dir, config.tp);
+  } else {
+    parts.model = load_model(model_dir, LoadOptions{.device = device});
+  }
   fs::path dir(model_dir);
   if (fs::exists(dir / "tokenizer.json") || fs::exists(dir / "tokenizer.model") || fs::exists(dir / "vocab.json")) {
     parts.tokenizer = Tokenizer::from_dir(dir);
@@ -91,7 +106,6 @@ std::unique_ptr<Engine> Engine::create(const std::string& model_dir, const Engin
 LlmEngine::LlmEngine(EngineParts parts, const EngineConfig& config) : parts_(std::move(parts)), config_(config) {
   const Model& model = *parts_.model;
   const ModelConfig& mc = model.config();
-  TLM_CHECK_ARG(config.tp == 1 || model.device().is_cuda()) << "--tp " << config.tp << " needs CUDA devices";
   TLM_CHECK_ARG(config.max_batch_size >= 1) << "max_batch_size must be >= 1";
   TLM_CHECK_ARG(config.cache_block_seq_len >= 1) << "cache_block_seq_len must be >= 1";
   TLM_CHECK_ARG(config.max_prefill_token_num >= 1) << "max_prefill_token_num must be >= 1";
@@ -107,7 +121,8 @@ LlmEngine::LlmEngine(EngineParts parts, const EngineConfig& config) : parts_(std
                                           ((config_.session_len + block_size - 1) / block_size)};
   if (config.cache_max_entry_count < 1) {
     // Measured after loading: CPU weights live in anonymous memory (io/mapped_file.h FileAccess::kRead) and GPU
-    // weights in device memory, so the free figure already excludes them.
+    // weights in device memory, so the free figure already excludes them. Under tensor parallelism the spec
+    // and the device are rank 0's: every rank holds one shard and a cache of the same size.
     pool.available_bytes = available_memory(model.device());
   }
   num_blocks_ = kv_pool_blocks(pool);
@@ -125,6 +140,8 @@ LlmEngine::LlmEngine(EngineParts parts, const EngineConfig& config) : parts_(std
       .enable_prefix_caching = config.enable_prefix_caching,
       .kv_quant = quant};
   core_ = std::make_unique<EngineCore>(*parts_.model, parts_.tokenizer.get(), core, ctx);
+  // The other ranks' caches now, so that running out of memory on a GPU fails startup rather than a step.
+  if (auto* tp = dynamic_cast<TensorParallelModel*>(parts_.model.get())) tp->attach_cache(core_->cache());
 
   std::filesystem::path dir(parts_.model_dir);
   info_.model_dir = parts_.model_dir;

@@ -46,7 +46,7 @@ class LocalCommunicatorGroup::Rank final : public Communicator {
           << "all_reduce_sum: rank " << rank_ << " has " << x.to_string() << ", a peer " << peer->to_string();
       for (int64_t i = 0; i < n; ++i) sum_[i] += load(*peer, i);
     }
-    group_.barrier_.arrive_and_wait();
+    group_.arrive_and_wait();
     for (int64_t i = 0; i < n; ++i) store(x, i, sum_[i]);
   }
 
@@ -64,13 +64,13 @@ class LocalCommunicatorGroup::Rank final : public Communicator {
         dst += row_bytes;
       }
     }
-    group_.barrier_.arrive_and_wait();
+    group_.arrive_and_wait();
   }
 
  private:
   void publish(const Tensor& t) {
     group_.published_[rank_] = &t;
-    group_.barrier_.arrive_and_wait();
+    group_.arrive_and_wait();
   }
 
   LocalCommunicatorGroup& group_;
@@ -78,7 +78,7 @@ class LocalCommunicatorGroup::Rank final : public Communicator {
   std::vector<float> sum_;
 };
 
-LocalCommunicatorGroup::LocalCommunicatorGroup(int size) : barrier_(size), published_(size) {
+LocalCommunicatorGroup::LocalCommunicatorGroup(int size) : published_(size) {
   TLM_CHECK_ARG(size >= 1) << "a communicator group needs at least one rank, got " << size;
   for (int r = 0; r < size; ++r) ranks_.push_back(std::make_unique<Rank>(*this, r));
 }
@@ -88,6 +88,33 @@ LocalCommunicatorGroup::~LocalCommunicatorGroup() = default;
 Communicator& LocalCommunicatorGroup::rank(int r) {
   TLM_CHECK(r >= 0 && r < size()) << "rank " << r << " of " << size();
   return *ranks_[r];
+}
+
+void LocalCommunicatorGroup::arrive_and_wait() {
+  std::unique_lock lock(mutex_);
+  const uint64_t phase = phase_;
+  if (!aborted_ && ++arrived_ == size()) {
+    arrived_ = 0;
+    ++phase_;
+    all_arrived_.notify_all();
+    return;
+  }
+  all_arrived_.wait(lock, [&] { return phase_ != phase || aborted_; });
+  // A phase that completed before the abort still counts: this rank fails at its next collective instead.
+  if (phase_ == phase) TLM_FAIL(kCancelled) << "tensor-parallel collective aborted: another rank failed";
+}
+
+void LocalCommunicatorGroup::abort() {
+  std::lock_guard lock(mutex_);
+  aborted_ = true;
+  all_arrived_.notify_all();
+}
+
+bool LocalCommunicatorGroup::recover() {
+  std::lock_guard lock(mutex_);
+  aborted_ = false;
+  arrived_ = 0;
+  return true;
 }
 
 }  // namespace turbolm

@@ -67,7 +67,16 @@ NcclCommunicator::NcclCommunicator(const NcclUniqueId& id, int rank, int size, i
 }
 
 NcclCommunicator::~NcclCommunicator() {
-  if (comm_ != nullptr) ncclCommDestroy(handle(comm_));
+  if (comm_ != nullptr && !aborted_) ncclCommDestroy(handle(comm_));
+}
+
+void NcclCommunicator::abort() {
+  if (aborted_.exchange(true)) return;
+  ncclCommAbort(handle(comm_));  // best effort: the group is being torn down because a rank already failed
+}
+
+void NcclCommunicator::check_not_aborted() const {
+  if (aborted_) TLM_FAIL(kCancelled) << "NCCL rank " << rank_ << ": the group was aborted after a rank failed";
 }
 
 std::vector<std::unique_ptr<NcclCommunicator>> NcclCommunicator::create_local_group(int size) {
@@ -86,6 +95,7 @@ std::vector<std::unique_ptr<NcclCommunicator>> NcclCommunicator::create_local_gr
 }
 
 void NcclCommunicator::all_reduce_sum(const ExecContext& ctx, Tensor& x) {
+  check_not_aborted();
   TLM_CHECK(x.device() == Device::cuda(device_) && x.is_contiguous())
       << "NCCL all_reduce_sum of " << x.to_string() << " on rank " << rank_ << " (cuda:" << device_ << ")";
   TLM_NCCL_CHECK(ncclAllReduce(x.data(), x.data(), static_cast<size_t>(x.numel()), nccl_dtype(x.dtype()), ncclSum,
@@ -93,6 +103,7 @@ void NcclCommunicator::all_reduce_sum(const ExecContext& ctx, Tensor& x) {
 }
 
 void NcclCommunicator::all_gather(const ExecContext& ctx, const Tensor& shard, Tensor& full) {
+  check_not_aborted();
   check_all_gather_shapes(shard, full, size_);
   TLM_CHECK(shard.device() == Device::cuda(device_) && full.device() == shard.device())
       << "NCCL all_gather of " << shard.to_string() << " on rank " << rank_ << " (cuda:" << device_ << ")";
@@ -115,6 +126,12 @@ void NcclCommunicator::all_gather(const ExecContext& ctx, const Tensor& shard, T
                                         row_bytes, static_cast<size_t>(rows), cudaMemcpyDeviceToDevice,
                                         stream_of(ctx)));
   }
+}
+
+void NcclLocalGroup::bind_thread(int r) { TLM_CUDA_RT_CHECK(cudaSetDevice(comms_.at(r)->device())); }
+
+void NcclLocalGroup::abort() {
+  for (auto& comm : comms_) comm->abort();
 }
 
 }  // namespace turbolm

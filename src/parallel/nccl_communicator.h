@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <memory>
 #include <vector>
 
@@ -34,17 +35,39 @@ class NcclCommunicator final : public Communicator {
 
   int rank() const override { return rank_; }
   int size() const override { return size_; }
+  int device() const { return device_; }
   void all_reduce_sum(const ExecContext& ctx, Tensor& x) override;
   void all_gather(const ExecContext& ctx, const Tensor& shard, Tensor& full) override;
+  // ncclCommAbort: kills this rank's queued and running collectives (peers of a failed rank wait in them on the
+  // GPU). Callable from another thread, as PyTorch's NCCL watchdog does; a collective that has already passed
+  // its check while this runs is not protected. Later collectives throw kCancelled.
+  void abort();
 
  private:
   NcclCommunicator(void* comm, int rank, int size, int device);
+  void check_not_aborted() const;
 
   void* comm_;  // ncclComm_t
+  std::atomic<bool> aborted_{false};
   int rank_;
   int size_;
   int device_;
   Tensor staging_;  // u8 on device_: all_gather's rank-major [size, R, C] before it is laid out as [R, size*C]
+};
+
+// GPUs 0..size-1 of this process, rank r on GPU r, for TensorParallelModel. An abort is final: NCCL
+// communicators cannot be reused after ncclCommAbort, so recover() returns false.
+class NcclLocalGroup final : public CommunicatorGroup {
+ public:
+  explicit NcclLocalGroup(int size) : comms_(NcclCommunicator::create_local_group(size)) {}
+  int size() const override { return static_cast<int>(comms_.size()); }
+  Communicator& rank(int r) override { return *comms_.at(r); }
+  void bind_thread(int r) override;  // cudaSetDevice(r)
+  void abort() override;
+  bool recover() override { return false; }
+
+ private:
+  std::vector<std::unique_ptr<NcclCommunicator>> comms_;
 };
 
 }  // namespace turbolm

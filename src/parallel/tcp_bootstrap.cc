@@ -37,17 +37,6 @@ class Socket {
   int fd_;
 };
 
-struct HostPort {
-  std::string host, port;
-};
-
-HostPort parse_addr(const std::string& addr) {
-  const size_t colon = addr.rfind(':');
-  TLM_CHECK_ARG(colon != std::string::npos && colon > 0 && colon + 1 < addr.size())
-      << "--dist-init-addr '" << addr << "': expected HOST:PORT";
-  return {addr.substr(0, colon), addr.substr(colon + 1)};
-}
-
 struct AddrInfo {
   addrinfo* list = nullptr;
   ~AddrInfo() {
@@ -60,7 +49,8 @@ void resolve(const HostPort& hp, bool passive, AddrInfo& out) {
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = passive ? AI_PASSIVE : 0;
-  const int rc = getaddrinfo(passive ? nullptr : hp.host.c_str(), hp.port.c_str(), &hints, &out.list);
+  const std::string port = std::to_string(hp.port);
+  const int rc = getaddrinfo(passive ? nullptr : hp.host.c_str(), port.c_str(), &hints, &out.list);
   TLM_CHECK_ARG(rc == 0) << "--dist-init-addr " << hp.host << ":" << hp.port << ": " << gai_strerror(rc);
 }
 
@@ -92,7 +82,7 @@ int remaining_ms(Clock::time_point deadline) {
 // Node 0: accept nnodes - 1 connections and send each [magic, u32 size, payload].
 void serve(const TcpBootstrap& b, const std::vector<char>& payload, Clock::time_point deadline) {
   AddrInfo ai;
-  resolve(parse_addr(b.dist_init_addr), /*passive=*/true, ai);
+  resolve(parse_dist_init_addr(b.dist_init_addr), /*passive=*/true, ai);
   Socket listener(::socket(ai.list->ai_family, ai.list->ai_socktype, ai.list->ai_protocol));
   TLM_CHECK(listener.fd() >= 0) << "socket: " << std::strerror(errno);
   const int one = 1;
@@ -118,7 +108,7 @@ void serve(const TcpBootstrap& b, const std::vector<char>& payload, Clock::time_
 
 // Other nodes: connect (node 0 may not listen yet: retry until the deadline) and receive the payload.
 std::vector<char> join(const TcpBootstrap& b, Clock::time_point deadline) {
-  const HostPort hp = parse_addr(b.dist_init_addr);
+  const HostPort hp = parse_dist_init_addr(b.dist_init_addr);
   for (;;) {
     AddrInfo ai;
     resolve(hp, /*passive=*/false, ai);
@@ -143,6 +133,37 @@ std::vector<char> join(const TcpBootstrap& b, Clock::time_point deadline) {
 }
 
 }  // namespace
+
+HostPort parse_dist_init_addr(const std::string& addr) {
+  const size_t colon = addr.rfind(':');
+  TLM_CHECK_ARG(colon != std::string::npos && colon > 0 && colon + 1 < addr.size())
+      << "--dist-init-addr '" << addr << "': expected HOST:PORT (e.g. 10.0.0.1:29500)";
+  HostPort hp{addr.substr(0, colon), 0};
+  if (hp.host.size() > 2 && hp.host.front() == '[' && hp.host.back() == ']')
+    hp.host = hp.host.substr(1, hp.host.size() - 2);
+  const std::string port = addr.substr(colon + 1);
+  const bool digits = port.size() <= 5 && port.find_first_not_of("0123456789") == std::string::npos;
+  hp.port = digits ? std::stoi(port) : 0;
+  TLM_CHECK_ARG(hp.port >= 1 && hp.port <= 65535)
+      << "--dist-init-addr '" << addr << "': the port must be a number in [1, 65535]";
+  return hp;
+}
+
+void check_node_layout(int tp, const TcpBootstrap& nodes) {
+  TLM_CHECK_ARG(nodes.nnodes >= 1) << "--nnodes must be >= 1, got " << nodes.nnodes;
+  TLM_CHECK_ARG(nodes.node_rank >= 0 && nodes.node_rank < nodes.nnodes)
+      << "--node-rank " << nodes.node_rank << " must be in [0, --nnodes " << nodes.nnodes << ")";
+  TLM_CHECK_ARG(tp % nodes.nnodes == 0) << "--tp " << tp << " must be a multiple of --nnodes " << nodes.nnodes
+                                        << " (every node drives tp / nnodes GPUs)";
+  if (nodes.nnodes == 1) {
+    TLM_CHECK_ARG(nodes.dist_init_addr.empty())
+        << "--dist-init-addr " << nodes.dist_init_addr << " is only used with --nnodes > 1";
+    return;
+  }
+  TLM_CHECK_ARG(!nodes.dist_init_addr.empty())
+      << "--nnodes " << nodes.nnodes << " needs --dist-init-addr HOST:PORT (node 0's address, the same on every node)";
+  parse_dist_init_addr(nodes.dist_init_addr);
+}
 
 std::vector<char> tcp_broadcast(const TcpBootstrap& b, const std::vector<char>& payload) {
   TLM_CHECK_ARG(b.nnodes >= 1 && b.node_rank >= 0 && b.node_rank < b.nnodes)

@@ -15,6 +15,19 @@ struct TcpBootstrap {
   int timeout_s = 300;  // how long node 0 waits for the others, and the others retry connecting
 };
 
+struct HostPort {
+  std::string host;  // a name or an address; "[v6]" loses its brackets
+  int port = 0;      // 1..65535
+};
+
+// "HOST:PORT" -> its parts; anything else is an InvalidArgument naming --dist-init-addr.
+HostPort parse_dist_init_addr(const std::string& addr);
+
+// --nnodes / --node-rank / --dist-init-addr against --tp, before anything starts; InvalidArgument naming the
+// flag: nnodes >= 1, node_rank in [0, nnodes), tp a multiple of nnodes (each node drives tp / nnodes GPUs),
+// an address exactly when nnodes > 1.
+void check_node_layout(int tp, const TcpBootstrap& nodes);
+
 // Returns node 0's `payload` on every node (node 0 returns it once all nnodes - 1 others received it; the
 // others ignore their own `payload`). Throws InvalidArgument for a bad address or rank and when the nodes do not
 // meet within timeout_s (a wrong address or --nnodes), Internal for a broken exchange.

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <functional>
 #include <thread>
 
@@ -66,6 +67,37 @@ TEST(LocalCommunicator, AllGatherRejectsAWrongOutputShape) {
   LocalCommunicatorGroup group(1);
   Tensor shard = Tensor::zeros({2, 2}, DType::kF32), full = Tensor::zeros({2, 3}, DType::kF32);
   EXPECT_THROW(group.rank(0).all_gather(ExecContext{}, shard, full), Error);
+}
+
+TEST(LocalCommunicator, AbortReleasesWaitingRanksAndRecoverRestoresTheGroup) {
+  constexpr int kRanks = 3;
+  LocalCommunicatorGroup group(kRanks);
+  std::vector<ErrorCode> codes(2, ErrorCode::kInternal);
+  std::vector<std::thread> waiting;
+  for (int r = 0; r < 2; ++r) {  // rank 2 never joins: without abort() these would wait forever
+    waiting.emplace_back([&, r] {
+      Tensor x = Tensor::zeros({4}, DType::kF32);
+      try {
+        group.rank(r).all_reduce_sum(ExecContext{}, x);
+      } catch (const Error& e) {
+        codes[r] = e.code();
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // usually inside the collective by now
+  group.abort();
+  for (auto& t : waiting) t.join();
+  EXPECT_EQ(codes, std::vector<ErrorCode>(2, ErrorCode::kCancelled));
+
+  EXPECT_TRUE(group.recover());
+  std::vector<float> sums(kRanks);
+  on_ranks(kRanks, [&](int r) {
+    Tensor x = Tensor::zeros({1}, DType::kF32);
+    x.data<float>()[0] = static_cast<float>(r + 1);
+    group.rank(r).all_reduce_sum(ExecContext{}, x);
+    sums[r] = x.data<float>()[0];
+  });
+  EXPECT_EQ(sums, std::vector<float>(kRanks, 6.0f));
 }
 
 TEST(LocalCommunicator, RejectsAnEmptyGroup) { EXPECT_THROW(LocalCommunicatorGroup(0), Error); }

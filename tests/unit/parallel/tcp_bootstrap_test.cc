@@ -65,5 +65,49 @@ TEST(TcpBootstrap, BadArgumentsAndTimeoutsAreInvalidArgument) {
             ErrorCode::kInvalidArgument);  // nobody joins
 }
 
+TEST(TcpBootstrap, ParsesDistInitAddr) {
+  const HostPort v4 = parse_dist_init_addr("10.0.0.1:29500");
+  EXPECT_EQ(v4.host, "10.0.0.1");
+  EXPECT_EQ(v4.port, 29500);
+  EXPECT_EQ(parse_dist_init_addr("[::1]:1").host, "::1");
+  EXPECT_EQ(parse_dist_init_addr("node-0.cluster:65535").port, 65535);
+  for (const char* bad :
+       {"", "host", ":29500", "host:", "host:0", "host:65536", "host:29x", "host:-1", "host:123456"}) {
+    try {
+      parse_dist_init_addr(bad);
+      ADD_FAILURE() << "'" << bad << "' parsed";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument) << bad;
+      EXPECT_NE(std::string(e.what()).find("--dist-init-addr"), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(TcpBootstrap, NodeLayoutNamesTheBadFlag) {
+  EXPECT_NO_THROW(check_node_layout(1, {}));
+  EXPECT_NO_THROW(check_node_layout(8, {.dist_init_addr = "10.0.0.1:29500", .nnodes = 2, .node_rank = 1}));
+  struct Bad {
+    int tp;
+    TcpBootstrap nodes;
+    const char* flag;
+  };
+  const std::string addr = "10.0.0.1:29500";
+  for (const Bad& b : std::vector<Bad>{{2, {.dist_init_addr = addr, .nnodes = 0}, "--nnodes"},
+                                       {2, {.dist_init_addr = addr, .nnodes = 2, .node_rank = 2}, "--node-rank 2"},
+                                       {2, {.dist_init_addr = addr, .nnodes = 2, .node_rank = -1}, "--node-rank -1"},
+                                       {3, {.dist_init_addr = addr, .nnodes = 2}, "multiple of --nnodes"},
+                                       {2, {.nnodes = 2}, "needs --dist-init-addr"},
+                                       {2, {.dist_init_addr = "10.0.0.1", .nnodes = 2}, "HOST:PORT"},
+                                       {1, {.dist_init_addr = addr}, "only used with --nnodes > 1"}}) {
+    try {
+      check_node_layout(b.tp, b.nodes);
+      ADD_FAILURE() << b.flag << ": accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument) << e.what();
+      EXPECT_NE(std::string(e.what()).find(b.flag), std::string::npos) << e.what();
+    }
+  }
+}
+
 }  // namespace
 }  // namespace turbolm

@@ -1,0 +1,58 @@
+// The engine flags shared by every engine-backed command: the tensor-parallel and multi-node ones parse into
+// EngineConfig, and malformed values are refused at parse time with the flag named.
+#include "cli/engine_options.h"
+
+#include <gtest/gtest.h>
+
+namespace turbolm::cli {
+namespace {
+
+EngineConfig parse(const std::string& args) {
+  CLI::App app;
+  EngineConfig config;
+  add_engine_options(app, config);
+  app.parse(args);
+  return config;
+}
+
+TEST(EngineOptions, MultiNodeFlagsDefaultToOneNode) {
+  const EngineConfig c = parse("");
+  EXPECT_EQ(c.tp, 1);
+  EXPECT_EQ(c.nnodes, 1);
+  EXPECT_EQ(c.node_rank, 0);
+  EXPECT_EQ(c.dist_init_addr, "");
+}
+
+TEST(EngineOptions, ParsesTensorParallelAndNodeFlags) {
+  const EngineConfig c = parse("--tp 16 --nnodes 2 --node-rank 1 --dist-init-addr 10.0.0.1:29500");
+  EXPECT_EQ(c.tp, 16);
+  EXPECT_EQ(c.nnodes, 2);
+  EXPECT_EQ(c.node_rank, 1);
+  EXPECT_EQ(c.dist_init_addr, "10.0.0.1:29500");
+}
+
+TEST(EngineOptions, RejectsMalformedNodeFlags) {
+  for (const char* args : {"--nnodes 0", "--nnodes two", "--node-rank -1", "--dist-init-addr 10.0.0.1",
+                           "--dist-init-addr host:0", "--dist-init-addr :29500"}) {
+    try {
+      parse(args);
+      ADD_FAILURE() << args << ": accepted";
+    } catch (const CLI::ParseError& e) {
+      const std::string flag = std::string(args).substr(0, std::string(args).find(' '));
+      EXPECT_NE(std::string(e.what()).find(flag), std::string::npos) << args << ": " << e.what();
+    }
+  }
+}
+
+TEST(EngineOptions, HelpDescribesTheNodeFlags) {
+  CLI::App app;
+  EngineConfig config;
+  add_engine_options(app, config);
+  const std::string help = app.help();
+  for (const char* text : {"--tp", "--nnodes", "--node-rank", "--dist-init-addr", "HOST:PORT of node 0"}) {
+    EXPECT_NE(help.find(text), std::string::npos) << text << " in\n" << help;
+  }
+}
+
+}  // namespace
+}  // namespace turbolm::cli
