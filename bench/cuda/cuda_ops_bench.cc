@@ -14,6 +14,7 @@
 
 #include "core/half.h"
 #include "kernels/cuda/cuda_runtime.h"
+#include "kernels/cuda/linear_skinny.cuh"
 #include "ops/attention.h"
 #include "ops/elementwise.h"
 #include "ops/kv_cache.h"
@@ -134,6 +135,35 @@ void bench_linear(bool quick) {
   }
 }
 
+// The skinny tensor-core GEMM (kernels/cuda/linear_skinny.cu) called directly, with the plan it picked; GB/s
+// counts the weight bytes only (the target: ~2800 on H100, copy ceiling above).
+void bench_skinny(bool quick) {
+  struct Shape2 {
+    const char* name;
+    int64_t out, in;
+  };
+  const Shape2 shapes[] = {{"qkv", 6144, 4096},   {"o", 4096, 4096},   {"gate_up", 24576, 4096},
+                           {"down", 4096, 12288}, {"k/v", 1024, 4096}, {"lm_head", 151936, 4096}};
+  for (int64_t tokens : {9, 16, 32, 64, 128}) {
+    if (quick && tokens != 64) continue;
+    for (const auto& s : shapes) {
+      Tensor w = random_gpu({s.out, s.in}, DType::kBF16, 0.05f, 3);
+      Tensor x = random_gpu({tokens, s.in}, DType::kBF16, 1.0f, 4);
+      Tensor y = Tensor::empty({tokens, s.out}, DType::kBF16, Device::cuda(0));
+      const int t = int(tokens), in = int(s.in), out = int(s.out);
+      const cuda::SkinnyGemmPlan plan = cuda::skinny_gemm_plan(t, in, out);
+      bool ok = true;
+      const double us = time_us(
+          [&] { ok = cuda::skinny_gemm(DType::kBF16, w.data(), x.data(), nullptr, y.data(), t, in, out, nullptr); });
+      if (!ok) continue;
+      row(std::string("skinny ") + s.name + " (nt " + std::to_string(plan.token_tile) + " kw " +
+              std::to_string(plan.k_warps) + " splits " + std::to_string(plan.splits) + ")",
+          "T=" + std::to_string(tokens) + " " + std::to_string(s.out) + "x" + std::to_string(s.in), us,
+          2.0 * s.out * s.in, 2.0 * tokens * s.out * s.in);
+    }
+  }
+}
+
 void bench_small_ops() {
   ExecContext ctx = gpu();
   for (int64_t tokens : {1, 64, 512}) {
@@ -242,6 +272,7 @@ int main(int argc, char** argv) {
               cuda_device_description(0).c_str());
   bench_copy();
   bench_linear(quick);
+  bench_skinny(quick);
   bench_small_ops();
   bench_attention(KvQuant::kNone);
   bench_attention(KvQuant::kInt8);
