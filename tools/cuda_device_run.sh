@@ -68,10 +68,12 @@ if want model; then
     --stream-prompt 128 > "$OUT/model_bench.md" 2>&1
   echo "model bench rc=$?" | tee -a "$OUT/device.txt"
   cat "$OUT/model_bench.md"
-  # A/B of programmatic dependent launch on the same machine minute (bs1 and 8 streams).
-  { echo "## TURBOLM_CUDA_PDL=0"; TURBOLM_CUDA_PDL=0 timeout 200 $build/bench/cuda/turbolm_cuda_model_bench $model \
-      --prompt 512 --decode 64 --streams 8 --stream-prompt 128; } >> "$OUT/model_bench.md" 2>&1
-  tail -8 "$OUT/model_bench.md"
+  # A/B on the same machine minute: without CUDA graphs, and without programmatic dependent launch.
+  for switch in TURBOLM_CUDA_GRAPHS=0 TURBOLM_CUDA_PDL=0; do
+    { echo "## $switch"; env $switch timeout 200 $build/bench/cuda/turbolm_cuda_model_bench $model \
+        --prompt 512 --decode 64 --streams 8 --stream-prompt 128; } >> "$OUT/model_bench.md" 2>&1
+  done
+  tail -20 "$OUT/model_bench.md"
   # Where a decode step's GPU time goes, per kernel (when Nsight Systems is installed).
   if command -v nsys > /dev/null; then
     timeout 240 nsys profile -o /tmp/decode_profile --force-overwrite true --stats=false \

@@ -117,12 +117,15 @@ void bench_linear(bool quick) {
     const char* name;
     int64_t out, in;
   };
-  const Shape2 shapes[] = {{"q", 4096, 4096},     {"k/v", 1024, 4096}, {"gate_up", 24576, 4096},
-                           {"down", 4096, 12288}, {"o", 4096, 4096},   {"lm_head", 151936, 4096}};
+  const Shape2 shapes[] = {{"qkv", 6144, 4096},
+                           {"o", 4096, 4096},
+                           {"gate_up", 24576, 4096},
+                           {"down", 4096, 12288},
+                           {"lm_head", 151936, 4096}};
   ExecContext ctx = gpu();
-  for (int64_t tokens : {1, 64, 512}) {
+  for (int64_t tokens : {1, 2, 4, 8, 64, 512}) {
     for (const auto& s : shapes) {
-      if (quick && tokens == 64) continue;
+      if (quick && tokens != 1 && tokens != 512) continue;
       LinearWeight w{random_gpu({s.out, s.in}, DType::kBF16, 0.05f, 3), Tensor()};
       Tensor x = random_gpu({tokens, s.in}, DType::kBF16, 1.0f, 4);
       Tensor y = Tensor::empty({tokens, s.out}, DType::kBF16, Device::cuda(0));
@@ -144,7 +147,7 @@ void bench_skinny(bool quick) {
   };
   const Shape2 shapes[] = {{"qkv", 6144, 4096},   {"o", 4096, 4096},   {"gate_up", 24576, 4096},
                            {"down", 4096, 12288}, {"k/v", 1024, 4096}, {"lm_head", 151936, 4096}};
-  for (int64_t tokens : {9, 16, 32, 64, 128}) {
+  for (int64_t tokens : {2, 4, 8, 16, 32, 64, 128}) {  // T <= 8: against the GEMV above
     if (quick && tokens != 64) continue;
     for (const auto& s : shapes) {
       Tensor w = random_gpu({s.out, s.in}, DType::kBF16, 0.05f, 3);

@@ -1,5 +1,6 @@
 #include "models/decoder_model.h"
 
+#include <bit>
 #include <cmath>
 
 #include "core/error.h"
@@ -207,9 +208,102 @@ void DecoderModel::lm_head(const ExecContext& ctx, const Tensor& last, Tensor& l
 }
 
 Tensor DecoderModel::forward(const ExecContext& ctx, const ForwardBatch& batch, KvCache& cache) {
-  const int64_t T = batch.num_tokens(), H = config_.hidden_size;
-  TLM_CHECK_GT(T, 0) << "empty step";
-  const StepInputs in = prepare(ctx, batch, cache.spec().block_size);
+  TLM_CHECK_GT(batch.num_tokens(), 0) << "empty step";
+  if (graph_eligible(ctx, batch)) return forward_graphed(ctx, batch, cache);
+  return run(ctx, batch, prepare(ctx, batch, cache.spec().block_size), cache);
+}
+
+bool DecoderModel::graph_eligible(const ExecContext& ctx, const ForwardBatch& batch) const {
+  // Decode steps only (one new token per sequence, every one sampled), on one device, with a RoPE table that
+  // does not depend on the step (dynamic NTK recomputes it per sequence on the host).
+  if (!step_graphs_enabled(ctx) || weights_.shard.split() || rope_.dynamic) return false;
+  if (batch.seqs.empty() || static_cast<int64_t>(batch.seqs.size()) > kMaxGraphBatch) return false;
+  if (batch.num_tokens() != static_cast<int64_t>(batch.seqs.size())) return false;
+  for (const auto& s : batch.seqs)
+    if (s.query_len != 1 || !s.needs_logits) return false;
+  return true;
+}
+
+namespace {
+
+// Decode batch sizes a graph is recorded for; a batch runs padded to the next one.
+int64_t graph_bucket(int64_t seqs) {
+  if (seqs <= 8) return static_cast<int64_t>(std::bit_ceil(static_cast<uint64_t>(seqs)));
+  return (seqs + 15) / 16 * 16;
+}
+
+}  // namespace
+
+Tensor DecoderModel::forward_graphed(const ExecContext& ctx, const ForwardBatch& batch, KvCache& cache) {
+  const int64_t S = static_cast<int64_t>(batch.seqs.size()), B = graph_bucket(S);
+  const int64_t block_size = cache.spec().block_size;
+  int64_t max_blocks = 1;
+  for (const auto& s : batch.seqs)
+    max_blocks = std::max<int64_t>(max_blocks, static_cast<int64_t>(s.block_table.size()));
+  // Table width rounded up to a power of two (>= 8): a graph serves a range of context lengths, and the
+  // attention grid is sized for the widest context the table can hold.
+  const int64_t W = static_cast<int64_t>(std::bit_ceil(static_cast<uint64_t>(std::max<int64_t>(max_blocks, 8))));
+
+  // One i32 upload: ids [B] | positions [B] | query_start [B+1] | context_lens [B] | slots [B] | tables [B, W].
+  // Padding sequences read position 0 of block 0 and write nothing (slot -1); their logits rows are dropped.
+  const int64_t n = 5 * B + 1 + B * W;
+  std::vector<int32_t> host(n, 0);
+  int32_t *ids = host.data(), *pos = ids + B, *qs = pos + B, *ctx_lens = qs + B + 1, *slots = ctx_lens + B,
+          *tables = slots + B;
+  for (int64_t s = 0; s < B; ++s) {
+    qs[s] = static_cast<int32_t>(s);
+    ctx_lens[s] = 1;
+    slots[s] = -1;
+  }
+  qs[B] = static_cast<int32_t>(B);
+  for (int64_t s = 0; s < S; ++s) {
+    const auto& seq = batch.seqs[s];
+    const int32_t id = batch.token_ids[seq.query_start];
+    TLM_CHECK_ARG(id >= 0 && id < config_.vocab_size)
+        << "embedding: token id " << id << " is outside [0, " << config_.vocab_size << ")";
+    TLM_CHECK_EQ(batch.positions[seq.query_start], seq.context_len - 1) << "sequence " << s;
+    TLM_CHECK_GE(static_cast<int64_t>(seq.block_table.size()) * block_size, seq.context_len) << "sequence " << s;
+    const int32_t p = seq.context_len - 1;
+    ids[s] = id;
+    pos[s] = p;
+    ctx_lens[s] = seq.context_len;
+    slots[s] = seq.block_table[p / block_size] * static_cast<int32_t>(block_size) + p % block_size;
+    std::copy(seq.block_table.begin(), seq.block_table.end(), tables + s * W);
+  }
+  if (!graph_inputs_.defined() || graph_inputs_.numel() < n) {
+    graph_inputs_ = Tensor::empty({std::max<int64_t>(n, 4096)}, DType::kI32, device_);
+    graphs_.clear();  // recorded against the old buffer
+  }
+  upload_staged(ctx, host.data(), n, graph_inputs_);
+
+  StepInputs in;
+  const Tensor& g = graph_inputs_;
+  in.token_ids = g.slice(0, 0, B);
+  in.positions = g.slice(0, B, 2 * B);
+  in.attention.query_start = g.slice(0, 2 * B, 3 * B + 1);
+  in.attention.context_lens = g.slice(0, 3 * B + 1, 4 * B + 1);
+  in.attention.slot_mapping = g.slice(0, 4 * B + 1, 5 * B + 1);
+  in.attention.block_tables = g.slice(0, 5 * B + 1, n).view({B, W});
+  in.attention.num_seqs = B;
+  in.attention.max_query_len = 1;
+  in.attention.max_context_len = W * block_size;
+
+  GraphEntry& entry = graphs_[GraphKey{B, W, &cache}];
+  if (entry.graph && (entry.graph->stale() || entry.scratch_generation != scratch_.generation())) entry.graph.reset();
+  if (!entry.warmed) {  // first time: eager, so that recording later allocates nothing new
+    entry.warmed = true;
+    return run(ctx, batch, in, cache).slice(0, 0, S);
+  }
+  if (!entry.graph) {
+    entry.graph = StepGraph::record(ctx, [&](const ExecContext& c) { entry.logits = run(c, batch, in, cache); });
+    entry.scratch_generation = scratch_.generation();
+  }
+  entry.graph->replay(ctx);
+  return entry.logits.slice(0, 0, S);
+}
+
+Tensor DecoderModel::run(const ExecContext& ctx, const ForwardBatch& batch, const StepInputs& in, KvCache& cache) {
+  const int64_t T = in.token_ids.numel(), H = config_.hidden_size;
   const float eps = static_cast<float>(config_.rms_norm_eps);
 
   Tensor residual = buffer(kResidual, {T, H}), normed = buffer(kNormed, {T, H}), delta = buffer(kDelta, {T, H});
@@ -226,9 +320,13 @@ Tensor DecoderModel::forward(const ExecContext& ctx, const ForwardBatch& batch, 
     add_rms_norm(ctx, residual, delta, next_norm, eps, normed);  // residual += mlp; normed = norm(residual)
   }
 
-  const int64_t R = in.logit_rows.dim(0);
+  const int64_t R = in.logit_rows.defined() ? in.logit_rows.dim(0) : T;
   Tensor logits = scratch_.get(kLogits, {R, config_.vocab_size}, DType::kF32, device_);
   if (R == 0) return logits;
+  if (!in.logit_rows.defined()) {
+    lm_head(ctx, normed, logits);
+    return logits;
+  }
   Tensor last = buffer(kLastHidden, {R, H});
   gather_rows(ctx, normed, in.logit_rows, last);
   lm_head(ctx, last, logits);

@@ -3,10 +3,15 @@
 // one DecoderModel over its weight shard (DecoderShard) and the communicator joins the partial results.
 #pragma once
 
+#include <map>
+#include <memory>
+#include <tuple>
+
 #include "models/decoder_weights.h"
 #include "models/model.h"
 #include "models/scratch.h"
 #include "ops/rope.h"
+#include "ops/step_graph.h"
 
 namespace turbolm {
 
@@ -27,10 +32,30 @@ class DecoderModel final : public Model {
   struct StepInputs {
     Tensor token_ids;   // [T] i32
     Tensor positions;   // [T] i32
-    Tensor logit_rows;  // [R] i32 (host)
+    Tensor logit_rows;  // [R] i32 (host); undefined: logits for every row (graphed decode steps)
     AttentionMetadata attention;
   };
+  // A decode batch padded to a graph bucket: B sequences, block tables W wide (CUDA graphs of decode steps).
+  struct GraphKey {
+    int64_t batch, width;
+    const KvCache* cache;
+    auto operator<=>(const GraphKey&) const = default;
+  };
+  struct GraphEntry {
+    bool warmed = false;  // one eager step of this shape ran (sizes scratch buffers, plans and workspaces)
+    std::unique_ptr<StepGraph> graph;
+    uint64_t scratch_generation = 0;
+    Tensor logits;  // [B, V] f32: where the graph writes the logits
+  };
+
+  // Largest decode batch run through a CUDA graph (larger ones run eagerly: launch overhead no longer matters).
+  static constexpr int64_t kMaxGraphBatch = 128;
+
   StepInputs prepare(const ExecContext& ctx, const ForwardBatch& batch, int64_t block_size);
+  // The whole step from the prepared inputs; `batch` is read only for dynamic RoPE.
+  Tensor run(const ExecContext& ctx, const ForwardBatch& batch, const StepInputs& in, KvCache& cache);
+  bool graph_eligible(const ExecContext& ctx, const ForwardBatch& batch) const;
+  Tensor forward_graphed(const ExecContext& ctx, const ForwardBatch& batch, KvCache& cache);
   void attention_block(const ExecContext& ctx, const ForwardBatch& batch, const StepInputs& in, int64_t layer,
                        const Tensor& normed, KvCache& cache, Tensor& out);
   void mlp_block(const ExecContext& ctx, int64_t layer, const Tensor& normed, Tensor& out);
@@ -49,6 +74,8 @@ class DecoderModel final : public Model {
   RopeTable rope_;
   float attn_scale_;
   ScratchBuffers scratch_;
+  Tensor graph_inputs_;  // i32 on the device: a graphed step's ids, positions and attention metadata
+  std::map<GraphKey, GraphEntry> graphs_;
 };
 
 }  // namespace turbolm

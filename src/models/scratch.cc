@@ -11,6 +11,7 @@ Tensor ScratchBuffers::get(int slot, const Shape& shape, DType dtype, Device dev
     const int64_t capacity =
         buffer.defined() && buffer.device() == device ? std::max(bytes, buffer.numel() * 3 / 2) : bytes;
     buffer = Tensor::empty({std::max<int64_t>(capacity, 1)}, DType::kU8, device);
+    ++generation_;
   }
   return buffer.reinterpret(shape, dtype);
 }

@@ -6,7 +6,9 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <map>
 #include <utility>
+#include <vector>
 
 #include "core/dtype.h"
 #include "core/error.h"
@@ -172,6 +174,22 @@ inline void check_on_device(const Tensor& t, const char* op, const char* name) {
   TLM_CHECK(t.device().is_cuda()) << op << ": " << name << " must live on a CUDA device, got " << t.to_string();
   TLM_CHECK(t.is_contiguous()) << op << ": " << name << " must be contiguous";
 }
+
+// The blocks a CUDA graph's captured work allocated from the caching allocator (graph.cu). `owned`: every block
+// handed out during the capture (address -> rounded size); `free`: those the work gave back, reused only by
+// later work of the same capture and returned to the cache when the graph is destroyed. Blocks still held
+// at the end of the capture belong to their holders (persistent workspaces; see workspace_epoch()).
+struct CapturePool {
+  std::map<void*, size_t> owned;
+  std::map<size_t, std::vector<void*>> free;
+};
+void set_capture_pool(CapturePool* pool);  // nullptr: capture ended
+void release_capture_pool(CapturePool& pool);
+
+// Bumped whenever a persistent device workspace that kernels use by address (e.g. the skinny GEMM's split-K
+// partials) moves: graphs captured before then are stale and must be captured again.
+uint64_t workspace_epoch();
+void bump_workspace_epoch();
 
 // A device scratch buffer from the caching allocator, returned when it goes out of scope. Work queued on the
 // caller's stream may still use it then: the caching allocator hands it out again only to later work on the

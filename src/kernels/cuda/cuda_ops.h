@@ -45,4 +45,17 @@ void paged_attention(const ExecContext& ctx, const Tensor& q, const KvCache& cac
 std::vector<SampleResult> sample(const ExecContext& ctx, Tensor& logits, std::span<const SamplingParams> params,
                                  std::span<const std::span<const int32_t>> penalty_tokens);
 
+// CUDA graphs (graph.cu), behind ops/step_graph.h. begin_graph_capture starts capturing on a private stream
+// (returned in *capture_stream) and returns a capture handle; end_graph_capture ends it and returns the
+// instantiated graph (nullptr, discarding it, when keep is false). Device blocks the captured work allocates
+// and frees stay reserved for the graph until destroy_graph.
+void* begin_graph_capture(void** capture_stream);
+void* end_graph_capture(void* capture, bool keep);
+void launch_graph(void* graph, void* stream);
+void destroy_graph(void* graph);
+// Changes when a persistent device workspace moved (captured graphs using it are stale).
+uint64_t workspace_epoch();
+// Copies `bytes` from host memory to `device_dst` on `stream` through pinned staging (asynchronous, no sync).
+void upload_staged(const void* host, size_t bytes, void* device_dst, void* stream);
+
 }  // namespace turbolm::cuda

@@ -78,10 +78,18 @@ __global__ void split_columns_kernel(const U* __restrict__ src, SplitParts parts
   const int64_t n = tokens * row_units;
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x) {
     const int64_t t = i / row_units;
-    int64_t c = i % row_units;
-    int p = 0;
-    while (c >= parts.width[p]) c -= parts.width[p++];
-    static_cast<U*>(parts.dst[p])[t * parts.width[p] + c] = src[i];
+    int64_t c = i % row_units, width = parts.width[0];
+    void* dst = parts.dst[0];
+    // Constant indices only: a dynamically indexed parameter array would go through local memory.
+#pragma unroll
+    for (int j = 1; j < kMaxSplitParts; ++j) {
+      if (j < parts.count && c >= width) {
+        c -= width;
+        width = parts.width[j];
+        dst = parts.dst[j];
+      }
+    }
+    static_cast<U*>(dst)[t * width + c] = src[i];
   }
 }
 

@@ -1,5 +1,5 @@
 // linear: y[T, out] = x[T, in] . W[out, in]^T (+ bias), f32 accumulation: a bandwidth-bound GEMV kernel for
-// decode-sized T (<= 8, bf16 / f16), cuBLASLt otherwise.
+// T <= 8 and the skinny tensor-core kernel for T <= 128 (bf16 / f16), cuBLASLt otherwise.
 #include <cublasLt.h>
 
 #include <map>
@@ -8,6 +8,7 @@
 
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/cuda_ops.h"
+#include "kernels/cuda/linear_skinny.cuh"
 
 #define CUBLAS_CHECK(expr)                                                                                             \
   do {                                                                                                                 \
@@ -136,6 +137,7 @@ void launch_add_bias(T* y, const float* bias, int64_t rows, int64_t cols, cudaSt
 // the weight stream overlaps the small kernels (norms, attention, silu) that precede every projection.
 // cuBLASLt's kernels for such thin products reach only 0.5-2.4 TB/s on H100 (bench/results/cuda_h100.md).
 constexpr int kMaxGemvTokens = 8;
+constexpr int kMaxSkinnyTokens = 128;           // above: cuBLASLt, compute-bound
 constexpr int kGemvWarps = 8;                   // warps per block
 constexpr int kGemvLoads = 8;                   // 16-byte loads in flight per lane
 constexpr int kWarpSpan = 32 * 8 * kGemvLoads;  // elements of a row one warp reads: 2048
@@ -256,6 +258,11 @@ void linear(const ExecContext& ctx, const Tensor& x, const LinearWeight& w, Tens
     });
     return;
   }
+  // Decode batches: weight-streaming tensor-core kernel (linear_skinny.cu); it declines shapes it does not take.
+  if (tokens <= kMaxSkinnyTokens &&
+      skinny_gemm(x.dtype(), w.weight.data(), x.data(), bias, y.data(), static_cast<int>(tokens), static_cast<int>(in),
+                  static_cast<int>(out), stream_of(ctx)))
+    return;
   Gemm& gemm = Gemm::instance();
   const GemmPlan& plan = gemm.plan(out, tokens, in, x.dtype());
   plan.run(gemm.handle(), w.weight.data(), x.data(), y.data(), gemm.workspace(), Gemm::kWorkspaceBytes, stream_of(ctx));

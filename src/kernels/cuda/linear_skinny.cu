@@ -409,6 +409,7 @@ class SplitWorkspace {
       ws.partials_.reset();
       ws.partials_ = std::make_unique<DeviceScratch>(partial_bytes);
       ws.partial_bytes_ = partial_bytes;
+      bump_workspace_epoch();  // graphs that use the old partials must be captured again
     }
     *partials = ws.partials_->as<float>();
     *counters = ws.counters_->as<int>();

@@ -1,6 +1,8 @@
 // Device queries, the caching device allocator, pinned host memory and error reporting.
 #include <cstdlib>
+#include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -56,11 +58,20 @@ class CachingDeviceAllocator final : public Allocator {
     const size_t rounded = round_size(bytes);
     {
       std::lock_guard<std::mutex> lock(mutex_);
+      if (capture_ != nullptr) {  // a graph being captured reuses its own freed blocks first
+        auto& blocks = capture_->free[rounded];
+        if (!blocks.empty()) {
+          void* ptr = blocks.back();
+          blocks.pop_back();
+          return ptr;
+        }
+      }
       auto it = free_.find(rounded);
       if (it != free_.end() && !it->second.empty()) {
         void* ptr = it->second.back();
         it->second.pop_back();
         cached_bytes_ -= rounded;
+        if (capture_ != nullptr) capture_->owned.emplace(ptr, rounded);
         return ptr;
       }
     }
@@ -76,6 +87,8 @@ class CachingDeviceAllocator final : public Allocator {
       TLM_FAIL(kOutOfMemory) << "out of CUDA memory allocating " << bytes << " bytes (" << cudaGetErrorString(error)
                              << ")";
     }
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (capture_ != nullptr) capture_->owned.emplace(ptr, rounded);
     return ptr;
   }
 
@@ -83,8 +96,31 @@ class CachingDeviceAllocator final : public Allocator {
     if (ptr == nullptr) return;
     const size_t rounded = round_size(bytes);
     std::lock_guard<std::mutex> lock(mutex_);
+    // A block the capture allocated and freed again stays the graph's: every replay writes it.
+    if (capture_ != nullptr && capture_->owned.contains(ptr)) {
+      capture_->free[rounded].push_back(ptr);
+      return;
+    }
     free_[rounded].push_back(ptr);
     cached_bytes_ += rounded;
+  }
+
+  // While a pool is set, the blocks allocated and freed by the work being captured are kept in it (CapturePool):
+  // the graph's kernels use their addresses on every replay, so nothing else may be handed them.
+  void set_capture_pool(CapturePool* pool) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    capture_ = pool;
+  }
+
+  // Gives the blocks the graph held back to the cache (the graph is gone; queued replays are ordered before any
+  // later user on the same stream).
+  void release(CapturePool& pool) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& [size, blocks] : pool.free) {
+      for (void* ptr : blocks) free_[size].push_back(ptr);
+      cached_bytes_ += size * blocks.size();
+      blocks.clear();
+    }
   }
 
   Device device() const override {
@@ -119,6 +155,7 @@ class CachingDeviceAllocator final : public Allocator {
   std::mutex mutex_;
   std::unordered_map<size_t, std::vector<void*>> free_;
   size_t cached_bytes_ = 0;
+  CapturePool* capture_ = nullptr;
 };
 
 class PinnedHostAllocator final : public Allocator {
@@ -149,6 +186,9 @@ const bool registered = [] {
 }();
 
 }  // namespace
+
+void set_capture_pool(CapturePool* pool) { caching_allocator().set_capture_pool(pool); }
+void release_capture_pool(CapturePool& pool) { caching_allocator().release(pool); }
 
 DeviceScratch::DeviceScratch(size_t bytes) : bytes_(bytes) { ptr_ = caching_allocator().allocate(bytes); }
 DeviceScratch::~DeviceScratch() { caching_allocator().deallocate(ptr_, bytes_); }
