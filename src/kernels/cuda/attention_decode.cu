@@ -19,7 +19,7 @@ __global__ void __launch_bounds__(kThreads)
     decode_kernel(const T* __restrict__ q, const KvLayer<T, Q> kv, const AttentionParams p, int split_len,
                   int num_splits, int group_slices, T* __restrict__ out, float* __restrict__ part_o,
                   float2* __restrict__ part_ml) {
-  allow_dependent_launch();  // the projection after this kernel may start streaming its weights
+  begin_dependent_kernel();
   constexpr int kLanes = D / 8;  // lanes per K/V row, 8 elements each
   constexpr int kRowsPerWarp = 32 / kLanes;
   __shared__ float q_s[kMaxGroup][D];
@@ -155,7 +155,7 @@ template <typename T, int D>
 __global__ void combine_kernel(const float* __restrict__ part_o, const float2* __restrict__ part_ml,
                                const int32_t* __restrict__ query_start, int q_heads, int num_splits,
                                T* __restrict__ out) {
-  allow_dependent_launch();  // the projection after this kernel may start streaming its weights
+  begin_dependent_kernel();
   const int s = blockIdx.x, head = blockIdx.y, d = threadIdx.x;
   const int64_t base = (int64_t{s} * q_heads + head) * num_splits;
   float m = -INFINITY;
@@ -192,14 +192,11 @@ void launch_decode_attention(const T* q, const KvLayer<T, Q>& kv, const Attentio
     part_ml = std::make_unique<DeviceScratch>(parts * sizeof(float2));
   }
   const dim3 grid(p.num_seqs, p.kv_heads * group_slices, num_splits);
-  decode_kernel<T, Q, D><<<grid, kThreads, 0, stream>>>(q, kv, p, split_len, num_splits, group_slices, out,
-                                                        part_o ? part_o->as<float>() : nullptr,
-                                                        part_ml ? part_ml->as<float2>() : nullptr);
-  CUDA_CHECK_LAUNCH();
+  launch_dependent(decode_kernel<T, Q, D>, grid, kThreads, 0, stream, q, kv, p, split_len, num_splits, group_slices,
+                   out, part_o ? part_o->as<float>() : nullptr, part_ml ? part_ml->as<float2>() : nullptr);
   if (num_splits > 1) {
-    combine_kernel<T, D><<<dim3(p.num_seqs, p.q_heads), D, 0, stream>>>(part_o->as<float>(), part_ml->as<float2>(),
-                                                                        p.query_start, p.q_heads, num_splits, out);
-    CUDA_CHECK_LAUNCH();
+    launch_dependent(combine_kernel<T, D>, dim3(p.num_seqs, p.q_heads), D, 0, stream, part_o->as<float>(),
+                     part_ml->as<float2>(), p.query_start, p.q_heads, num_splits, out);
   }
 }
 

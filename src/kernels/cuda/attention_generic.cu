@@ -29,6 +29,7 @@ __device__ __forceinline__ float kv_elem(const void* cache, const float2* params
 template <typename T, KvQuant Q>
 __global__ void __launch_bounds__(kThreads) generic_kernel(const T* __restrict__ q, const KvLayer<T, Q> kv,
                                                            const AttentionParams p, int head_dim, T* __restrict__ out) {
+  begin_dependent_kernel();
   extern __shared__ float scores[];  // [context]
   __shared__ float q_s[kMaxHeadDim];
   __shared__ float scratch[32];
@@ -75,14 +76,15 @@ void launch_generic_attention(const T* q, const KvLayer<T, Q>& kv, const Attenti
                               int head_dim, int max_context_len, T* out, cudaStream_t stream) {
   if (num_tokens == 0) return;
   TLM_CHECK(head_dim <= kMaxHeadDim) << "paged_attention: head_dim " << head_dim << " above " << kMaxHeadDim;
-  const size_t smem = size_t(max_context_len) * sizeof(float);
+  // + 4 floats: the compiler may load a few scores past the causal end speculatively (shared loads cannot fault;
+  // compute-sanitizer reports them), and the values are never used.
+  const size_t smem = (size_t(max_context_len) + 4) * sizeof(float);
   TLM_CHECK(smem <= 200 * 1024) << "paged_attention: the generic CUDA kernel (f32 or head_dim " << head_dim
                                 << ") holds contexts up to 51200 tokens, not " << max_context_len;
   if (smem > 48 * 1024)
     CUDA_CHECK(cudaFuncSetAttribute(generic_kernel<T, Q>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                     static_cast<int>(smem)));
-  generic_kernel<T, Q><<<dim3(num_tokens, p.q_heads), kThreads, smem, stream>>>(q, kv, p, head_dim, out);
-  CUDA_CHECK_LAUNCH();
+  launch_dependent(generic_kernel<T, Q>, dim3(num_tokens, p.q_heads), kThreads, smem, stream, q, kv, p, head_dim, out);
 }
 
 #define TLM_INSTANTIATE_GENERIC(T, Q)                                                                                 \

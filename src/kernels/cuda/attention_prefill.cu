@@ -84,6 +84,7 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void* 
 template <typename T, KvQuant Q, int D>
 __global__ void __launch_bounds__(kThreads)
     prefill_kernel(const T* __restrict__ q, const KvLayer<T, Q> kv, const AttentionParams p, T* __restrict__ out) {
+  begin_dependent_kernel();
   constexpr int kStride = D + kPad;
   constexpr int kDSteps = D / 16, kDTiles = D / 8, kKTiles = kTileK / 8;
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -251,8 +252,7 @@ void launch_prefill_attention(const T* q, const KvLayer<T, Q>& kv, const Attenti
   }();
   (void)attribute_set;
   const dim3 grid(static_cast<unsigned>(ceil_div(max_query_len, kTileQ)), p.q_heads, p.num_seqs);
-  prefill_kernel<T, Q, D><<<grid, kThreads, kSmem, stream>>>(q, kv, p, out);
-  CUDA_CHECK_LAUNCH();
+  launch_dependent(prefill_kernel<T, Q, D>, grid, kThreads, kSmem, stream, q, kv, p, out);
 }
 
 #define TLM_INSTANTIATE_PREFILL(T, Q, D)                                                                           \

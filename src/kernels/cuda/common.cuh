@@ -152,18 +152,27 @@ __device__ __forceinline__ void allow_dependent_launch() {
 #endif
 }
 
+// The first statement of every kernel launched by launch_dependent(): wait for the kernel ahead, then let the
+// next one be scheduled (its blocks become resident and wait while this kernel runs, hiding launch latency).
+__device__ __forceinline__ void begin_dependent_kernel() {
+  grid_dependency_wait();
+  allow_dependent_launch();
+}
+
 // Whether launch_dependent() asks for an early start: compute capability >= 9.0 and TURBOLM_CUDA_PDL not "0"
 // (the switch exists to measure what it brings).
 bool programmatic_launch_enabled();
 
 template <typename... Params, typename... Args>
-void launch_dependent(void (*kernel)(Params...), dim3 grid, dim3 block, cudaStream_t stream, Args&&... args) {
+void launch_dependent(void (*kernel)(Params...), dim3 grid, dim3 block, size_t shared_bytes, cudaStream_t stream,
+                      Args&&... args) {
   cudaLaunchAttribute attribute{};
   attribute.id = cudaLaunchAttributeProgrammaticStreamSerialization;
   attribute.val.programmaticStreamSerializationAllowed = 1;
   cudaLaunchConfig_t config{};
   config.gridDim = grid;
   config.blockDim = block;
+  config.dynamicSmemBytes = shared_bytes;
   config.stream = stream;
   config.attrs = &attribute;
   config.numAttrs = programmatic_launch_enabled() ? 1 : 0;

@@ -17,7 +17,7 @@ unsigned grid_for(int64_t work) {
 // gate_up: [T, 2I] -> out: [T, I], 8 (or 4) elements per thread and step.
 template <typename T>
 __global__ void silu_mul_kernel(const T* __restrict__ gate_up, T* __restrict__ out, int64_t tokens, int64_t inter) {
-  allow_dependent_launch();  // the projection after this kernel may start streaming its weights
+  begin_dependent_kernel();
   constexpr int kVec = Vec<T>::kSize;
   const int64_t vecs_per_row = inter / kVec, n = tokens * vecs_per_row;
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x) {
@@ -36,6 +36,7 @@ __global__ void silu_mul_kernel(const T* __restrict__ gate_up, T* __restrict__ o
 
 template <typename T>
 __global__ void add_kernel(const T* a, const T* b, T* out, int64_t vecs) {
+  begin_dependent_kernel();
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < vecs; i += int64_t{gridDim.x} * blockDim.x) {
     Vec<T> x, y;
     x.load(a + i * Vec<T>::kSize);
@@ -50,7 +51,7 @@ __global__ void add_kernel(const T* a, const T* b, T* out, int64_t vecs) {
 template <typename T>
 __global__ void gather_kernel(const T* __restrict__ src, const int32_t* __restrict__ rows, T* __restrict__ out,
                               int64_t num_src, int64_t width_vecs) {
-  allow_dependent_launch();  // the projection after this kernel may start streaming its weights
+  begin_dependent_kernel();
   const int64_t r = blockIdx.x;
   const int32_t row = rows[r];
   const bool valid = row >= 0 && row < num_src;
@@ -75,6 +76,7 @@ struct SplitParts {
 // src [T, C] -> parts; U is the copy unit (16 bytes when every width and pointer allows it, else 2 bytes).
 template <typename U>
 __global__ void split_columns_kernel(const U* __restrict__ src, SplitParts parts, int64_t tokens, int64_t row_units) {
+  begin_dependent_kernel();
   const int64_t n = tokens * row_units;
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x) {
     const int64_t t = i / row_units;
@@ -95,6 +97,7 @@ __global__ void split_columns_kernel(const U* __restrict__ src, SplitParts parts
 
 template <typename Src, typename Dst>
 __global__ void convert_kernel(const Src* __restrict__ src, Dst* __restrict__ dst, int64_t n) {
+  begin_dependent_kernel();
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x)
     dst[i] = from_float<Dst>(to_float(src[i]));
 }
@@ -103,16 +106,15 @@ template <typename T>
 void launch_silu_mul(const T* gate_up, T* out, int64_t tokens, int64_t inter, cudaStream_t stream) {
   TLM_CHECK(inter % Vec<T>::kSize == 0) << "silu_mul: CUDA needs the width to be a multiple of " << Vec<T>::kSize;
   if (tokens == 0) return;
-  silu_mul_kernel<T><<<grid_for(tokens * inter / Vec<T>::kSize), kThreads, 0, stream>>>(gate_up, out, tokens, inter);
-  CUDA_CHECK_LAUNCH();
+  launch_dependent(silu_mul_kernel<T>, grid_for(tokens * inter / Vec<T>::kSize), kThreads, 0, stream, gate_up, out,
+                   tokens, inter);
 }
 
 template <typename T>
 void launch_add(const T* a, const T* b, T* out, int64_t n, cudaStream_t stream) {
   TLM_CHECK(n % Vec<T>::kSize == 0) << "add: CUDA needs the size to be a multiple of " << Vec<T>::kSize;
   if (n == 0) return;
-  add_kernel<T><<<grid_for(n / Vec<T>::kSize), kThreads, 0, stream>>>(a, b, out, n / Vec<T>::kSize);
-  CUDA_CHECK_LAUNCH();
+  launch_dependent(add_kernel<T>, grid_for(n / Vec<T>::kSize), kThreads, 0, stream, a, b, out, n / Vec<T>::kSize);
 }
 
 template <typename T>
@@ -121,16 +123,14 @@ void launch_gather(const T* src, const int32_t* rows, T* out, int64_t num_rows, 
   TLM_CHECK(width % Vec<T>::kSize == 0) << "gather: CUDA needs the row width to be a multiple of " << Vec<T>::kSize;
   if (num_rows == 0) return;
   const int threads = static_cast<int>(std::min<int64_t>(kThreads, std::max<int64_t>(32, width / Vec<T>::kSize)));
-  gather_kernel<T>
-      <<<static_cast<unsigned>(num_rows), threads, 0, stream>>>(src, rows, out, num_src, width / Vec<T>::kSize);
-  CUDA_CHECK_LAUNCH();
+  launch_dependent(gather_kernel<T>, static_cast<unsigned>(num_rows), threads, 0, stream, src, rows, out, num_src,
+                   width / Vec<T>::kSize);
 }
 
 template <typename Src, typename Dst>
 void launch_convert(const Src* src, Dst* dst, int64_t n, cudaStream_t stream) {
   if (n == 0) return;
-  convert_kernel<Src, Dst><<<grid_for(n), kThreads, 0, stream>>>(src, dst, n);
-  CUDA_CHECK_LAUNCH();
+  launch_dependent(convert_kernel<Src, Dst>, grid_for(n), kThreads, 0, stream, src, dst, n);
 }
 
 // Row indices as a device pointer: device tensors are used as they are, host ones are uploaded into `scratch`.
@@ -161,9 +161,8 @@ void launch_split_columns(const Tensor& src, std::initializer_list<Tensor*> part
   SplitParts sp{};
   for (Tensor* p : parts) sp.dst[sp.count] = p->data(), sp.width[sp.count++] = p->nbytes() / src.dim(0) / sizeof(U);
   const int64_t row_units = src.nbytes() / src.dim(0) / sizeof(U);
-  split_columns_kernel<U><<<grid_for(src.dim(0) * row_units), kThreads, 0, stream>>>(static_cast<const U*>(src.data()),
-                                                                                     sp, src.dim(0), row_units);
-  CUDA_CHECK_LAUNCH();
+  launch_dependent(split_columns_kernel<U>, grid_for(src.dim(0) * row_units), kThreads, 0, stream,
+                   static_cast<const U*>(src.data()), sp, src.dim(0), row_units);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@ namespace {
 template <typename T>
 __global__ void write_kv_kernel(const T* __restrict__ k, const T* __restrict__ v, const int32_t* __restrict__ slots,
                                 T* __restrict__ key_cache, T* __restrict__ value_cache, int row_vecs) {
+  begin_dependent_kernel();
   const int64_t t = blockIdx.x;
   const int64_t slot = slots[t];
   if (slot < 0) return;
@@ -29,6 +30,7 @@ __global__ void write_kv_quant_kernel(const T* __restrict__ k, const T* __restri
                                       const int32_t* __restrict__ slots, uint8_t* __restrict__ key_cache,
                                       uint8_t* __restrict__ value_cache, float2* __restrict__ key_params,
                                       float2* __restrict__ value_params, int kv_heads) {
+  begin_dependent_kernel();
   constexpr int kPerLane = D / 32;
   constexpr int kBytesPerHead = Q == KvQuant::kInt8 ? D : D / 2;
   const int64_t t = blockIdx.x;
@@ -74,9 +76,8 @@ void launch_write_kv(const T* k, const T* v, const int32_t* slots, T* key_cache,
   TLM_CHECK(row_elems % Vec<T>::kSize == 0) << "write_kv_cache: row of " << row_elems << " elements";
   if (tokens == 0) return;
   const int row_vecs = static_cast<int>(row_elems / Vec<T>::kSize);
-  write_kv_kernel<T><<<static_cast<unsigned>(tokens), std::min(256, std::max(32, row_vecs)), 0, stream>>>(
-      k, v, slots, key_cache, value_cache, row_vecs);
-  CUDA_CHECK_LAUNCH();
+  launch_dependent(write_kv_kernel<T>, static_cast<unsigned>(tokens), std::min(256, std::max(32, row_vecs)), 0, stream,
+                   k, v, slots, key_cache, value_cache, row_vecs);
 }
 
 template <typename T, KvQuant Q, int D>
@@ -84,9 +85,8 @@ void launch_write_kv_quant(const T* k, const T* v, const int32_t* slots, uint8_t
                            float2* key_params, float2* value_params, int64_t tokens, int kv_heads,
                            cudaStream_t stream) {
   if (tokens == 0) return;
-  write_kv_quant_kernel<T, Q, D><<<dim3(static_cast<unsigned>(tokens), kv_heads), 64, 0, stream>>>(
-      k, v, slots, key_cache, value_cache, key_params, value_params, kv_heads);
-  CUDA_CHECK_LAUNCH();
+  launch_dependent(write_kv_quant_kernel<T, Q, D>, dim3(static_cast<unsigned>(tokens), kv_heads), 64, 0, stream, k, v,
+                   slots, key_cache, value_cache, key_params, value_params, kv_heads);
 }
 
 template <typename T, KvQuant Q>

@@ -1,5 +1,5 @@
 // linear: y[T, out] = x[T, in] . W[out, in]^T (+ bias), f32 accumulation: a bandwidth-bound GEMV kernel for
-// T <= 8 and the skinny tensor-core kernel for T <= 128 (bf16 / f16), cuBLASLt otherwise.
+// T <= 2 and the skinny tensor-core kernel for T <= 32 (bf16 / f16), cuBLASLt otherwise.
 #include <cublasLt.h>
 
 #include <map>
@@ -114,6 +114,7 @@ class Gemm {
 // y[T, out] += bias[out] (f32 bias).
 template <typename T>
 __global__ void add_bias_kernel(T* __restrict__ y, const float* __restrict__ bias, int64_t rows, int64_t cols) {
+  begin_dependent_kernel();
   const int64_t n = rows * cols;
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x)
     y[i] = from_float<T>(to_float(y[i]) + bias[i % cols]);
@@ -123,8 +124,7 @@ template <typename T>
 void launch_add_bias(T* y, const float* bias, int64_t rows, int64_t cols, cudaStream_t stream) {
   const int64_t n = rows * cols;
   const int blocks = static_cast<int>(std::min<int64_t>(ceil_div(n, 256), int64_t{multiprocessor_count()} * 8));
-  add_bias_kernel<T><<<blocks, 256, 0, stream>>>(y, bias, rows, cols);
-  CUDA_CHECK_LAUNCH();
+  launch_dependent(add_bias_kernel<T>, blocks, 256, 0, stream, y, bias, rows, cols);
 }
 
 // Decode GEMV (T <= kMaxGemvTokens). Each output row is cut into `splits` K-ranges of at most
@@ -136,8 +136,11 @@ void launch_add_bias(T* y, const float* bias, int64_t rows, int64_t cols, cudaSt
 // blocks start while the previous kernel finishes, load their weights, and wait for it only before reading x:
 // the weight stream overlaps the small kernels (norms, attention, silu) that precede every projection.
 // cuBLASLt's kernels for such thin products reach only 0.5-2.4 TB/s on H100 (bench/results/cuda_h100.md).
-constexpr int kMaxGemvTokens = 8;
-constexpr int kMaxSkinnyTokens = 128;           // above: cuBLASLt, compute-bound
+// Which kernel takes T tokens (H100, Qwen3-8B shapes, bench/results/cuda_h100.md): the GEMV up to 2 tokens, the
+// skinny tensor-core kernel up to 32 (at T = 4 it is 1.1-1.5x faster than the GEMV, at T = 8 2x), cuBLASLt above
+// (at T = 64 cuBLASLt's kernels beat the skinny one by 1.2-1.8x).
+constexpr int kMaxGemvTokens = 2;
+constexpr int kMaxSkinnyTokens = 32;
 constexpr int kGemvWarps = 8;                   // warps per block
 constexpr int kGemvLoads = 8;                   // 16-byte loads in flight per lane
 constexpr int kWarpSpan = 32 * 8 * kGemvLoads;  // elements of a row one warp reads: 2048
@@ -181,6 +184,7 @@ __global__ void __launch_bounds__(kGemvWarps * 32, 3)
       if (k0 + u * 256 < k_end) load_stream(wv[u], w_row + k0 + u * 256);
   }
   grid_dependency_wait();  // x is the previous kernel's output
+  allow_dependent_launch();
   while (active) {
 #pragma unroll
     for (int u = 0; u < kGemvLoads; ++u) {
@@ -224,15 +228,15 @@ void launch_gemv(const T* w, const T* x, const float* bias, T* y, int tokens, in
   const int span = static_cast<int>(ceil_div(ceil_div(in, splits), 256) * 256);
   const int rows_per_block = kGemvWarps / splits;
   const auto blocks = static_cast<unsigned>(ceil_div(out, rows_per_block));
-  launch_dependent(gemv_kernel<T, NT>, blocks, kGemvWarps * 32, stream, w, x, bias, y, tokens, in, out, splits, span);
+  launch_dependent(gemv_kernel<T, NT>, blocks, kGemvWarps * 32, 0, stream, w, x, bias, y, tokens, in, out, splits,
+                   span);
 }
 
 template <typename T>
 void gemv(const T* w, const T* x, const float* bias, T* y, int tokens, int in, int out, cudaStream_t stream) {
+  static_assert(kMaxGemvTokens == 2);
   if (tokens == 1) return launch_gemv<T, 1>(w, x, bias, y, tokens, in, out, stream);
-  if (tokens == 2) return launch_gemv<T, 2>(w, x, bias, y, tokens, in, out, stream);
-  if (tokens <= 4) return launch_gemv<T, 4>(w, x, bias, y, tokens, in, out, stream);
-  launch_gemv<T, 8>(w, x, bias, y, tokens, in, out, stream);
+  launch_gemv<T, 2>(w, x, bias, y, tokens, in, out, stream);
 }
 
 }  // namespace
@@ -281,12 +285,8 @@ template void launch_add_bias<f16_t>(f16_t*, const float*, int64_t, int64_t, cud
   template void launch_gemv<T, NT>(const T*, const T*, const float*, T*, int, int, int, cudaStream_t);
 TLM_INSTANTIATE_GEMV(bf16_t, 1)
 TLM_INSTANTIATE_GEMV(bf16_t, 2)
-TLM_INSTANTIATE_GEMV(bf16_t, 4)
-TLM_INSTANTIATE_GEMV(bf16_t, 8)
 TLM_INSTANTIATE_GEMV(f16_t, 1)
 TLM_INSTANTIATE_GEMV(f16_t, 2)
-TLM_INSTANTIATE_GEMV(f16_t, 4)
-TLM_INSTANTIATE_GEMV(f16_t, 8)
 #undef TLM_INSTANTIATE_GEMV
 }  // namespace
 

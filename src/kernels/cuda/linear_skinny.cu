@@ -156,6 +156,7 @@ __device__ __forceinline__ void store_fragment(T* __restrict__ y, const float* _
 
 template <typename T, int NT>
 __global__ void __launch_bounds__(kThreads, 1) skinny_gemm_kernel(const SkinnyArgs a) {
+  begin_dependent_kernel();
   constexpr int kStages = stages<NT>();
   constexpr int kNTiles = NT / 8;
   constexpr int kNTilesLog2 = NT == 16 ? 1 : NT == 32 ? 2 : NT == 64 ? 3 : 4;
@@ -509,8 +510,7 @@ void launch(const SkinnyArgs& args, int blocks, cudaStream_t stream) {
   }();
   (void)attribute_set;
   const size_t smem = stages<NT>() * stage_bytes(NT, 1 << args.kw_log2);
-  skinny_gemm_kernel<T, NT><<<blocks, kThreads, smem, stream>>>(args);
-  CUDA_CHECK_LAUNCH();
+  launch_dependent(skinny_gemm_kernel<T, NT>, blocks, kThreads, smem, stream, args);
 }
 
 template <typename T>

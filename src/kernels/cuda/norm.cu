@@ -12,7 +12,7 @@ constexpr int kThreads = 256;
 template <typename T, typename G>
 __global__ void __launch_bounds__(kThreads)
     rms_norm_kernel(const T* x, T* residual, const G* __restrict__ gamma, float eps, T* out, int dim) {
-  allow_dependent_launch();  // the projection after this kernel may start streaming its weights
+  begin_dependent_kernel();
   __shared__ float scratch[32];
   constexpr int kVec = Vec<T>::kSize;
   const int64_t row = blockIdx.x;
@@ -51,8 +51,8 @@ void launch_rms_norm(const T* x, T* residual, const G* gamma, float eps, T* out,
   TLM_CHECK(dim % Vec<T>::kSize == 0) << "rms_norm: CUDA needs the row length (" << dim << ") to be a multiple of "
                                       << Vec<T>::kSize;
   if (rows == 0) return;
-  rms_norm_kernel<T, G><<<static_cast<unsigned>(rows), kThreads, 0, stream>>>(x, residual, gamma, eps, out, dim);
-  CUDA_CHECK_LAUNCH();
+  launch_dependent(rms_norm_kernel<T, G>, static_cast<unsigned>(rows), kThreads, 0, stream, x, residual, gamma, eps,
+                   out, dim);
 }
 
 void run(const ExecContext& ctx, const Tensor& x, Tensor* residual, const Tensor& gamma, float eps, Tensor& out) {

@@ -24,6 +24,7 @@ struct RopeArgs {
 template <typename T>
 __global__ void rope_kernel(T* __restrict__ q, T* __restrict__ k, const int32_t* __restrict__ positions,
                             const __grid_constant__ RopeArgs args) {
+  begin_dependent_kernel();
   const int64_t t = blockIdx.x;
   const int i = threadIdx.x % args.half_rotary;
   const int slot = threadIdx.x / args.half_rotary, slots = blockDim.x / args.half_rotary;
@@ -46,8 +47,8 @@ template <typename T>
 void launch_rope(T* q, T* k, const int32_t* positions, int64_t tokens, const RopeArgs& args, cudaStream_t stream) {
   if (tokens == 0) return;
   const int slots = std::max(1, std::min(args.q_heads + args.k_heads, 256 / args.half_rotary));
-  rope_kernel<T><<<static_cast<unsigned>(tokens), slots * args.half_rotary, 0, stream>>>(q, k, positions, args);
-  CUDA_CHECK_LAUNCH();
+  launch_dependent(rope_kernel<T>, static_cast<unsigned>(tokens), slots * args.half_rotary, 0, stream, q, k, positions,
+                   args);
 }
 
 }  // namespace

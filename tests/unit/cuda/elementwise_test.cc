@@ -24,7 +24,7 @@ TEST_P(CudaOpsTest, LinearMatchesCpu) {
   // (in, out): one warp per row; 4 warps per row with a partial last split and a partial last block; 8 warps
   // per row, each looping over two batches of loads.
   for (const auto& [in, out] : std::vector<std::pair<int64_t, int64_t>>{{320, 192}, {4104, 37}, {20000, 19}}) {
-    for (int64_t tokens : {1, 3, 7, 64}) {
+    for (int64_t tokens : {1, 2, 3, 7, 33, 64}) {
       for (bool with_bias : {false, true}) {
         SCOPED_TRACE(testing::Message() << "in " << in << " out " << out << " tokens " << tokens << " bias "
                                         << with_bias);
