@@ -179,10 +179,9 @@ void launch_decode_attention(const T* q, const KvLayer<T, Q>& kv, const Attentio
   if (p.num_seqs == 0 || max_context_len == 0) return;
   const int group = p.q_heads / p.kv_heads;
   const int group_slices = static_cast<int>(ceil_div(group, kMaxGroup));
-  // Enough splits for about four blocks per multiprocessor (a block keeps only a few K/V rows in flight per
-  // lane group), each a multiple of 64 tokens, at most kMaxSplit.
+  // Enough splits for about two blocks per multiprocessor, each a multiple of 64 tokens, at most kMaxSplit.
   const int64_t blocks_without_split = int64_t{p.num_seqs} * p.kv_heads * group_slices;
-  const int64_t wanted = std::max<int64_t>(1, ceil_div(4 * multiprocessor_count(), blocks_without_split));
+  const int64_t wanted = std::max<int64_t>(1, ceil_div(2 * multiprocessor_count(), blocks_without_split));
   const int split_len = static_cast<int>(std::clamp<int64_t>(
       ceil_div(ceil_div(max_context_len, wanted), kSplitQuantum) * kSplitQuantum, kSplitQuantum, kMaxSplit));
   const int num_splits = static_cast<int>(ceil_div(max_context_len, split_len));

@@ -164,7 +164,7 @@ __device__ __forceinline__ void load_stream(Vec<T>& v, const T* p) {
 
 // One block: rows_per_block rows x `splits` warps each. span: elements per warp (multiple of 256).
 template <typename T, int NT>
-__global__ void __launch_bounds__(kGemvWarps * 32, 4)
+__global__ void __launch_bounds__(kGemvWarps * 32, 3)
     gemv_kernel(const T* __restrict__ w, const T* __restrict__ x, const float* __restrict__ bias, T* __restrict__ y,
                 int tokens, int in, int out, int splits, int span) {
   __shared__ float partial[kGemvWarps][NT];
