@@ -4,7 +4,7 @@
 # Qwen3-8B written by tools/make_random_model.py. Logs and tables land in $OUT (at most 8 files).
 #   tools/cuda_prepare_deps.sh                # here, once: header-only deps + googletest into .cuda_deps/
 #   run(command="tools/cuda_device_run.sh all", carry=[".cuda_deps"])
-# Stages: all | test | bench | model (comma-separated).
+# Stages: all | test | bench | profile | model (comma-separated).
 set -uo pipefail
 stages=${1:-all}
 OUT=${OUT:-/tmp/cuda_out}
@@ -57,6 +57,14 @@ if want bench; then
   timeout 300 $build/bench/cuda/turbolm_cuda_ops_bench > "$OUT/ops_bench.md" 2>&1
   echo "ops bench rc=$?" | tee -a "$OUT/device.txt"
   cat "$OUT/ops_bench.md"
+fi
+
+if want profile && command -v ncu > /dev/null; then  # the qkv decode GEMV (T = 1) under Nsight Compute
+  timeout 300 ncu --kernel-name regex:gemv_kernel --launch-skip 5 --launch-count 1 --section SpeedOfLight \
+    --section Occupancy --section WarpStateStats --section LaunchStats --section MemoryWorkloadAnalysis \
+    $build/bench/cuda/turbolm_cuda_ops_bench --quick > "$OUT/ncu_gemv.txt" 2>&1
+  echo "ncu rc=$?" | tee -a "$OUT/device.txt"
+  grep -E "Duration|Throughput|Occupancy|Registers|Block Limit|Stall|Waves|Bandwidth|Busy" "$OUT/ncu_gemv.txt" | head -40
 fi
 
 if want model; then

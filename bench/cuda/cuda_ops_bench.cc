@@ -14,6 +14,7 @@
 
 #include "core/half.h"
 #include "kernels/cuda/cuda_runtime.h"
+#include "kernels/cuda/linear_gemv.cuh"
 #include "kernels/cuda/linear_skinny.cuh"
 #include "ops/attention.h"
 #include "ops/elementwise.h"
@@ -140,6 +141,35 @@ void bench_linear(bool quick) {
 
 // The skinny tensor-core GEMM (kernels/cuda/linear_skinny.cu) called directly, with the plan it picked; GB/s
 // counts the weight bytes only (the target: ~2800 on H100, copy ceiling above).
+// The decode GEMV's tuning knob (16-byte loads in flight per lane) at T = 1 and 2.
+void bench_gemv_loads() {
+  struct Shape2 {
+    const char* name;
+    int64_t out, in;
+  };
+  const Shape2 shapes[] = {{"qkv", 6144, 4096},
+                           {"o", 4096, 4096},
+                           {"gate_up", 24576, 4096},
+                           {"down", 4096, 12288},
+                           {"lm_head", 151936, 4096}};
+  for (int64_t tokens : {1, 2}) {
+    for (const auto& s : shapes) {
+      Tensor w = random_gpu({s.out, s.in}, DType::kBF16, 0.05f, 3);
+      Tensor x = random_gpu({tokens, s.in}, DType::kBF16, 1.0f, 4);
+      Tensor y = Tensor::empty({tokens, s.out}, DType::kBF16, Device::cuda(0));
+      for (int loads : {4, 8}) {
+        const double us = time_us([&] {
+          cuda::gemv_with_loads(DType::kBF16, w.data(), x.data(), nullptr, y.data(), int(tokens), int(s.in), int(s.out),
+                                loads, nullptr);
+        });
+        row(std::string("gemv ") + s.name + " (loads " + std::to_string(loads) + ")",
+            "T=" + std::to_string(tokens) + " " + std::to_string(s.out) + "x" + std::to_string(s.in), us,
+            2.0 * s.out * s.in, 2.0 * tokens * s.out * s.in);
+      }
+    }
+  }
+}
+
 void bench_skinny(bool quick) {
   struct Shape2 {
     const char* name;
@@ -275,6 +305,7 @@ int main(int argc, char** argv) {
               cuda_device_description(0).c_str());
   bench_copy();
   bench_linear(quick);
+  bench_gemv_loads();
   bench_skinny(quick);
   bench_small_ops();
   bench_attention(KvQuant::kNone);

@@ -8,6 +8,7 @@
 
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/cuda_ops.h"
+#include "kernels/cuda/linear_gemv.cuh"
 #include "kernels/cuda/linear_skinny.cuh"
 
 #define CUBLAS_CHECK(expr)                                                                                             \
@@ -127,24 +128,21 @@ void launch_add_bias(T* y, const float* bias, int64_t rows, int64_t cols, cudaSt
   launch_dependent(add_bias_kernel<T>, blocks, 256, 0, stream, y, bias, rows, cols);
 }
 
-// Decode GEMV (T <= kMaxGemvTokens). Each output row is cut into `splits` K-ranges of at most
-// kWarpSpan elements; one warp reads one range with all of its 16-byte loads in flight at once
-// (kWarpSpan / 256 = 8 per lane) and applies it to every token; the block's warps that share a row add their
-// f32 partial sums through shared memory. Blocks are short-lived (one batch of loads per warp) so that the
-// block scheduler, not a loop inside the warp, keeps the memory system busy, and there are enough of them
-// (out * splits / 8) to fill every SM even for out = 4096. With programmatic dependent launch (sm_90) the
-// blocks start while the previous kernel finishes, load their weights, and wait for it only before reading x:
-// the weight stream overlaps the small kernels (norms, attention, silu) that precede every projection.
-// cuBLASLt's kernels for such thin products reach only 0.5-2.4 TB/s on H100 (bench/results/cuda_h100.md).
 // Which kernel takes T tokens (H100, Qwen3-8B shapes, bench/results/cuda_h100.md): the GEMV up to 2 tokens, the
 // skinny tensor-core kernel up to 32 (at T = 4 it is 1.1-1.5x faster than the GEMV, at T = 8 2x), cuBLASLt above
 // (at T = 64 cuBLASLt's kernels beat the skinny one by 1.2-1.8x).
 constexpr int kMaxGemvTokens = 2;
 constexpr int kMaxSkinnyTokens = 32;
-constexpr int kGemvWarps = 8;                   // warps per block
-constexpr int kGemvLoads = 8;                   // 16-byte loads in flight per lane
-constexpr int kWarpSpan = 32 * 8 * kGemvLoads;  // elements of a row one warp reads: 2048
-constexpr int kMaxSplits = kGemvWarps;          // rows longer than 8 * 2048 loop inside the warp
+
+// Decode GEMV (T <= kMaxGemvTokens). Each output row is cut into `splits` K-ranges of at most
+// 256 * LOADS elements; one warp reads one range with all of its 16-byte loads in flight at once (LOADS per
+// lane) and applies it to every token; the block's warps that share a row add their f32 partial sums through
+// shared memory. Blocks are short-lived (one batch of loads per warp) so that the block scheduler, not a loop
+// inside the warp, keeps the memory system busy, and there are enough of them (out * splits / 8) to fill every
+// SM even for out = 4096. With programmatic dependent launch (sm_90) the blocks start while the previous kernel
+// finishes, load their weights, and wait for it only before reading x. cuBLASLt's kernels for such thin
+// products reach only 0.5-2.4 TB/s on H100 (bench/results/cuda_h100.md).
+constexpr int kGemvWarps = 8;  // warps per block
 
 template <typename T>
 __device__ __forceinline__ float dot8(const Vec<T>& a, const Vec<T>& b) {
@@ -163,10 +161,11 @@ __device__ __forceinline__ void load_stream(Vec<T>& v, const T* p) {
 }
 
 // One block: rows_per_block rows x `splits` warps each. span: elements per warp (multiple of 256).
-template <typename T, int NT>
-__global__ void __launch_bounds__(kGemvWarps * 32, 3)
+template <typename T, int NT, int LOADS>
+__global__ void __launch_bounds__(kGemvWarps * 32, LOADS >= 8 ? 3 : 5)
     gemv_kernel(const T* __restrict__ w, const T* __restrict__ x, const float* __restrict__ bias, T* __restrict__ y,
                 int tokens, int in, int out, int splits, int span) {
+  constexpr int kWarpSpan = 256 * LOADS;
   __shared__ float partial[kGemvWarps][NT];
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int rows_per_block = kGemvWarps / splits;
@@ -176,18 +175,18 @@ __global__ void __launch_bounds__(kGemvWarps * 32, 3)
   const T* w_row = w + int64_t{row} * in;
 
   float acc[NT] = {};
-  Vec<T> wv[kGemvLoads];
+  Vec<T> wv[LOADS];
   int k0 = k_begin + lane * 8;
   if (active) {
 #pragma unroll
-    for (int u = 0; u < kGemvLoads; ++u)
+    for (int u = 0; u < LOADS; ++u)
       if (k0 + u * 256 < k_end) load_stream(wv[u], w_row + k0 + u * 256);
   }
   grid_dependency_wait();  // x is the previous kernel's output
   allow_dependent_launch();
   while (active) {
 #pragma unroll
-    for (int u = 0; u < kGemvLoads; ++u) {
+    for (int u = 0; u < LOADS; ++u) {
       if (k0 + u * 256 >= k_end) break;
 #pragma unroll
       for (int t = 0; t < NT; ++t) {
@@ -200,7 +199,7 @@ __global__ void __launch_bounds__(kGemvWarps * 32, 3)
     k0 += kWarpSpan;
     if (k0 >= k_end) break;
 #pragma unroll
-    for (int u = 0; u < kGemvLoads; ++u)
+    for (int u = 0; u < LOADS; ++u)
       if (k0 + u * 256 < k_end) load_stream(wv[u], w_row + k0 + u * 256);
   }
 #pragma unroll
@@ -219,27 +218,40 @@ __global__ void __launch_bounds__(kGemvWarps * 32, 3)
   y[int64_t{lane} * out + row] = from_float<T>(sum + (bias != nullptr ? bias[row] : 0.0f));
 }
 
-template <typename T, int NT>
+template <typename T, int NT, int LOADS>
 void launch_gemv(const T* w, const T* x, const float* bias, T* y, int tokens, int in, int out, cudaStream_t stream) {
-  // The fewest splits that give every warp at most kWarpSpan elements (a power of two, so that the block's
-  // 8 warps hold whole rows), then the span rounded up to whole 256-element load steps.
+  // The fewest splits that give every warp at most 256 * LOADS elements (a power of two <= 8, so that the
+  // block's 8 warps hold whole rows; longer rows loop inside the warp), then the span rounded up to whole
+  // 256-element load steps.
   int splits = 1;
-  while (splits < kMaxSplits && int64_t{splits} * kWarpSpan < in) splits *= 2;
+  while (splits < kGemvWarps && int64_t{splits} * 256 * LOADS < in) splits *= 2;
   const int span = static_cast<int>(ceil_div(ceil_div(in, splits), 256) * 256);
   const int rows_per_block = kGemvWarps / splits;
   const auto blocks = static_cast<unsigned>(ceil_div(out, rows_per_block));
-  launch_dependent(gemv_kernel<T, NT>, blocks, kGemvWarps * 32, 0, stream, w, x, bias, y, tokens, in, out, splits,
-                   span);
+  launch_dependent(gemv_kernel<T, NT, LOADS>, blocks, kGemvWarps * 32, 0, stream, w, x, bias, y, tokens, in, out,
+                   splits, span);
 }
 
-template <typename T>
+template <typename T, int LOADS>
 void gemv(const T* w, const T* x, const float* bias, T* y, int tokens, int in, int out, cudaStream_t stream) {
   static_assert(kMaxGemvTokens == 2);
-  if (tokens == 1) return launch_gemv<T, 1>(w, x, bias, y, tokens, in, out, stream);
-  launch_gemv<T, 2>(w, x, bias, y, tokens, in, out, stream);
+  if (tokens == 1) return launch_gemv<T, 1, LOADS>(w, x, bias, y, tokens, in, out, stream);
+  launch_gemv<T, 2, LOADS>(w, x, bias, y, tokens, in, out, stream);
 }
 
 }  // namespace
+
+void gemv_with_loads(DType dtype, const void* w, const void* x, const float* bias, void* y, int tokens, int in, int out,
+                     int loads, cudaStream_t stream) {
+  TLM_CHECK(tokens >= 1 && tokens <= kMaxGemvTokens && in % 8 == 0 && (loads == 4 || loads == 8))
+      << "gemv: tokens " << tokens << ", in " << in << ", loads " << loads;
+  dispatch_half(dtype, "linear", [&]<typename T>(T) {
+    const auto* wt = static_cast<const T*>(w);
+    const auto* xt = static_cast<const T*>(x);
+    if (loads == 4) return gemv<T, 4>(wt, xt, bias, static_cast<T*>(y), tokens, in, out, stream);
+    gemv<T, 8>(wt, xt, bias, static_cast<T*>(y), tokens, in, out, stream);
+  });
+}
 
 void linear(const ExecContext& ctx, const Tensor& x, const LinearWeight& w, Tensor& y) {
   check_on_device(x, "linear", "x");
@@ -256,10 +268,8 @@ void linear(const ExecContext& ctx, const Tensor& x, const LinearWeight& w, Tens
     bias = static_cast<const float*>(w.bias.data());
   }
   if (tokens <= kMaxGemvTokens && in % 8 == 0 && x.dtype() != DType::kF32) {
-    dispatch_half(x.dtype(), "linear", [&]<typename T>(T) {
-      gemv<T>(static_cast<const T*>(w.weight.data()), static_cast<const T*>(x.data()), bias, static_cast<T*>(y.data()),
-              static_cast<int>(tokens), static_cast<int>(in), static_cast<int>(out), stream_of(ctx));
-    });
+    gemv_with_loads(x.dtype(), w.weight.data(), x.data(), bias, y.data(), static_cast<int>(tokens),
+                    static_cast<int>(in), static_cast<int>(out), kGemvDefaultLoads, stream_of(ctx));
     return;
   }
   // Decode batches: weight-streaming tensor-core kernel (linear_skinny.cu); it declines shapes it does not take.
@@ -281,13 +291,6 @@ namespace {
 template void launch_add_bias<float>(float*, const float*, int64_t, int64_t, cudaStream_t);
 template void launch_add_bias<bf16_t>(bf16_t*, const float*, int64_t, int64_t, cudaStream_t);
 template void launch_add_bias<f16_t>(f16_t*, const float*, int64_t, int64_t, cudaStream_t);
-#define TLM_INSTANTIATE_GEMV(T, NT) \
-  template void launch_gemv<T, NT>(const T*, const T*, const float*, T*, int, int, int, cudaStream_t);
-TLM_INSTANTIATE_GEMV(bf16_t, 1)
-TLM_INSTANTIATE_GEMV(bf16_t, 2)
-TLM_INSTANTIATE_GEMV(f16_t, 1)
-TLM_INSTANTIATE_GEMV(f16_t, 2)
-#undef TLM_INSTANTIATE_GEMV
 }  // namespace
 
 }  // namespace turbolm::cuda
