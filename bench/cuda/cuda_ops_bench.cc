@@ -157,14 +157,12 @@ void bench_gemv_loads() {
       Tensor w = random_gpu({s.out, s.in}, DType::kBF16, 0.05f, 3);
       Tensor x = random_gpu({tokens, s.in}, DType::kBF16, 1.0f, 4);
       Tensor y = Tensor::empty({tokens, s.out}, DType::kBF16, Device::cuda(0));
-      for (int variant = 0; variant < 4; ++variant) {
-        const int loads = variant % 2 == 0 ? 4 : 8;
-        const bool pipelined = variant >= 2;
+      for (int loads : {4, 8}) {
         const double us = time_us([&] {
           cuda::gemv_with_loads(DType::kBF16, w.data(), x.data(), nullptr, y.data(), int(tokens), int(s.in), int(s.out),
-                                loads, pipelined, nullptr);
+                                loads, nullptr);
         });
-        row(std::string("gemv ") + s.name + " (loads " + std::to_string(loads) + (pipelined ? ", pipelined" : "") + ")",
+        row(std::string("gemv ") + s.name + " (loads " + std::to_string(loads) + ")",
             "T=" + std::to_string(tokens) + " " + std::to_string(s.out) + "x" + std::to_string(s.in), us,
             2.0 * s.out * s.in, 2.0 * tokens * s.out * s.in);
       }

@@ -218,77 +218,8 @@ __global__ void __launch_bounds__(kGemvWarps * 32, LOADS >= 8 ? 3 : 5)
   y[int64_t{lane} * out + row] = from_float<T>(sum + (bias != nullptr ? bias[row] : 0.0f));
 }
 
-// The same work split, pipelined: a fixed grid (kGemvPipelinedBlocks per SM) walks the row groups, and every
-// warp issues the loads of its next group before it computes the current one, so each SM keeps two batches
-// of loads in flight without waiting for blocks to retire and relaunch (Nsight Compute on the short-lived
-// variant: 62% of DRAM bandwidth for the 6144 x 4096 qkv projection, warps stalled on their own loads).
-// Rows must fit one batch per warp (span <= 256 * LOADS); partial sums are double-buffered in shared memory
-// so that one barrier per group suffices.
-constexpr int kGemvPipelinedBlocks = 3;
-
 template <typename T, int NT, int LOADS>
-__global__ void __launch_bounds__(kGemvWarps * 32, LOADS >= 8 ? 2 : kGemvPipelinedBlocks)
-    gemv_pipelined_kernel(const T* __restrict__ w, const T* __restrict__ x, const float* __restrict__ bias,
-                          T* __restrict__ y, int tokens, int in, int out, int splits, int span, int groups) {
-  __shared__ float partial[2][kGemvWarps][NT];
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  const int rows_per_block = kGemvWarps / splits;
-  const int row_in_group = warp / splits, split = warp % splits;
-  const bool warp_used = warp < rows_per_block * splits;
-  const int k_begin = split * span, k_end = min(in, k_begin + span);
-  const int k_lane = k_begin + lane * 8;
-
-  auto load_group = [&](Vec<T>(&buf)[LOADS], int group) {
-    const int row = group * rows_per_block + row_in_group;
-    if (!warp_used || group >= groups || row >= out) return;
-    const T* w_row = w + int64_t{row} * in;
-#pragma unroll
-    for (int u = 0; u < LOADS; ++u)
-      if (k_lane + u * 256 < k_end) load_stream(buf[u], w_row + k_lane + u * 256);
-  };
-
-  Vec<T> cur[LOADS], next[LOADS];
-  load_group(cur, blockIdx.x);
-  grid_dependency_wait();  // x is the previous kernel's output
-  allow_dependent_launch();
-  int parity = 0;
-  for (int group = blockIdx.x; group < groups; group += gridDim.x, parity ^= 1) {
-    load_group(next, group + gridDim.x);
-    const int row = group * rows_per_block + row_in_group;
-    const bool active = warp_used && row < out;
-    float acc[NT] = {};
-    if (active) {
-#pragma unroll
-      for (int u = 0; u < LOADS; ++u) {
-        if (k_lane + u * 256 >= k_end) break;
-#pragma unroll
-        for (int t = 0; t < NT; ++t) {
-          if (t >= tokens) break;
-          Vec<T> xv;
-          xv.load_global(x + int64_t{t} * in + k_lane + u * 256);
-          acc[t] += dot8(cur[u], xv);
-        }
-      }
-    }
-#pragma unroll
-    for (int t = 0; t < NT; ++t) {
-      const float sum = warp_sum(acc[t]);
-      if (lane == 0) partial[parity][warp][t] = sum;
-    }
-    __syncthreads();
-    if (active && split == 0 && lane < tokens) {
-      float sum = 0.0f;
-      for (int s = 0; s < splits; ++s) sum += partial[parity][warp + s][lane];
-      y[int64_t{lane} * out + row] = from_float<T>(sum + (bias != nullptr ? bias[row] : 0.0f));
-    }
-#pragma unroll
-    for (int u = 0; u < LOADS; ++u) cur[u] = next[u];
-  }
-}
-
-template <typename T, int NT, int LOADS>
-void launch_gemv(const T* w, const T* x, const float* bias, T* y, int tokens, int in, int out, bool pipelined,
-                 cudaStream_t stream) {
+void launch_gemv(const T* w, const T* x, const float* bias, T* y, int tokens, int in, int out, cudaStream_t stream) {
   // The fewest splits that give every warp at most 256 * LOADS elements (a power of two <= 8, so that the
   // block's 8 warps hold whole rows; longer rows loop inside the warp), then the span rounded up to whole
   // 256-element load steps.
@@ -297,36 +228,28 @@ void launch_gemv(const T* w, const T* x, const float* bias, T* y, int tokens, in
   const int span = static_cast<int>(ceil_div(ceil_div(in, splits), 256) * 256);
   const int rows_per_block = kGemvWarps / splits;
   const auto blocks = static_cast<unsigned>(ceil_div(out, rows_per_block));
-  if (pipelined && span <= 256 * LOADS) {
-    const int groups = static_cast<int>(blocks);
-    const int grid = std::min(groups, multiprocessor_count() * (LOADS >= 8 ? 2 : kGemvPipelinedBlocks));
-    launch_dependent(gemv_pipelined_kernel<T, NT, LOADS>, grid, kGemvWarps * 32, 0, stream, w, x, bias, y, tokens, in,
-                     out, splits, span, groups);
-    return;
-  }
   launch_dependent(gemv_kernel<T, NT, LOADS>, blocks, kGemvWarps * 32, 0, stream, w, x, bias, y, tokens, in, out,
                    splits, span);
 }
 
 template <typename T, int LOADS>
-void gemv(const T* w, const T* x, const float* bias, T* y, int tokens, int in, int out, bool pipelined,
-          cudaStream_t stream) {
+void gemv(const T* w, const T* x, const float* bias, T* y, int tokens, int in, int out, cudaStream_t stream) {
   static_assert(kMaxGemvTokens == 2);
-  if (tokens == 1) return launch_gemv<T, 1, LOADS>(w, x, bias, y, tokens, in, out, pipelined, stream);
-  launch_gemv<T, 2, LOADS>(w, x, bias, y, tokens, in, out, pipelined, stream);
+  if (tokens == 1) return launch_gemv<T, 1, LOADS>(w, x, bias, y, tokens, in, out, stream);
+  launch_gemv<T, 2, LOADS>(w, x, bias, y, tokens, in, out, stream);
 }
 
 }  // namespace
 
 void gemv_with_loads(DType dtype, const void* w, const void* x, const float* bias, void* y, int tokens, int in, int out,
-                     int loads, bool pipelined, cudaStream_t stream) {
+                     int loads, cudaStream_t stream) {
   TLM_CHECK(tokens >= 1 && tokens <= kMaxGemvTokens && in % 8 == 0 && (loads == 4 || loads == 8))
       << "gemv: tokens " << tokens << ", in " << in << ", loads " << loads;
   dispatch_half(dtype, "linear", [&]<typename T>(T) {
     const auto* wt = static_cast<const T*>(w);
     const auto* xt = static_cast<const T*>(x);
-    if (loads == 4) return gemv<T, 4>(wt, xt, bias, static_cast<T*>(y), tokens, in, out, pipelined, stream);
-    gemv<T, 8>(wt, xt, bias, static_cast<T*>(y), tokens, in, out, pipelined, stream);
+    if (loads == 4) return gemv<T, 4>(wt, xt, bias, static_cast<T*>(y), tokens, in, out, stream);
+    gemv<T, 8>(wt, xt, bias, static_cast<T*>(y), tokens, in, out, stream);
   });
 }
 
@@ -346,8 +269,7 @@ void linear(const ExecContext& ctx, const Tensor& x, const LinearWeight& w, Tens
   }
   if (tokens <= kMaxGemvTokens && in % 8 == 0 && x.dtype() != DType::kF32) {
     gemv_with_loads(x.dtype(), w.weight.data(), x.data(), bias, y.data(), static_cast<int>(tokens),
-                    static_cast<int>(in), static_cast<int>(out), kGemvDefaultLoads, kGemvDefaultPipelined,
-                    stream_of(ctx));
+                    static_cast<int>(in), static_cast<int>(out), kGemvDefaultLoads, stream_of(ctx));
     return;
   }
   // Decode batches: weight-streaming tensor-core kernel (linear_skinny.cu); it declines shapes it does not take.

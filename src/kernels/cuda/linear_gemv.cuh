@@ -10,13 +10,11 @@ namespace turbolm::cuda {
 
 // 16-byte loads each lane keeps in flight (4 or 8): fewer loads -> fewer registers, more resident blocks and
 // shorter rows per warp. linear() uses kGemvDefaultLoads.
-inline constexpr int kGemvDefaultLoads = 8;
-// pipelined: a fixed grid whose warps load their next rows while computing the current ones (rows up to
-// 8 * 256 * loads elements; longer ones use the short-lived blocks). linear() uses kGemvDefaultPipelined.
-inline constexpr bool kGemvDefaultPipelined = false;
+// 4 measured 1-5% faster than 8 on every Qwen3-8B projection on H100 (bench/results/cuda_h100.md).
+inline constexpr int kGemvDefaultLoads = 4;
 
 // y[tokens, out] = x[tokens, in] . W[out, in]^T (+ bias); tokens 1..2, in % 8 == 0, contiguous device arrays.
-void gemv_with_loads(DType dtype, const void* w, const void* x, const float* bias, void* y, int tokens, int in,
-                     int out, int loads, bool pipelined, cudaStream_t stream);
+void gemv_with_loads(DType dtype, const void* w, const void* x, const float* bias, void* y, int tokens, int in, int out,
+                     int loads, cudaStream_t stream);
 
 }  // namespace turbolm::cuda
