@@ -245,12 +245,7 @@ void launch_prefill_attention(const T* q, const KvLayer<T, Q>& kv, const Attenti
                               cudaStream_t stream) {
   if (p.num_seqs == 0 || max_query_len == 0) return;
   constexpr size_t kSmem = size_t{kTileQ + 4 * kTileK} * (D + kPad) * sizeof(T);
-  static const bool attribute_set = [] {
-    CUDA_CHECK(cudaFuncSetAttribute(prefill_kernel<T, Q, D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                    static_cast<int>(kSmem)));
-    return true;
-  }();
-  (void)attribute_set;
+  ensure_max_dynamic_shared_memory(reinterpret_cast<const void*>(prefill_kernel<T, Q, D>), kSmem);
   const dim3 grid(static_cast<unsigned>(ceil_div(max_query_len, kTileQ)), p.q_heads, p.num_seqs);
   launch_dependent(prefill_kernel<T, Q, D>, grid, kThreads, kSmem, stream, q, kv, p, out);
 }

@@ -159,6 +159,10 @@ __device__ __forceinline__ void begin_dependent_kernel() {
   allow_dependent_launch();
 }
 
+// Raises `kernel`'s dynamic shared memory limit to `bytes` on the current device, once per (kernel, device):
+// the attribute is per device, so a process driving several GPUs needs it on each.
+void ensure_max_dynamic_shared_memory(const void* kernel, size_t bytes);
+
 // Whether launch_dependent() asks for an early start: compute capability >= 9.0 and TURBOLM_CUDA_PDL not "0"
 // (the switch exists to measure what it brings).
 bool programmatic_launch_enabled();

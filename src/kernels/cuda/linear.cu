@@ -79,12 +79,20 @@ class GemmPlan {
   cublasLtMatmulHeuristicResult_t heuristic_{};
 };
 
-// The process's cuBLASLt handle, its workspace and the plans by shape. Device 0 / one stream at a time
-// (the engine's executor thread); the workspace is fixed so that GEMMs can be captured into CUDA graphs.
+// A device's cuBLASLt handle, its workspace and the plans by shape: one per device (tensor-parallel rank
+// threads drive one device each), one stream per device at a time; the workspace is fixed so that GEMMs can be
+// captured into CUDA graphs.
 class Gemm {
  public:
+  // The current device's.
   static Gemm& instance() {
-    static auto* gemm = new Gemm();  // never destroyed: the driver may be gone at exit
+    static std::mutex mutex;
+    static auto* by_device = new std::map<int, Gemm*>();  // never destroyed: the driver may be gone at exit
+    int device = 0;
+    CUDA_CHECK(cudaGetDevice(&device));
+    std::lock_guard<std::mutex> lock(mutex);
+    Gemm*& gemm = (*by_device)[device];
+    if (gemm == nullptr) gemm = new Gemm();
     return *gemm;
   }
 

@@ -503,12 +503,7 @@ SkinnyGemmPlan plan_for(int tokens, int in, int out, int sms) {
 
 template <typename T, int NT>
 void launch(const SkinnyArgs& args, int blocks, cudaStream_t stream) {
-  static const bool attribute_set = [] {
-    CUDA_CHECK(cudaFuncSetAttribute(skinny_gemm_kernel<T, NT>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                    static_cast<int>(max_smem_bytes<NT>())));
-    return true;
-  }();
-  (void)attribute_set;
+  ensure_max_dynamic_shared_memory(reinterpret_cast<const void*>(skinny_gemm_kernel<T, NT>), max_smem_bytes<NT>());
   const size_t smem = stages<NT>() * stage_bytes(NT, 1 << args.kw_log2);
   launch_dependent(skinny_gemm_kernel<T, NT>, blocks, kThreads, smem, stream, args);
 }

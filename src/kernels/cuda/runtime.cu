@@ -33,6 +33,16 @@ int multiprocessor_count() {
   return count;
 }
 
+void ensure_max_dynamic_shared_memory(const void* kernel, size_t bytes) {
+  static std::mutex mutex;
+  static std::set<std::pair<const void*, int>> done;
+  int device = 0;
+  CUDA_CHECK(cudaGetDevice(&device));
+  std::lock_guard<std::mutex> lock(mutex);
+  if (!done.emplace(kernel, device).second) return;
+  CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)));
+}
+
 bool programmatic_launch_enabled() {
   static const bool enabled = [] {
     const char* env = std::getenv("TURBOLM_CUDA_PDL");
@@ -47,15 +57,19 @@ bool programmatic_launch_enabled() {
 
 namespace {
 
-// Caches freed blocks by rounded size and hands them out again without cudaMalloc / cudaFree (both of which
-// synchronise the device). Blocks are reused in stream order: every kernel of ours runs on the stream the
-// caller passes, and one engine drives one stream per device, so a block freed on the host while queued work
-// still reads it is only given to work queued after that work. Callers mixing streams must synchronise first.
+// Caches freed blocks by device and rounded size and hands them out again without cudaMalloc / cudaFree (both
+// of which synchronise the device). A block goes back to the free list of the device it was allocated on,
+// whichever device is current when it is freed (tensor-parallel rank threads drive one device each). Blocks are reused
+// in stream order: every kernel of ours runs on the stream the caller passes, and one engine drives one stream per
+// device, so a block freed on the host while queued work still reads it is only given to work queued after that work.
+// Callers mixing streams must synchronise first.
 class CachingDeviceAllocator final : public Allocator {
  public:
   void* allocate(size_t bytes) override {
     if (bytes == 0) return nullptr;
     const size_t rounded = round_size(bytes);
+    int device = 0;
+    CUDA_CHECK(cudaGetDevice(&device));
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (capture_ != nullptr) {  // a graph being captured reuses its own freed blocks first
@@ -66,12 +80,13 @@ class CachingDeviceAllocator final : public Allocator {
           return ptr;
         }
       }
-      auto it = free_.find(rounded);
+      auto it = free_.find({device, rounded});
       if (it != free_.end() && !it->second.empty()) {
         void* ptr = it->second.back();
         it->second.pop_back();
         cached_bytes_ -= rounded;
         if (capture_ != nullptr) capture_->owned.emplace(ptr, rounded);
+        device_of_[ptr] = device;
         return ptr;
       }
     }
@@ -89,6 +104,7 @@ class CachingDeviceAllocator final : public Allocator {
     }
     std::lock_guard<std::mutex> lock(mutex_);
     if (capture_ != nullptr) capture_->owned.emplace(ptr, rounded);
+    device_of_[ptr] = device;
     return ptr;
   }
 
@@ -101,7 +117,14 @@ class CachingDeviceAllocator final : public Allocator {
       capture_->free[rounded].push_back(ptr);
       return;
     }
-    free_[rounded].push_back(ptr);
+    int device = 0;
+    if (const auto owner = device_of_.find(ptr); owner != device_of_.end()) {
+      device = owner->second;
+      device_of_.erase(owner);
+    } else {
+      cudaGetDevice(&device);  // not handed out here (cannot happen); a deleter must not throw
+    }
+    free_[{device, rounded}].push_back(ptr);
     cached_bytes_ += rounded;
   }
 
@@ -117,7 +140,10 @@ class CachingDeviceAllocator final : public Allocator {
   void release(CapturePool& pool) {
     std::lock_guard<std::mutex> lock(mutex_);
     for (auto& [size, blocks] : pool.free) {
-      for (void* ptr : blocks) free_[size].push_back(ptr);
+      for (void* ptr : blocks) {
+        free_[{device_of_.at(ptr), size}].push_back(ptr);
+        device_of_.erase(ptr);
+      }
       cached_bytes_ += size * blocks.size();
       blocks.clear();
     }
@@ -132,17 +158,26 @@ class CachingDeviceAllocator final : public Allocator {
   void trim() override {
     std::lock_guard<std::mutex> lock(mutex_);
     if (cached_bytes_ == 0) return;
-    CUDA_CHECK(cudaDeviceSynchronize());  // queued work may still use a cached block
-    for (auto& [size, blocks] : free_) {
+    int current = 0;
+    CUDA_CHECK(cudaGetDevice(&current));
+    for (auto& [key, blocks] : free_) {
+      if (blocks.empty()) continue;
+      CUDA_CHECK(cudaSetDevice(key.first));
+      CUDA_CHECK(cudaDeviceSynchronize());  // queued work may still use a cached block
       for (void* ptr : blocks) CUDA_CHECK(cudaFree(ptr));
       blocks.clear();
     }
+    CUDA_CHECK(cudaSetDevice(current));
     cached_bytes_ = 0;
   }
 
-  size_t cached_bytes() {
+  // Bytes held in the free lists of `device`.
+  size_t cached_bytes(int device) {
     std::lock_guard<std::mutex> lock(mutex_);
-    return cached_bytes_;
+    size_t bytes = 0;
+    for (const auto& [key, blocks] : free_)
+      if (key.first == device) bytes += key.second * blocks.size();
+    return bytes;
   }
 
  private:
@@ -153,7 +188,8 @@ class CachingDeviceAllocator final : public Allocator {
   }
 
   std::mutex mutex_;
-  std::unordered_map<size_t, std::vector<void*>> free_;
+  std::map<std::pair<int, size_t>, std::vector<void*>> free_;  // (device, rounded size) -> free blocks
+  std::unordered_map<void*, int> device_of_;                   // every block handed out -> its device
   size_t cached_bytes_ = 0;
   CapturePool* capture_ = nullptr;
 };
@@ -214,7 +250,7 @@ size_t cuda_free_memory_bytes(int device) {
   size_t free_bytes = 0, total_bytes = 0;
   CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
   CUDA_CHECK(cudaSetDevice(previous));
-  return free_bytes + (device == previous ? cuda::caching_allocator().cached_bytes() : 0);
+  return free_bytes + cuda::caching_allocator().cached_bytes(device);
 }
 
 std::string cuda_device_description(int device) {
