@@ -4,7 +4,10 @@
 # Qwen3-8B written by tools/make_random_model.py. Logs and tables land in $OUT (at most 8 files).
 #   tools/cuda_prepare_deps.sh                # here, once: header-only deps + googletest into .cuda_deps/
 #   run(command="tools/cuda_device_run.sh all", carry=[".cuda_deps"])
-# Stages: all | test | bench | profile | model (comma-separated).
+# Stages: all | test | bench | profile | model | engine (comma-separated). `engine` builds and runs the whole
+# engine (scheduler, continuous batching, CUDA-graph decode) on 1,000 requests of 128 + 128 tokens; it needs
+# .cuda_deps/sysroot (tools/cuda_prepare_deps.sh) and writes $OUT/engine_bench.md. With `all` that is a ninth
+# file in $OUT when ncu and nsys are both there (8 come back): run `engine` on its own call then.
 set -uo pipefail
 stages=${1:-all}
 OUT=${OUT:-/tmp/cuda_out}
@@ -19,7 +22,7 @@ build=build-device
   | tee "$OUT/device.txt"
 
 model=/tmp/qwen3-8b
-if want model && [[ ! -f $model/model.safetensors.index.json ]]; then  # index written last; CPU-bound: overlaps the build
+if (want model || want engine) && [[ ! -f $model/model.safetensors.index.json ]]; then  # index written last; CPU-bound: overlaps the build
   gen_start=$(date +%s)
   python3 tools/make_random_model.py --preset qwen3-8b --out $model > /tmp/make_model.log 2>&1 &
   gen_pid=$!
@@ -70,6 +73,7 @@ fi
 if want model; then
   if [[ -n ${gen_pid:-} ]]; then
     wait "$gen_pid"
+    gen_pid=
     echo "random qwen3-8b written (rc=$?) $(( $(date +%s) - gen_start )) s after start" | tee -a "$OUT/device.txt"
   fi
   timeout 400 $build/bench/cuda/turbolm_cuda_model_bench $model --prompt 512 --decode 128 --streams 64 \
@@ -90,5 +94,28 @@ if want model; then
       nsys stats --report cuda_gpu_kern_sum --format csv /tmp/decode_profile.nsys-rep > "$OUT/kernels.csv" 2>&1
     echo "nsys rc=$?" | tee -a "$OUT/device.txt"
     head -30 "$OUT/kernels.csv" | cut -c1-220
+  fi
+fi
+
+if want engine; then  # its build (tokenizer, chat, engine layers) may fail: that must not cost the stages above
+  start=$(date +%s)
+  if ninja -C $build -j16 turbolm_cuda_engine_bench > /tmp/engine_build.log 2>&1; then
+    echo "engine bench built in $(( $(date +%s) - start )) s" | tee -a "$OUT/device.txt"
+    if [[ -n ${gen_pid:-} ]]; then
+      wait "$gen_pid"
+      echo "random qwen3-8b written (rc=$?) $(( $(date +%s) - gen_start )) s after start" | tee -a "$OUT/device.txt"
+    fi
+    # One process: a 64-request warm-up (cuBLASLt plans, decode graphs), then the timed 1,000 requests.
+    start=$(date +%s)
+    timeout 420 $build/bench/cuda/turbolm_cuda_engine_bench $model --num-prompts 1000 --input-len 128 \
+      --output-len 128 --max-batch-size 256 --warmup 64 > "$OUT/engine_bench.md" 2> /tmp/engine_bench.log
+    rc=$?
+    { echo; echo '```'; grep -vE "^(run|warm-up): " /tmp/engine_bench.log | tail -40; echo '```'; } >> "$OUT/engine_bench.md"
+    echo "engine bench rc=$rc in $(( $(date +%s) - start )) s" | tee -a "$OUT/device.txt"
+    cat "$OUT/engine_bench.md"
+    tail -5 /tmp/engine_bench.log
+  else
+    echo "engine bench build FAILED" | tee -a "$OUT/device.txt"
+    grep -E "error|FAILED|Error|undefined reference" -A4 /tmp/engine_build.log | head -60 | tee "$OUT/engine_bench.md"
   fi
 fi

@@ -22,7 +22,7 @@ __global__ void __launch_bounds__(kThreads)
   begin_dependent_kernel();
   constexpr int kLanes = D / 8;  // lanes per K/V row, 8 elements each
   constexpr int kRowsPerWarp = 32 / kLanes;
-  __shared__ float q_s[kMaxGroup][D];
+  __shared__ __align__(16) float q_s[kMaxGroup][D];
   __shared__ float score_s[kMaxGroup][kMaxSplit];
   __shared__ float red_s[kWarps][kMaxGroup][D];
   __shared__ float2 ml_s[kMaxGroup];
@@ -60,9 +60,12 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
       for (int g = 0; g < kMaxGroup; ++g) {
         if (g >= heads) break;
-        float dot = 0.0f;
-#pragma unroll
-        for (int e = 0; e < 8; ++e) dot += q_s[g][col + e] * k8[e];
+        // Two 16-byte shared loads per head: scalar loads of q (lanes 8 floats apart) were 4-way bank conflicts,
+        // 32 per row and head, and bound the kernel.
+        const float4 qa = *reinterpret_cast<const float4*>(&q_s[g][col]);
+        const float4 qb = *reinterpret_cast<const float4*>(&q_s[g][col + 4]);
+        float dot = qa.x * k8[0] + qa.y * k8[1] + qa.z * k8[2] + qa.w * k8[3];
+        dot += qb.x * k8[4] + qb.y * k8[5] + qb.z * k8[6] + qb.w * k8[7];
 #pragma unroll
         for (int o = kLanes / 2; o > 0; o >>= 1) dot += __shfl_xor_sync(0xffffffffu, dot, o);
         if (pos < end && lane % kLanes == 0) score_s[g][pos - begin] = dot;
