@@ -73,8 +73,8 @@ fi
 if want model; then
   if [[ -n ${gen_pid:-} ]]; then
     wait "$gen_pid"
-    gen_pid=
     echo "random qwen3-8b written (rc=$?) $(( $(date +%s) - gen_start )) s after start" | tee -a "$OUT/device.txt"
+    gen_pid=
   fi
   timeout 400 $build/bench/cuda/turbolm_cuda_model_bench $model --prompt 512 --decode 128 --streams 64 \
     --stream-prompt 128 > "$OUT/model_bench.md" 2>&1

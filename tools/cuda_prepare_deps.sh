@@ -19,7 +19,7 @@ sysroot=$deps/sysroot
 debs=$(mktemp -d)
 trap 'rm -rf "$debs"' EXIT
 (cd "$debs" && apt-get download libpcre2-dev libutf8proc-dev libsentencepiece-dev libsentencepiece0 2>&1 |
-  grep -v "^W: Download is performed unsandboxed")
+  { grep -v "^W: Download is performed unsandboxed" || true; })
 mkdir -p "$debs/x"
 for f in "$debs"/*.deb; do dpkg -x "$f" "$debs/x"; done
 lib=usr/lib/x86_64-linux-gnu
