@@ -170,7 +170,7 @@ __device__ __forceinline__ void load_stream(Vec<T>& v, const T* p) {
 
 // One block: rows_per_block rows x `splits` warps each. span: elements per warp (multiple of 256).
 template <typename T, int NT, int LOADS>
-__global__ void __launch_bounds__(kGemvWarps * 32, LOADS >= 8 ? 2 : 4)
+__global__ void __launch_bounds__(kGemvWarps * 32, LOADS >= 8 ? 3 : 5)
     gemv_kernel(const T* __restrict__ w, const T* __restrict__ x, const float* __restrict__ bias, T* __restrict__ y,
                 int tokens, int in, int out, int splits, int span) {
   constexpr int kWarpSpan = 256 * LOADS;
@@ -193,25 +193,16 @@ __global__ void __launch_bounds__(kGemvWarps * 32, LOADS >= 8 ? 2 : 4)
   grid_dependency_wait();  // x is the previous kernel's output
   allow_dependent_launch();
   while (active) {
-    // Every x load of the batch is issued before the first product: loaded one after another between the
-    // products, each would be its own L2 round trip while the weights wait.
-    Vec<T> xv[LOADS][NT];
-#pragma unroll
-    for (int u = 0; u < LOADS; ++u) {
-#pragma unroll
-      for (int t = 0; t < NT; ++t) {
-        if (k0 + u * 256 < k_end && t < tokens) {
-          xv[u][t].load_global(x + int64_t{t} * in + k0 + u * 256);
-        } else {
-          xv[u][t].raw = make_uint4(0, 0, 0, 0);
-        }
-      }
-    }
 #pragma unroll
     for (int u = 0; u < LOADS; ++u) {
       if (k0 + u * 256 >= k_end) break;
 #pragma unroll
-      for (int t = 0; t < NT; ++t) acc[t] += dot8(wv[u], xv[u][t]);
+      for (int t = 0; t < NT; ++t) {
+        if (t >= tokens) break;
+        Vec<T> xv;
+        xv.load_global(x + int64_t{t} * in + k0 + u * 256);
+        acc[t] += dot8(wv[u], xv);
+      }
     }
     k0 += kWarpSpan;
     if (k0 >= k_end) break;
