@@ -9,13 +9,13 @@ namespace {
 
 constexpr int kWarps = 8;
 constexpr int kThreads = kWarps * 32;
-constexpr int kMaxGroup = 8;    // query heads per block; larger GQA groups take several blocks
+constexpr int kMaxGroup = 4;    // query heads per block; larger GQA groups take several blocks
 constexpr int kMaxSplit = 256;  // context tokens per block
 constexpr int kSplitQuantum = 64;
-constexpr int kLoadsInFlight = 8;  // K/V rows each lane group loads before using the first
+constexpr int kLoadsInFlight = 4;  // K/V rows each lane group loads before using the first
 
 template <typename T, KvQuant Q, int D>
-__global__ void __launch_bounds__(kThreads)
+__global__ void __launch_bounds__(kThreads, 3)
     decode_kernel(const T* __restrict__ q, const KvLayer<T, Q> kv, const AttentionParams p, int split_len,
                   int num_splits, int group_slices, T* __restrict__ out, float* __restrict__ part_o,
                   float2* __restrict__ part_ml) {
