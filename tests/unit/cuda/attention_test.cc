@@ -67,7 +67,7 @@ KvCacheSpec spec_for(const AttnCase& c, int64_t num_blocks, Device device) {
 }
 
 // Fills both caches through their writers (the GPU bytes must equal the CPU bytes), then runs both attentions.
-void run_step(const AttnCase& c, const Step& step, uint32_t seed) {
+void run_step(const AttnCase& c, const Step& step, uint32_t seed, int64_t q_heads = kQHeads) {
   const int64_t layer = 1, D = c.head_dim;
   std::vector<int32_t> query_start = {0}, context_lens, block_counts;
   int64_t max_blocks = 0, total_blocks = 0, max_q = 0, max_ctx = 0;
@@ -100,7 +100,7 @@ void run_step(const AttnCase& c, const Step& step, uint32_t seed) {
   const int64_t N = static_cast<int64_t>(all_slots.size());
   const auto k = random_values(N * kKvHeads * D, seed + 1, c.dtype, -2.0f, 2.0f);
   const auto v = random_values(N * kKvHeads * D, seed + 2, c.dtype, -2.0f, 2.0f);
-  const auto q = random_values(T * kQHeads * D, seed + 3, c.dtype, -2.0f, 2.0f);
+  const auto q = random_values(T * q_heads * D, seed + 3, c.dtype, -2.0f, 2.0f);
 
   ExecContext cctx = cpu_ctx(), gctx = gpu_ctx();
   KvCache cpu_cache(spec_for(c, num_blocks, Device::cpu()));
@@ -148,16 +148,23 @@ void run_step(const AttnCase& c, const Step& step, uint32_t seed) {
                              max_q,
                              max_ctx};
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
-  Tensor cpu_out = Tensor::empty({T, kQHeads, D}, DType::kF32);
-  paged_attention(cctx, host_tensor(q, {T, kQHeads, D}, DType::kF32), cpu_cache, layer, cpu_meta, scale, cpu_out);
-  Tensor gpu_out = poisoned_gpu({T, kQHeads, D}, c.dtype);
-  paged_attention(gctx, to_gpu(host_tensor(q, {T, kQHeads, D}, c.dtype)), gpu_cache, layer, gpu_meta, scale, gpu_out);
+  Tensor cpu_out = Tensor::empty({T, q_heads, D}, DType::kF32);
+  paged_attention(cctx, host_tensor(q, {T, q_heads, D}, DType::kF32), cpu_cache, layer, cpu_meta, scale, cpu_out);
+  Tensor gpu_out = poisoned_gpu({T, q_heads, D}, c.dtype);
+  paged_attention(gctx, to_gpu(host_tensor(q, {T, q_heads, D}, c.dtype)), gpu_cache, layer, gpu_meta, scale, gpu_out);
   EXPECT_LE(relative_error(values_of(gpu_out), values_of(cpu_out)), tolerance(c.dtype));
 }
 
 TEST_P(CudaAttentionTest, DecodeBatch) {
   TLM_REQUIRE_GPU();
   run_step(GetParam(), Step{{{1, 1}, {1, 77}, {1, 700}, {1, 33}}}, 100);
+}
+
+// GQA groups wider than 4 (7: one block of up to 8 heads; 9: two blocks, 8 + 1 heads), and a long context.
+TEST_P(CudaAttentionTest, DecodeWideGroups) {
+  TLM_REQUIRE_GPU();
+  run_step(GetParam(), Step{{{1, 1}, {1, 77}, {1, 700}, {1, 33}}}, 150, 14);
+  run_step(GetParam(), Step{{{1, 1}, {1, 77}, {1, 3000}}}, 160, 18);
 }
 
 TEST_P(CudaAttentionTest, DecodeLongContextSplits) {
