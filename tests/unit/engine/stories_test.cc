@@ -2,11 +2,9 @@
 // mode, logprobs against the model's own logits, multi-token stop strings, KV quantization.
 #include <gtest/gtest.h>
 
-#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <mutex>
 #include <sstream>
 
 #include "engine/llm_engine.h"
@@ -14,6 +12,7 @@
 #include "engine/placement.h"
 #include "models/sequence_runner.h"
 #include "ops/elementwise.h"
+#include "run_requests.h"
 
 namespace turbolm {
 namespace {
@@ -41,45 +40,9 @@ std::vector<std::string> prompts() {
   return out;
 }
 
-struct Result {
-  std::vector<int32_t> ids;
-  std::string text;
-  std::vector<TokenLogprob> logprobs;
-  FinishReason reason = FinishReason::kNone;
-  int cached = 0;
-  std::vector<std::string> chunks;
-};
+using Result = testing_util::RequestResult;
 
-std::vector<Result> run(LlmEngine& engine, const std::vector<Request>& requests) {
-  // Shared with the callbacks: the last one may still be unlocking when this function returns.
-  struct State {
-    std::mutex mutex;
-    std::condition_variable done;
-    std::vector<Result> results;
-    size_t finished = 0;
-  };
-  auto state = std::make_shared<State>();
-  state->results.resize(requests.size());
-  for (size_t i = 0; i < requests.size(); ++i) {
-    engine.submit(requests[i], [state, i](const GenerationOutput& c) {
-      std::lock_guard lock(state->mutex);
-      Result& r = state->results[i];
-      r.ids.insert(r.ids.end(), c.token_ids.begin(), c.token_ids.end());
-      r.text += c.text;
-      r.chunks.push_back(c.text);
-      r.logprobs.insert(r.logprobs.end(), c.logprobs.begin(), c.logprobs.end());
-      r.cached = c.cached_tokens;
-      if (c.finish_reason != FinishReason::kNone) {
-        r.reason = c.finish_reason;
-        ++state->finished;
-        state->done.notify_all();
-      }
-    });
-  }
-  std::unique_lock lock(state->mutex);
-  state->done.wait(lock, [&] { return state->finished == requests.size(); });
-  return state->results;
-}
+using testing_util::run_requests;
 
 Request raw(const std::string& prompt, int max_new = 40) {
   Request r;
@@ -92,7 +55,7 @@ std::vector<std::vector<int32_t>> greedy_ids(LlmEngine& engine, const std::vecto
   std::vector<Request> requests;
   for (const auto& t : texts) requests.push_back(raw(t));
   std::vector<std::vector<int32_t>> out;
-  for (const Result& r : run(engine, requests)) out.push_back(r.ids);
+  for (const Result& r : run_requests(engine, requests)) out.push_back(r.ids);
   return out;
 }
 
@@ -130,7 +93,7 @@ TEST(Stories, LogprobsMatchTheModelsLogits) {
   Request r = raw("Once upon a time, there was a little girl named Lily", 24);
   r.gen.logprobs = 5;
   r.gen.ignore_eos = true;
-  Result out = run(*engine, {r})[0];
+  Result out = run_requests(*engine, {r})[0];
   ASSERT_EQ(out.logprobs.size(), 24u);
 
   // Reference: the model alone, one sequence, fed token by token.
@@ -155,7 +118,7 @@ TEST(Stories, LogprobsMatchTheModelsLogits) {
 TEST(Stories, MultiTokenStopStringStopsAndNeverLeaks) {
   auto engine = make_engine({});
   const std::string prompt = "Once upon a time, there was a little girl named Lily";
-  Result free_run = run(*engine, {raw(prompt)})[0];
+  Result free_run = run_requests(*engine, {raw(prompt)})[0];
   // A stop string across the boundary of generated tokens 3 and 4.
   const std::string head = engine->decode({free_run.ids.begin(), free_run.ids.begin() + 3}, true);
   ASSERT_GT(head.size(), 2u);
@@ -167,7 +130,7 @@ TEST(Stories, MultiTokenStopStringStopsAndNeverLeaks) {
     Request r = raw(prompt);
     r.gen.stop_words = {stop};
     r.gen.include_stop_str_in_output = include;
-    Result out = run(*engine, {r})[0];
+    Result out = run_requests(*engine, {r})[0];
     EXPECT_EQ(out.reason, FinishReason::kStop);
     EXPECT_EQ(out.text, free_run.text.substr(0, include ? at + stop.size() : at)) << "stop '" << stop << "'";
     EXPECT_LE(out.ids.size(), 5u);
@@ -180,7 +143,7 @@ TEST(Stories, MultiTokenStopStringStopsAndNeverLeaks) {
 TEST(Stories, EosFromGenerationConfigStops) {
   auto engine = make_engine({});
   EXPECT_EQ(engine->info().eos_token_ids, std::vector<int32_t>{2});
-  Result out = run(*engine, {raw("Once upon a time", 400)})[0];
+  Result out = run_requests(*engine, {raw("Once upon a time", 400)})[0];
   if (out.reason == FinishReason::kStop) {
     EXPECT_EQ(out.ids.back(), 2);
   } else {

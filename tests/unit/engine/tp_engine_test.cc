@@ -4,14 +4,13 @@
 // multi-node flags are checked before anything loads.
 #include <gtest/gtest.h>
 
-#include <condition_variable>
 #include <fstream>
-#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "../models/faulty_group.h"
 #include "engine/llm_engine.h"
 #include "models/tensor_parallel_model.h"
+#include "run_requests.h"
 
 namespace turbolm {
 namespace {
@@ -19,40 +18,9 @@ namespace {
 std::string fixture(const std::string& name) { return std::string(TURBOLM_SOURCE_DIR) + "/tests/data/models/" + name; }
 const std::string kStories = std::string(TURBOLM_SHARED_DIR) + "/models/stories260K-hf";
 
-struct Result {
-  std::vector<int32_t> ids;
-  FinishReason reason = FinishReason::kNone;
-  std::string error;
-};
+using Result = testing_util::RequestResult;
 
-// Submits every request at once (so they share steps) and waits for all of them.
-std::vector<Result> run(LlmEngine& engine, const std::vector<Request>& requests) {
-  struct State {  // shared with the callbacks: the last one may still be unlocking when this returns
-    std::mutex mutex;
-    std::condition_variable done;
-    std::vector<Result> results;
-    size_t finished = 0;
-  };
-  auto state = std::make_shared<State>();
-  state->results.resize(requests.size());
-  for (size_t i = 0; i < requests.size(); ++i) {
-    engine.submit(requests[i], [state, i](const GenerationOutput& c) {
-      std::lock_guard lock(state->mutex);
-      Result& r = state->results[i];
-      r.ids.insert(r.ids.end(), c.token_ids.begin(), c.token_ids.end());
-      if (c.finish_reason != FinishReason::kNone) {
-        r.reason = c.finish_reason;
-        r.error = c.error;
-        ++state->finished;
-        state->done.notify_all();
-      }
-    });
-  }
-  std::unique_lock lock(state->mutex);
-  EXPECT_TRUE(state->done.wait_for(lock, std::chrono::seconds(300), [&] { return state->finished == requests.size(); }))
-      << "requests did not finish";
-  return state->results;
-}
+using testing_util::run_requests;
 
 std::vector<std::vector<int32_t>> ids_of(const std::vector<Result>& results) {
   std::vector<std::vector<int32_t>> out;
@@ -91,7 +59,7 @@ std::vector<std::vector<std::vector<int32_t>>> run_variant(EngineParts parts, co
   LlmEngine engine(std::move(parts), config);
   std::vector<std::vector<std::vector<int32_t>>> passes;
   for (int pass = 0; pass < (config.enable_prefix_caching ? 2 : 1); ++pass) {
-    std::vector<Result> results = run(engine, requests);
+    std::vector<Result> results = run_requests(engine, requests);
     for (const Result& r : results) EXPECT_NE(r.reason, FinishReason::kError) << v.name << ": " << r.error;
     passes.push_back(ids_of(results));
   }
@@ -208,10 +176,10 @@ TEST(TpEngine, RankFailingMidStepFailsOnlyThatStep) {
           .devices = {Device::cpu(), Device::cpu()}, .activation_dtype = std::nullopt, .cpu_threads_per_rank = 1});
   LlmEngine engine(fixture_parts(dir, std::move(model)), {.session_len = 64, .cache_max_entry_count = 64});
   const std::vector<Request> requests = fixture_requests(dir);
-  const std::vector<Result> before = run(engine, requests);
+  const std::vector<Result> before = run_requests(engine, requests);
 
   faulty.faulty(1).fail_at = 3;  // in the second layer of the first step (which may hold only the first requests)
-  const std::vector<Result> failed = run(engine, requests);
+  const std::vector<Result> failed = run_requests(engine, requests);
   ASSERT_EQ(failed[0].reason, FinishReason::kError);
   for (size_t i = 0; i < failed.size(); ++i) {
     if (failed[i].reason == FinishReason::kError) {
@@ -220,7 +188,7 @@ TEST(TpEngine, RankFailingMidStepFailsOnlyThatStep) {
       EXPECT_EQ(failed[i].ids, before[i].ids) << "request " << i << " after the failed step";
     }
   }
-  EXPECT_EQ(ids_of(run(engine, requests)), ids_of(before));
+  EXPECT_EQ(ids_of(run_requests(engine, requests)), ids_of(before));
 }
 
 // Every check that needs no model runs before loading: the folder does not exist, so any load would be NotFound.
