@@ -113,47 +113,37 @@ void bench_copy() {
   row("d2d copy (ceiling)", "1 GiB", us, 2.0 * a.nbytes(), 0);
 }
 
+// The projections of a Qwen3-8B layer (q/k/v fused, gate/up fused) and its lm_head: [out, in].
+struct Projection {
+  const char* name;
+  int64_t out, in;
+};
+constexpr Projection kProjections[] = {
+    {"qkv", 6144, 4096}, {"o", 4096, 4096}, {"gate_up", 24576, 4096}, {"down", 4096, 12288}, {"lm_head", 151936, 4096}};
+
+std::string shape_label(int64_t tokens, const Projection& p) {
+  return "T=" + std::to_string(tokens) + " " + std::to_string(p.out) + "x" + std::to_string(p.in);
+}
+
 void bench_linear(bool quick) {
-  struct Shape2 {
-    const char* name;
-    int64_t out, in;
-  };
-  const Shape2 shapes[] = {{"qkv", 6144, 4096},
-                           {"o", 4096, 4096},
-                           {"gate_up", 24576, 4096},
-                           {"down", 4096, 12288},
-                           {"lm_head", 151936, 4096}};
   ExecContext ctx = gpu();
   for (int64_t tokens : {1, 2, 4, 8, 64, 512}) {
-    for (const auto& s : shapes) {
+    for (const auto& s : kProjections) {
       if (quick && tokens != 1 && tokens != 512) continue;
       LinearWeight w{random_gpu({s.out, s.in}, DType::kBF16, 0.05f, 3), Tensor()};
       Tensor x = random_gpu({tokens, s.in}, DType::kBF16, 1.0f, 4);
       Tensor y = Tensor::empty({tokens, s.out}, DType::kBF16, Device::cuda(0));
       const double us = time_us([&] { linear(ctx, x, w, y); });
       const double bytes = 2.0 * (s.out * s.in + tokens * (s.in + s.out));
-      row(std::string("linear ") + s.name,
-          "T=" + std::to_string(tokens) + " " + std::to_string(s.out) + "x" + std::to_string(s.in), us, bytes,
-          2.0 * tokens * s.out * s.in);
+      row(std::string("linear ") + s.name, shape_label(tokens, s), us, bytes, 2.0 * tokens * s.out * s.in);
     }
   }
 }
 
-// The skinny tensor-core GEMM (kernels/cuda/linear_skinny.cu) called directly, with the plan it picked; GB/s
-// counts the weight bytes only (the target: ~2800 on H100, copy ceiling above).
-// The decode GEMV's tuning knob (16-byte loads in flight per lane) at T = 1 and 2.
+// The decode GEMV's tuning knob (16-byte loads in flight per lane) at T = 1 and 2; GB/s counts the weights.
 void bench_gemv_loads() {
-  struct Shape2 {
-    const char* name;
-    int64_t out, in;
-  };
-  const Shape2 shapes[] = {{"qkv", 6144, 4096},
-                           {"o", 4096, 4096},
-                           {"gate_up", 24576, 4096},
-                           {"down", 4096, 12288},
-                           {"lm_head", 151936, 4096}};
   for (int64_t tokens : {1, 2}) {
-    for (const auto& s : shapes) {
+    for (const auto& s : kProjections) {
       Tensor w = random_gpu({s.out, s.in}, DType::kBF16, 0.05f, 3);
       Tensor x = random_gpu({tokens, s.in}, DType::kBF16, 1.0f, 4);
       Tensor y = Tensor::empty({tokens, s.out}, DType::kBF16, Device::cuda(0));
@@ -162,24 +152,19 @@ void bench_gemv_loads() {
           cuda::gemv_with_loads(DType::kBF16, w.data(), x.data(), nullptr, y.data(), int(tokens), int(s.in), int(s.out),
                                 loads, nullptr);
         });
-        row(std::string("gemv ") + s.name + " (loads " + std::to_string(loads) + ")",
-            "T=" + std::to_string(tokens) + " " + std::to_string(s.out) + "x" + std::to_string(s.in), us,
+        row(std::string("gemv ") + s.name + " (loads " + std::to_string(loads) + ")", shape_label(tokens, s), us,
             2.0 * s.out * s.in, 2.0 * tokens * s.out * s.in);
       }
     }
   }
 }
 
+// The skinny tensor-core GEMM (kernels/cuda/linear_skinny.cu) called directly, with the plan it picked; GB/s
+// counts the weight bytes only (the target: ~2800 on H100, copy ceiling above).
 void bench_skinny(bool quick) {
-  struct Shape2 {
-    const char* name;
-    int64_t out, in;
-  };
-  const Shape2 shapes[] = {{"qkv", 6144, 4096},   {"o", 4096, 4096},   {"gate_up", 24576, 4096},
-                           {"down", 4096, 12288}, {"k/v", 1024, 4096}, {"lm_head", 151936, 4096}};
-  for (int64_t tokens : {2, 4, 8, 16, 32, 64, 128}) {  // T <= 8: against the GEMV above
+  for (int64_t tokens : {2, 4, 8, 16, 32, 64, 128}) {  // T <= 2: against the GEMV above
     if (quick && tokens != 64) continue;
-    for (const auto& s : shapes) {
+    for (const auto& s : kProjections) {
       Tensor w = random_gpu({s.out, s.in}, DType::kBF16, 0.05f, 3);
       Tensor x = random_gpu({tokens, s.in}, DType::kBF16, 1.0f, 4);
       Tensor y = Tensor::empty({tokens, s.out}, DType::kBF16, Device::cuda(0));
@@ -191,8 +176,7 @@ void bench_skinny(bool quick) {
       if (!ok) continue;
       row(std::string("skinny ") + s.name + " (nt " + std::to_string(plan.token_tile) + " kw " +
               std::to_string(plan.k_warps) + " splits " + std::to_string(plan.splits) + ")",
-          "T=" + std::to_string(tokens) + " " + std::to_string(s.out) + "x" + std::to_string(s.in), us,
-          2.0 * s.out * s.in, 2.0 * tokens * s.out * s.in);
+          shape_label(tokens, s), us, 2.0 * s.out * s.in, 2.0 * tokens * s.out * s.in);
     }
   }
 }
