@@ -30,6 +30,15 @@ enum Slot : int {
   kMetaBase,    // device copies of the step's i32 inputs
 };
 
+// Cache slot (physical block * block_size + offset) of token position `pos` of a sequence.
+int32_t cache_slot(const std::vector<int32_t>& block_table, int32_t pos, int64_t block_size) {
+  return block_table[pos / block_size] * static_cast<int32_t>(block_size) + static_cast<int32_t>(pos % block_size);
+}
+
+void check_token_id(int64_t id, int64_t vocab) {
+  TLM_CHECK_ARG(id >= 0 && id < vocab) << "embedding: token id " << id << " is outside [0, " << vocab << ")";
+}
+
 Tensor host_i32(const std::vector<int32_t>& values, const Shape& shape) {
   Tensor t = Tensor::empty(shape, DType::kI32);
   std::copy(values.begin(), values.end(), t.data<int32_t>());
@@ -96,7 +105,7 @@ DecoderModel::StepInputs DecoderModel::prepare(const ExecContext& ctx, const For
       const int32_t pos = seq.context_len - seq.query_len + i;
       const int32_t row = seq.query_start + i;
       TLM_CHECK_EQ(batch.positions[row], pos) << "sequence " << s << " token " << i;
-      slots[row] = seq.block_table[pos / block_size] * static_cast<int32_t>(block_size) + pos % block_size;
+      slots[row] = cache_slot(seq.block_table, pos, block_size);
     }
     if (seq.needs_logits) rows.push_back(seq.query_start + seq.query_len - 1);
   }
@@ -128,8 +137,7 @@ std::vector<int32_t> DecoderModel::embedding_rows(const std::vector<int32_t>& to
   std::vector<int32_t> rows(token_ids.size());
   for (size_t i = 0; i < token_ids.size(); ++i) {
     const int64_t id = token_ids[i];
-    TLM_CHECK_ARG(id >= 0 && id < config_.vocab_size)
-        << "embedding: token id " << id << " is outside [0, " << config_.vocab_size << ")";
+    check_token_id(id, config_.vocab_size);
     const int64_t local = id - s.vocab_begin;
     rows[i] = static_cast<int32_t>(local >= 0 && local < s.vocab ? local : s.vocab);
   }
@@ -259,15 +267,14 @@ Tensor DecoderModel::forward_graphed(const ExecContext& ctx, const ForwardBatch&
   for (int64_t s = 0; s < S; ++s) {
     const auto& seq = batch.seqs[s];
     const int32_t id = batch.token_ids[seq.query_start];
-    TLM_CHECK_ARG(id >= 0 && id < config_.vocab_size)
-        << "embedding: token id " << id << " is outside [0, " << config_.vocab_size << ")";
+    check_token_id(id, config_.vocab_size);  // the embedding kernel cannot check ids it reads on the device
     TLM_CHECK_EQ(batch.positions[seq.query_start], seq.context_len - 1) << "sequence " << s;
     TLM_CHECK_GE(static_cast<int64_t>(seq.block_table.size()) * block_size, seq.context_len) << "sequence " << s;
     const int32_t p = seq.context_len - 1;
     ids[s] = id;
     pos[s] = p;
     ctx_lens[s] = seq.context_len;
-    slots[s] = seq.block_table[p / block_size] * static_cast<int32_t>(block_size) + p % block_size;
+    slots[s] = cache_slot(seq.block_table, p, block_size);
     std::copy(seq.block_table.begin(), seq.block_table.end(), tables + s * W);
   }
   if (!graph_inputs_.defined() || graph_inputs_.numel() < n) {
