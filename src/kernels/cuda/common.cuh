@@ -13,6 +13,7 @@
 #include "core/dtype.h"
 #include "core/error.h"
 #include "core/tensor.h"
+#include "kernels/cuda/cuda_runtime.h"
 #include "ops/exec_context.h"
 
 namespace turbolm::cuda {
@@ -203,6 +204,27 @@ void release_capture_pool(CapturePool& pool);
 // partials) moves: graphs captured before then are stale and must be captured again.
 uint64_t workspace_epoch();
 void bump_workspace_epoch();
+
+// Grow-only pinned host staging for asynchronous copies (the sampling op's upload/download, graphed steps'
+// inputs). Growing frees the old buffer: callers make sure no queued copy still reads it.
+class PinnedBuffer {
+ public:
+  ~PinnedBuffer() {
+    if (ptr_ != nullptr) cuda_pinned_host_allocator().deallocate(ptr_, bytes_);
+  }
+  void* reserve(size_t bytes) {
+    if (bytes > bytes_) {
+      if (ptr_ != nullptr) cuda_pinned_host_allocator().deallocate(ptr_, bytes_);
+      bytes_ = std::max(bytes, 2 * bytes_);
+      ptr_ = cuda_pinned_host_allocator().allocate(bytes_);
+    }
+    return ptr_;
+  }
+
+ private:
+  void* ptr_ = nullptr;
+  size_t bytes_ = 0;
+};
 
 // A device scratch buffer from the caching allocator, returned when it goes out of scope. Work queued on the
 // caller's stream may still use it then: the caching allocator hands it out again only to later work on the

@@ -79,8 +79,7 @@ void upload_staged(const void* host, size_t bytes, void* device_dst, void* strea
   // Two pinned halves used in turn: a half is rewritten only after the copy that last read it has finished
   // (its event), so the host may prepare step t+1 while step t's copy is still queued.
   struct Half {
-    void* pinned = nullptr;
-    size_t capacity = 0;
+    PinnedBuffer pinned;
     cudaEvent_t done = nullptr;
   };
   static std::mutex mutex;
@@ -90,15 +89,11 @@ void upload_staged(const void* host, size_t bytes, void* device_dst, void* strea
   Half& h = halves[next];
   next ^= 1;
   if (h.done == nullptr) CUDA_CHECK(cudaEventCreateWithFlags(&h.done, cudaEventDisableTiming));
-  CUDA_CHECK(cudaEventSynchronize(h.done));
-  if (h.capacity < bytes) {
-    if (h.pinned != nullptr) CUDA_CHECK(cudaFreeHost(h.pinned));
-    h.capacity = std::max(bytes, size_t{64} << 10);
-    CUDA_CHECK(cudaHostAlloc(&h.pinned, h.capacity, cudaHostAllocDefault));
-  }
-  std::memcpy(h.pinned, host, bytes);
+  CUDA_CHECK(cudaEventSynchronize(h.done));  // also before growing: the old buffer may not be read any more
+  void* pinned = h.pinned.reserve(std::max(bytes, size_t{64} << 10));
+  std::memcpy(pinned, host, bytes);
   const auto s = static_cast<cudaStream_t>(stream);
-  CUDA_CHECK(cudaMemcpyAsync(device_dst, h.pinned, bytes, cudaMemcpyHostToDevice, s));
+  CUDA_CHECK(cudaMemcpyAsync(device_dst, pinned, bytes, cudaMemcpyHostToDevice, s));
   CUDA_CHECK(cudaEventRecord(h.done, s));
 }
 

@@ -267,26 +267,6 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
-// Host staging that persists across calls (pinned, grown on demand): one upload, one download per step.
-class PinnedBuffer {
- public:
-  ~PinnedBuffer() {
-    if (ptr_ != nullptr) cuda_pinned_host_allocator().deallocate(ptr_, bytes_);
-  }
-  void* reserve(size_t bytes) {
-    if (bytes > bytes_) {
-      if (ptr_ != nullptr) cuda_pinned_host_allocator().deallocate(ptr_, bytes_);
-      bytes_ = std::max(bytes, 2 * bytes_);
-      ptr_ = cuda_pinned_host_allocator().allocate(bytes_);
-    }
-    return ptr_;
-  }
-
- private:
-  void* ptr_ = nullptr;
-  size_t bytes_ = 0;
-};
-
 size_t align_up(size_t n) { return (n + 255) / 256 * 256; }
 
 }  // namespace
@@ -301,7 +281,7 @@ std::vector<SampleResult> sample(const ExecContext& ctx, Tensor& logits, std::sp
   const cudaStream_t stream = stream_of(ctx);
   static std::mutex mutex;  // the staging buffers below are shared
   std::lock_guard<std::mutex> lock(mutex);
-  static PinnedBuffer upload, download;
+  static PinnedBuffer upload, download;  // persist across calls: one upload, one download per step
 
   // Upload layout: RowParams[rows] | penalty ids | sort-row list | sort segment offsets.
   std::vector<RowParams> row_params(rows);
