@@ -8,17 +8,16 @@
 // Prints a markdown table on stdout (progress and the engine's log on stderr); exits 1 when a request fails.
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <memory>
-#include <mutex>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "engine/throughput_run.h"
 #include "kernels/cuda/cuda_runtime.h"
 #include "turbolm/engine.h"
 
@@ -37,115 +36,24 @@ struct Options {
   EngineConfig engine;
 };
 
-struct Job {
-  std::vector<int32_t> prompt;
-  Clock::time_point submitted, first_token, finished;
-  int output_tokens = 0;
-  bool done = false;
-  FinishReason reason = FinishReason::kNone;
-  std::string error;
-};
-
-struct RunResult {
-  int requests = 0;
-  int failed = 0;
-  std::string first_failure;
-  double seconds = 0;
-  int64_t input_tokens = 0, output_tokens = 0;
-  int peak_running = 0, peak_waiting = 0;
-  int64_t peak_kv_blocks = 0;
-  int64_t preemptions = 0, prefix_hit_tokens = 0;
-  std::vector<double> ttft_ms, tpot_ms;
-};
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p / 100.0 * static_cast<double>(v.size())))];
-}
-
-double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
-
-// Submits `n` random-id requests at once and waits for all of them, polling the engine's stats meanwhile.
-RunResult run(Engine& engine, const Options& opt, int n, uint64_t seed, const char* label) {
+// `n` requests of input_len random ids (seeded), all submitted at once, greedy, exactly output_len tokens each.
+ThroughputRun run(Engine& engine, const Options& opt, int n, uint64_t seed, const char* label) {
   std::mt19937_64 rng(seed);
   const auto vocab = static_cast<int32_t>(engine.info().vocab_size);
   std::uniform_int_distribution<int32_t> token(std::min(3, vocab - 1), vocab - 1);
-  std::vector<Job> jobs(n);
-  for (Job& job : jobs) {
+  std::vector<ThroughputJob> jobs(n);
+  for (ThroughputJob& job : jobs) {
     job.prompt.resize(opt.input_len);
     for (int32_t& t : job.prompt) t = token(rng);
+    job.output_len = opt.output_len;
   }
-  const EngineStats before = engine.stats();
-
-  std::mutex mutex;
-  std::condition_variable changed;
-  int finished = 0;
-  RunResult r;
-  r.requests = n;
-  const Clock::time_point start = Clock::now();
-  std::vector<std::shared_ptr<RequestHandle>> handles;
-  handles.reserve(n);
-  for (Job& job : jobs) {
-    Request req;
-    req.prompt_ids = job.prompt;
-    req.gen.max_new_tokens = opt.output_len;
-    // ignore_eos alone makes every request run to max_new_tokens (no stop ids, no chat-template stop words
-    // without a tokenizer; checked below). min_new_tokens is not set: it masks EOS with one small host-to-device
-    // copy per row and step (engine_core.cc), which would be measured too.
-    req.gen.ignore_eos = true;
-    req.gen.do_sample = false;  // greedy
-    req.gen.random_seed = seed;
-    job.submitted = Clock::now();
-    handles.push_back(
-        engine.submit(std::move(req), [&mutex, &changed, &finished, j = &job](const GenerationOutput& chunk) {
-          const auto now = Clock::now();
-          std::lock_guard lock(mutex);
-          if (j->output_tokens == 0 && !chunk.token_ids.empty()) j->first_token = now;
-          j->output_tokens = chunk.output_tokens;
-          if (chunk.finish_reason == FinishReason::kNone || j->done) return;
-          j->done = true;
-          j->finished = now;
-          j->reason = chunk.finish_reason;
-          j->error = chunk.error;
-          ++finished;
-          changed.notify_one();
-        }));
-  }
-  {
-    std::unique_lock lock(mutex);
-    Clock::time_point last_report = Clock::now();
-    while (finished < n) {
-      changed.wait_for(lock, std::chrono::milliseconds(2));
-      const EngineStats s = engine.stats();
-      r.peak_running = std::max(r.peak_running, s.running);
-      r.peak_waiting = std::max(r.peak_waiting, s.waiting);
-      r.peak_kv_blocks = std::max(r.peak_kv_blocks, s.kv_blocks_used);
-      if (Clock::now() - last_report > std::chrono::seconds(10)) {
-        last_report = Clock::now();
-        std::fprintf(stderr, "%s: %.0f s, %d of %d finished, running %d, waiting %d, KV blocks %lld of %lld\n", label,
-                     std::chrono::duration<double>(last_report - start).count(), finished, n, s.running, s.waiting,
-                     static_cast<long long>(s.kv_blocks_used), static_cast<long long>(s.kv_blocks_total));
-      }
-    }
-  }
-  r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  const EngineStats after = engine.stats();
-  r.preemptions = after.preemptions - before.preemptions;
-  r.prefix_hit_tokens = after.prefix_cache_hit_tokens - before.prefix_cache_hit_tokens;
-  for (const Job& job : jobs) {
-    const bool ok = job.reason == FinishReason::kLength && job.output_tokens == opt.output_len;
-    if (!ok && r.failed++ == 0) {
-      r.first_failure = "finish reason '" + std::string(finish_reason_name(job.reason)) + "' after " +
-                        std::to_string(job.output_tokens) + " of " + std::to_string(opt.output_len) + " tokens" +
-                        (job.error.empty() ? "" : ": " + job.error);
-    }
-    r.input_tokens += static_cast<int64_t>(job.prompt.size());
-    r.output_tokens += job.output_tokens;
-    if (job.output_tokens > 0) r.ttft_ms.push_back(ms(job.first_token - job.submitted));
-    if (job.output_tokens > 1) r.tpot_ms.push_back(ms(job.finished - job.first_token) / (job.output_tokens - 1));
-  }
-  return r;
+  GenerationConfig gen;
+  // ignore_eos (set by run_throughput) alone makes every request run to max_new_tokens (no stop ids, no
+  // chat-template stop words without a tokenizer; checked by the caller). min_new_tokens is not set: it masks
+  // EOS with one small host-to-device copy per row and step (engine_core.cc), which would be measured too.
+  gen.do_sample = false;  // greedy
+  gen.random_seed = seed;
+  return run_throughput(engine, jobs, /*concurrency=*/0, gen, label);
 }
 
 bool parse(int argc, char** argv, Options& opt) {
@@ -199,10 +107,10 @@ bool parse(int argc, char** argv, Options& opt) {
   return true;
 }
 
-void print_row(const char* what, const RunResult& r, const Options& opt) {
+void print_row(const char* what, int requests, const ThroughputRun& r, const Options& opt) {
   std::printf("| %s | %d | %d | %d | %.2f | %.1f | %.1f | %.2f | %.0f / %.0f | %.2f / %.2f | %d | %lld | %lld |\n",
-              what, r.requests, opt.input_len, opt.output_len, r.seconds, r.output_tokens / r.seconds,
-              (r.input_tokens + r.output_tokens) / r.seconds, r.requests / r.seconds, percentile(r.ttft_ms, 50),
+              what, requests, opt.input_len, opt.output_len, r.seconds, r.output_tokens / r.seconds,
+              (r.input_tokens + r.output_tokens) / r.seconds, requests / r.seconds, percentile(r.ttft_ms, 50),
               percentile(r.ttft_ms, 99), percentile(r.tpot_ms, 50), percentile(r.tpot_ms, 99), r.peak_running,
               static_cast<long long>(r.peak_kv_blocks), static_cast<long long>(r.preemptions));
 }
@@ -258,25 +166,25 @@ int main(int argc, char** argv) {
   int failed = 0;
   try {
     if (opt.warmup > 0) {
-      const RunResult w = run(*engine, opt, opt.warmup, opt.seed + 1, "warm-up");
-      print_row("warm-up", w, opt);
+      const ThroughputRun w = run(*engine, opt, opt.warmup, opt.seed + 1, "warm-up");
+      print_row("warm-up", opt.warmup, w, opt);
       std::fflush(stdout);
-      if (w.failed > 0) {
-        std::fprintf(stderr, "error: %d of %d warm-up requests failed; first: %s\n", w.failed, w.requests,
-                     w.first_failure.c_str());
+      if (w.failed + w.short_outputs > 0) {
+        std::fprintf(stderr, "error: %d of %d warm-up requests failed; first: %s\n", w.failed + w.short_outputs,
+                     opt.warmup, w.first_problem.c_str());
         return 1;
       }
     }
-    const RunResult r = run(*engine, opt, opt.num_prompts, opt.seed, "run");
-    print_row("timed", r, opt);
+    const ThroughputRun r = run(*engine, opt, opt.num_prompts, opt.seed, "run");
+    print_row("timed", opt.num_prompts, r, opt);
     std::printf("\nKV blocks in use at most: %lld of %lld (%.1f%%); prefix-cache hit tokens %lld\n",
                 static_cast<long long>(r.peak_kv_blocks), static_cast<long long>(s0.kv_blocks_total),
                 s0.kv_blocks_total > 0 ? 100.0 * static_cast<double>(r.peak_kv_blocks) / s0.kv_blocks_total : 0.0,
                 static_cast<long long>(r.prefix_hit_tokens));
-    failed = r.failed;
+    failed = r.failed + r.short_outputs;
     if (failed > 0) {
-      std::fprintf(stderr, "error: %d of %d requests failed; first: %s\n", r.failed, r.requests,
-                   r.first_failure.c_str());
+      std::fprintf(stderr, "error: %d of %d requests failed; first: %s\n", failed, opt.num_prompts,
+                   r.first_problem.c_str());
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

@@ -1,11 +1,7 @@
 // `turbolm bench throughput`: offline serving throughput through the engine: N requests, at most C in flight,
 // reporting requests/s, input and output tokens/s, TTFT and TPOT percentiles and the peak KV blocks in use.
-#include <algorithm>
-#include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <fstream>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -13,12 +9,11 @@
 #include "cli/engine_options.h"
 #include "core/error.h"
 #include "engine/llm_engine.h"
+#include "engine/throughput_run.h"
 
 namespace turbolm::cli {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 struct ThroughputOptions {
   std::string model;
@@ -33,13 +28,7 @@ struct ThroughputOptions {
   EngineConfig engine;
 };
 
-struct Job {
-  std::vector<int32_t> prompt;
-  int output_len = 0;
-  Clock::time_point submitted, first_token, finished;
-  int output_tokens = 0;
-  FinishReason reason = FinishReason::kNone;
-};
+using Job = ThroughputJob;
 
 std::vector<Job> make_jobs(const ThroughputOptions& opt, LlmEngine& engine) {
   std::vector<Job> jobs;
@@ -76,82 +65,27 @@ std::vector<Job> make_jobs(const ThroughputOptions& opt, LlmEngine& engine) {
   return jobs;
 }
 
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p / 100.0 * static_cast<double>(v.size())))];
-}
-
-double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
-
-void run_throughput(const ThroughputOptions& opt) {
+void bench_throughput(const ThroughputOptions& opt) {
   TLM_CHECK_ARG(opt.num_prompts >= 1 && opt.input_len >= 1 && opt.output_len >= 1)
       << "--num-prompts, --input-len and --output-len must be positive";
   auto engine = std::make_unique<LlmEngine>(load_engine_parts(opt.model, opt.engine), opt.engine);
-  std::vector<Job> jobs = make_jobs(opt, *engine);
+  const std::vector<Job> jobs = make_jobs(opt, *engine);
   const int concurrency = opt.concurrency > 0 ? opt.concurrency : static_cast<int>(jobs.size());
-
-  std::mutex mutex;
-  std::condition_variable changed;
-  int in_flight = 0;
-  size_t next = 0, finished = 0;
-  auto submit = [&](Job& job) {
-    Request r;
-    r.prompt_ids = job.prompt;
-    r.gen.max_new_tokens = job.output_len;
-    r.gen.ignore_eos = true;
-    job.submitted = Clock::now();
-    engine->submit(std::move(r), [&](const GenerationOutput& chunk) {
-      auto now = Clock::now();
-      std::lock_guard lock(mutex);
-      if (job.output_tokens == 0 && !chunk.token_ids.empty()) job.first_token = now;
-      job.output_tokens = chunk.output_tokens;
-      if (chunk.finish_reason == FinishReason::kNone) return;
-      job.finished = now;
-      job.reason = chunk.finish_reason;
-      --in_flight;
-      ++finished;
-      changed.notify_one();
-    });
-  };
-
-  const Clock::time_point start = Clock::now();
-  {
-    std::unique_lock lock(mutex);
-    while (finished < jobs.size()) {
-      while (next < jobs.size() && in_flight < concurrency) {
-        ++in_flight;
-        Job& job = jobs[next++];
-        lock.unlock();
-        submit(job);
-        lock.lock();
-      }
-      changed.wait(lock);
-    }
-  }
-  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-
-  int64_t input_tokens = 0, output_tokens = 0;
-  std::vector<double> ttft, tpot;
-  for (const Job& job : jobs) {
-    TLM_CHECK_ARG(job.reason == FinishReason::kLength) << "a request ended with " << finish_reason_name(job.reason);
-    input_tokens += static_cast<int64_t>(job.prompt.size());
-    output_tokens += job.output_tokens;
-    ttft.push_back(ms(job.first_token - job.submitted));
-    if (job.output_tokens > 1) tpot.push_back(ms(job.finished - job.first_token) / (job.output_tokens - 1));
-  }
+  const ThroughputRun run = run_throughput(*engine, jobs, concurrency, GenerationConfig{});
+  TLM_CHECK_ARG(run.failed == 0) << "a request ended with " << run.first_problem;
+  const double seconds = run.seconds;
   EngineStats stats = engine->stats();
   nlohmann::ordered_json result = {
       {"num_prompts", jobs.size()},
       {"concurrency", concurrency},
       {"seconds", seconds},
       {"requests_per_s", static_cast<double>(jobs.size()) / seconds},
-      {"input_tokens_per_s", static_cast<double>(input_tokens) / seconds},
-      {"output_tokens_per_s", static_cast<double>(output_tokens) / seconds},
-      {"ttft_ms_p50", percentile(ttft, 50)},
-      {"ttft_ms_p99", percentile(ttft, 99)},
-      {"tpot_ms_p50", percentile(tpot, 50)},
-      {"tpot_ms_p99", percentile(tpot, 99)},
+      {"input_tokens_per_s", static_cast<double>(run.input_tokens) / seconds},
+      {"output_tokens_per_s", static_cast<double>(run.output_tokens) / seconds},
+      {"ttft_ms_p50", percentile(run.ttft_ms, 50)},
+      {"ttft_ms_p99", percentile(run.ttft_ms, 99)},
+      {"tpot_ms_p50", percentile(run.tpot_ms, 50)},
+      {"tpot_ms_p99", percentile(run.tpot_ms, 99)},
       {"kv_blocks_peak", stats.kv_blocks_peak},
       {"kv_blocks_total", stats.kv_blocks_total},
       {"prefix_cache_hit_tokens", stats.prefix_cache_hit_tokens},
@@ -164,8 +98,8 @@ void run_throughput(const ThroughputOptions& opt) {
   std::printf("requests %zu, concurrency %d, %.2f s\n", jobs.size(), concurrency, seconds);
   std::printf("throughput: %.3f req/s, input %.1f tok/s, output %.1f tok/s\n", result["requests_per_s"].get<double>(),
               result["input_tokens_per_s"].get<double>(), result["output_tokens_per_s"].get<double>());
-  std::printf("TTFT ms: p50 %.1f, p99 %.1f; TPOT ms: p50 %.1f, p99 %.1f\n", percentile(ttft, 50), percentile(ttft, 99),
-              percentile(tpot, 50), percentile(tpot, 99));
+  std::printf("TTFT ms: p50 %.1f, p99 %.1f; TPOT ms: p50 %.1f, p99 %.1f\n", percentile(run.ttft_ms, 50),
+              percentile(run.ttft_ms, 99), percentile(run.tpot_ms, 50), percentile(run.tpot_ms, 99));
   std::printf("KV blocks: peak %lld of %lld; prefix-cache hit tokens %lld; preemptions %lld\n",
               static_cast<long long>(stats.kv_blocks_peak), static_cast<long long>(stats.kv_blocks_total),
               static_cast<long long>(stats.prefix_cache_hit_tokens), static_cast<long long>(stats.preemptions));
@@ -186,7 +120,7 @@ void add_bench_throughput(CLI::App& app) {
   cmd->add_option("--seed", opt->seed, "seed of the random prompts")->capture_default_str();
   cmd->add_flag("--json", opt->json, "print one JSON object");
   add_engine_options(*cmd, opt->engine);
-  cmd->callback([opt] { run_throughput(*opt); });
+  cmd->callback([opt] { bench_throughput(*opt); });
 }
 
 }  // namespace
