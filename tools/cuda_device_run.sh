@@ -30,7 +30,7 @@ fi
 
 start=$(date +%s)
 cmake -S tools/cuda_device -B $build -G Ninja -DTURBOLM_CUDA_PTXAS_VERBOSE=ON > "$OUT/build.log" 2>&1 &&
-  ninja -C $build -j16 turbolm_cuda_tests turbolm_cuda_ops_bench >> "$OUT/build.log" 2>&1
+  ninja -C $build -j16 turbolm_cuda_tests turbolm_cuda_ops_bench turbolm_cuda_cublaslt_bench >> "$OUT/build.log" 2>&1
 build_rc=$?
 if want model; then  # the models layer may be mid-change: its failure must not cost the tests
   ninja -C $build -j16 turbolm_cuda_model_bench >> "$OUT/build.log" 2>&1 || echo "model bench build FAILED" | tee -a "$OUT/device.txt"
@@ -60,6 +60,9 @@ if want bench; then
   timeout 300 $build/bench/cuda/turbolm_cuda_ops_bench > "$OUT/ops_bench.md" 2>&1
   echo "ops bench rc=$?" | tee -a "$OUT/device.txt"
   cat "$OUT/ops_bench.md"
+  { echo; timeout 120 $build/bench/cuda/turbolm_cuda_cublaslt_bench; } >> "$OUT/ops_bench.md" 2>&1
+  echo "cublaslt bench rc=$?" | tee -a "$OUT/device.txt"
+  tail -14 "$OUT/ops_bench.md"
 fi
 
 if want profile && command -v ncu > /dev/null; then  # the qkv decode GEMV (T = 1) under Nsight Compute
@@ -105,15 +108,20 @@ if want engine; then  # its build (tokenizer, chat, engine layers) may fail: tha
       wait "$gen_pid"
       echo "random qwen3-8b written (rc=$?) $(( $(date +%s) - gen_start )) s after start" | tee -a "$OUT/device.txt"
     fi
-    # One process: a 64-request warm-up (cuBLASLt plans, decode graphs), then the timed 1,000 requests.
-    start=$(date +%s)
-    timeout 420 $build/bench/cuda/turbolm_cuda_engine_bench $model --num-prompts 1000 --input-len 128 \
-      --output-len 128 --max-batch-size 256 --warmup 64 > "$OUT/engine_bench.md" 2> /tmp/engine_bench.log
-    rc=$?
-    { echo; echo '```'; grep -vE "^(run|warm-up): " /tmp/engine_bench.log | tail -40; echo '```'; } >> "$OUT/engine_bench.md"
-    echo "engine bench rc=$rc in $(( $(date +%s) - start )) s" | tee -a "$OUT/device.txt"
+    # One process per batch limit: a 64-request warm-up (cuBLASLt plans, decode graphs), then the timed 1,000
+    # requests. ENGINE_BATCHES (default "0 256": the device's default, i.e. LMDeploy's, and 256) lists the
+    # --max-batch-size values to run.
+    : > "$OUT/engine_bench.md"
+    for batch in ${ENGINE_BATCHES:-0 256}; do
+      start=$(date +%s)
+      timeout 420 $build/bench/cuda/turbolm_cuda_engine_bench $model --num-prompts 1000 --input-len 128 \
+        --output-len 128 --max-batch-size "$batch" --warmup 64 >> "$OUT/engine_bench.md" 2> /tmp/engine_bench.log
+      rc=$?
+      { echo; echo '```'; grep -vE "^(run|warm-up): " /tmp/engine_bench.log | tail -40; echo '```'; } >> "$OUT/engine_bench.md"
+      echo "engine bench (max batch $batch) rc=$rc in $(( $(date +%s) - start )) s" | tee -a "$OUT/device.txt"
+      tail -5 /tmp/engine_bench.log
+    done
     cat "$OUT/engine_bench.md"
-    tail -5 /tmp/engine_bench.log
   else
     echo "engine bench build FAILED" | tee -a "$OUT/device.txt"
     grep -E "error|FAILED|Error|undefined reference" -A4 /tmp/engine_build.log | head -60 | tee "$OUT/engine_bench.md"

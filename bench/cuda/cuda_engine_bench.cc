@@ -3,7 +3,8 @@
 // all submitted at once, like `turbolm bench throughput` but on a model folder without a tokenizer
 // (tools/make_random_model.py --preset qwen3-8b). A warm-up batch runs first on the same engine.
 //   turbolm_cuda_engine_bench MODEL_DIR [--num-prompts 1000] [--input-len 128] [--output-len 128]
-//     [--max-batch-size 256] [--session-len 4096] [--cache-max-entry-count 0.9] [--max-prefill-token-num 8192]
+//     [--max-batch-size 0 (the device's default: 1024 on H100)] [--session-len 4096] [--cache-max-entry-count 0.9]
+//     [--max-prefill-token-num 8192]
 //     [--warmup 64] [--seed 0] [--device cuda]   (--device cpu: a smoke test without a GPU)
 // Prints a markdown table on stdout (progress and the engine's log on stderr); exits 1 when a request fails.
 #include <algorithm>
@@ -122,7 +123,6 @@ int main(int argc, char** argv) {
   using namespace turbolm;
   Options opt;
   opt.engine.device = "cuda";
-  opt.engine.max_batch_size = 256;
   opt.engine.cache_max_entry_count = 0.9;
   opt.engine.session_len = 4096;
   if (!parse(argc, argv, opt)) {

@@ -11,7 +11,7 @@ struct EngineConfig {
   int node_rank = 0;                   // this host's index in [0, nnodes)
   std::string dist_init_addr;          // node 0's HOST:PORT for the bootstrap; "" = single node
   int session_len = 0;                 // max tokens per sequence (prompt + output); 0 = model's max positions
-  int max_batch_size = 128;            // sequences per step
+  int max_batch_size = 0;              // sequences per step; 0 = LMDeploy's default for the device (1024 on H100)
   double cache_max_entry_count = 0.8;  // < 1: fraction of free memory after weights for KV; >= 1: number of blocks
   int cache_block_seq_len = 64;        // tokens per KV block
   bool enable_prefix_caching = true;

@@ -8,7 +8,11 @@ namespace turbolm::cli {
 void add_engine_options(CLI::App& cmd, EngineConfig& c) {
   cmd.add_option("--session-len", c.session_len, "max tokens per sequence (0 = the model's max positions)")
       ->capture_default_str();
-  cmd.add_option("--max-batch-size", c.max_batch_size, "sequences per engine step")->capture_default_str();
+  cmd.add_option("--max-batch-size", c.max_batch_size,
+                 "sequences per engine step (0 = LMDeploy's default for the device: 1024 on H100/H200, 384 on A100, "
+                 "128 on other GPUs and the CPU)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd.add_option("--cache-max-entry-count", c.cache_max_entry_count,
                  "KV cache: < 1 = fraction of free memory after the weights, >= 1 = number of blocks")
       ->capture_default_str();

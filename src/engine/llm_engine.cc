@@ -106,7 +106,8 @@ std::unique_ptr<Engine> Engine::create(const std::string& model_dir, const Engin
 LlmEngine::LlmEngine(EngineParts parts, const EngineConfig& config) : parts_(std::move(parts)), config_(config) {
   const Model& model = *parts_.model;
   const ModelConfig& mc = model.config();
-  TLM_CHECK_ARG(config.max_batch_size >= 1) << "max_batch_size must be >= 1";
+  TLM_CHECK_ARG(config.max_batch_size >= 0) << "max_batch_size must be >= 1 (or 0 for the device's default)";
+  if (config_.max_batch_size == 0) config_.max_batch_size = default_max_batch_size(model.device());
   TLM_CHECK_ARG(config.cache_block_seq_len >= 1) << "cache_block_seq_len must be >= 1";
   TLM_CHECK_ARG(config.max_prefill_token_num >= 1) << "max_prefill_token_num must be >= 1";
   config_.session_len = config.session_len > 0 ? config.session_len : static_cast<int>(mc.max_position_embeddings);
@@ -117,7 +118,7 @@ LlmEngine::LlmEngine(EngineParts parts, const EngineConfig& config) : parts_(std
   const KvQuant quant = kv_quant_from_policy(config.quant_policy);
   KvPoolRequest pool{.cache_max_entry_count = config.cache_max_entry_count,
                      .bytes_per_block = model.kv_cache_spec(1, block_size, quant).bytes_per_block(),
-                     .max_useful_blocks = static_cast<int64_t>(config.max_batch_size) *
+                     .max_useful_blocks = static_cast<int64_t>(config_.max_batch_size) *
                                           ((config_.session_len + block_size - 1) / block_size)};
   if (config.cache_max_entry_count < 1) {
     // Measured after loading: CPU weights live in anonymous memory (io/mapped_file.h FileAccess::kRead) and GPU
@@ -134,7 +135,7 @@ LlmEngine::LlmEngine(EngineParts parts, const EngineConfig& config) : parts_(std
   if (config.num_threads > 0) pool_ = std::make_unique<ThreadPool>(config.num_threads);
   ExecContext ctx{.device = model.device(), .pool = pool_.get()};
   EngineCoreConfig core{
-      .scheduler = {.max_batch_size = config.max_batch_size, .max_prefill_token_num = config.max_prefill_token_num},
+      .scheduler = {.max_batch_size = config_.max_batch_size, .max_prefill_token_num = config.max_prefill_token_num},
       .num_blocks = num_blocks_,
       .block_size = block_size,
       .enable_prefix_caching = config.enable_prefix_caching,

@@ -1,8 +1,10 @@
 #include "engine/placement.h"
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <string>
+#include <utility>
 
 #include "core/error.h"
 #if TURBOLM_WITH_CUDA
@@ -46,6 +48,30 @@ size_t available_memory(Device device) {
   }
   TLM_FAIL(kUnsupported)
       << "cannot read MemAvailable from /proc/meminfo; pass --cache-max-entry-count as a block count";
+}
+
+int default_max_batch_size(std::string_view device_name, bool is_cuda) {
+  if (!is_cuda) return 128;
+  std::string name(device_name);
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+  // LMDeploy's table (lmdeploy/utils.py get_max_batch_size), matched on the driver's device name.
+  for (const auto& [key, size] : {std::pair<const char*, int>{"a100", 384},
+                                  {"a800", 384},
+                                  {"h100", 1024},
+                                  {"h800", 1024},
+                                  {"l20y", 1024},
+                                  {"h200", 1024}})
+    if (name.find(key) != std::string::npos) return size;
+  return 128;
+}
+
+int default_max_batch_size(Device device) {
+  if (!device.is_cuda()) return default_max_batch_size("", false);
+#if TURBOLM_WITH_CUDA
+  return default_max_batch_size(cuda_device_description(device.index), true);
+#else
+  return default_max_batch_size("", true);
+#endif
 }
 
 int64_t kv_pool_blocks(const KvPoolRequest& r) {
