@@ -7,12 +7,14 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <numbers>
 #include <numeric>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "core/half.h"
+#include "kernels/cuda/attention_launch.cuh"
 #include "kernels/cuda/cuda_runtime.h"
 #include "kernels/cuda/linear_gemv.cuh"
 #include "kernels/cuda/linear_skinny.cuh"
@@ -195,6 +197,34 @@ void bench_small_ops() {
   }
 }
 
+// The two decode kernels called directly on a plain bf16 cache (paged_attention picks the streamed one): one
+// device run compares them. Same conventions as bench_attention's rows.
+template <int D>
+void bench_decode_kernels(const KvCache& cache, const AttentionMetadata& meta, float scale, const Tensor& q,
+                          Tensor& out, const std::string& shape, double kv_bytes, double flops) {
+  using T = __nv_bfloat16;
+  const cuda::KvLayer<T, KvQuant::kNone> kv{cache.key(0).data(), cache.value(0).data(), nullptr, nullptr,
+                                            static_cast<int>(cache.spec().num_kv_heads)};
+  const cuda::AttentionParams p{static_cast<const int32_t*>(meta.query_start.data()),
+                                static_cast<const int32_t*>(meta.context_lens.data()),
+                                static_cast<const int32_t*>(meta.block_tables.data()),
+                                static_cast<int>(meta.block_tables.dim(1)),
+                                static_cast<int>(cache.spec().block_size),
+                                static_cast<int>(meta.num_seqs),
+                                static_cast<int>(q.dim(1)),
+                                static_cast<int>(cache.spec().num_kv_heads),
+                                scale * std::numbers::log2e_v<float>};
+  const T* q_ptr = static_cast<const T*>(q.data());
+  T* out_ptr = static_cast<T*>(out.data());
+  const int max_context_len = static_cast<int>(meta.max_context_len);
+  double us =
+      time_us([&] { cuda::launch_decode_attention_streamed<T, D>(q_ptr, kv, p, max_context_len, out_ptr, nullptr); });
+  row("attention decode streamed kv bf16", shape, us, kv_bytes, flops);
+  us = time_us(
+      [&] { cuda::launch_decode_attention<T, KvQuant::kNone, D>(q_ptr, kv, p, max_context_len, out_ptr, nullptr); });
+  row("attention decode classic kv bf16", shape, us, kv_bytes, flops);
+}
+
 // Attention at Qwen3-8B geometry (32 q heads, 8 kv heads, head_dim 128, block 64) over a filled cache.
 void bench_attention(KvQuant quant) {
   const int64_t block = 64, Hq = 32, Hkv = 8, D = 128;
@@ -240,7 +270,8 @@ void bench_attention(KvQuant quant) {
                            c.ctx_len};
     Tensor q = random_gpu({T, Hq, D}, DType::kBF16, 1.0f, 9),
            out = Tensor::empty({T, Hq, D}, DType::kBF16, Device::cuda(0));
-    const double us = time_us([&] { paged_attention(ctx, q, cache, 0, meta, 0.088f, out); });
+    const float scale = 0.088f;
+    const double us = time_us([&] { paged_attention(ctx, q, cache, 0, meta, scale, out); });
     const double kv_bytes = double(c.seqs) * c.ctx_len * Hkv * 2 *
                             (quant == KvQuant::kNone   ? D * 2.0
                              : quant == KvQuant::kInt8 ? D + 8.0
@@ -249,9 +280,11 @@ void bench_attention(KvQuant quant) {
     for (int s = 0; s < c.seqs; ++s)  // causal: query i sees ctx - q_len + i + 1 keys
       flops += 4.0 * Hq * D * (double(c.q_len) * (c.ctx_len - c.q_len) + c.q_len * (c.q_len + 1) / 2.0);
     const char* qn = quant == KvQuant::kNone ? "bf16" : quant == KvQuant::kInt8 ? "int8" : "int4";
-    row(std::string("attention ") + c.name + " kv " + qn,
-        "S=" + std::to_string(c.seqs) + " q=" + std::to_string(c.q_len) + " ctx=" + std::to_string(c.ctx_len), us,
-        kv_bytes, flops);
+    const std::string shape =
+        "S=" + std::to_string(c.seqs) + " q=" + std::to_string(c.q_len) + " ctx=" + std::to_string(c.ctx_len);
+    row(std::string("attention ") + c.name + " kv " + qn, shape, us, kv_bytes, flops);
+    if (quant == KvQuant::kNone && c.q_len == 1)
+      bench_decode_kernels<D>(cache, meta, scale, q, out, shape, kv_bytes, flops);
   }
 }
 

@@ -1,23 +1,11 @@
-// Shared by the paged attention kernels: reading K/V rows out of the paged cache (dequantizing on the fly),
-// and the launchers paged_attention dispatches to.
+// Shared by the paged attention kernels: reading K/V rows out of the paged cache (dequantizing on the fly).
+// The launchers and the structs they take are in attention_launch.cuh (host-only).
 #pragma once
 
+#include "kernels/cuda/attention_launch.cuh"
 #include "kernels/cuda/common.cuh"
-#include "ops/kv_cache.h"
 
 namespace turbolm::cuda {
-
-// One layer of the cache as the kernels see it. Element (slot, head, d) of a plain cache sits at
-// (slot * heads + head) * head_dim + d; quantized caches keep bytes there (half as many for int4) and
-// {scale, zero} per (slot, head).
-template <typename T, KvQuant Q>
-struct KvLayer {
-  const void* key;
-  const void* value;
-  const float2* key_params;  // quantized caches only
-  const float2* value_params;
-  int heads;
-};
 
 // Eight consecutive cache elements [d0, d0 + 8) of one (slot, head), as stored: split into the load and the
 // conversion so that a kernel can keep many loads in flight in few registers (16 / 8 / 4 bytes a row).
@@ -79,33 +67,5 @@ __device__ __forceinline__ void load_kv8(const void* cache, const float2* params
 __device__ __forceinline__ int64_t kv_slot(const int32_t* table, int pos, int block_size) {
   return int64_t{table[pos / block_size]} * block_size + pos % block_size;
 }
-
-// Step geometry shared by both kernels. Device pointers to the AttentionMetadata tensors.
-struct AttentionParams {
-  const int32_t* query_start;   // [S + 1]
-  const int32_t* context_lens;  // [S]
-  const int32_t* block_tables;  // [S, table_stride]
-  int table_stride;
-  int block_size;
-  int num_seqs;
-  int q_heads;
-  int kv_heads;
-  float scale_log2;  // softmax scale * log2(e): the kernels use exp2
-};
-
-// Decode (every sequence has one query row): split-K over the context, GQA heads of one kv head per block.
-template <typename T, KvQuant Q, int D>
-void launch_decode_attention(const T* q, const KvLayer<T, Q>& kv, const AttentionParams& p, int max_context_len, T* out,
-                             cudaStream_t stream);
-// Any mix of prefill chunks and decode rows: flash-attention tiles of 64 queries x 64 keys on tensor cores.
-template <typename T, KvQuant Q, int D>
-void launch_prefill_attention(const T* q, const KvLayer<T, Q>& kv, const AttentionParams& p, int max_query_len, T* out,
-                              cudaStream_t stream);
-
-// Any float dtype (f32 too), any head_dim up to 256, contexts up to 51200 tokens: the fallback for shapes the
-// two kernels above are not instantiated for (one block per query row and head; simple, not fast).
-template <typename T, KvQuant Q>
-void launch_generic_attention(const T* q, const KvLayer<T, Q>& kv, const AttentionParams& p, int num_tokens,
-                              int head_dim, int max_context_len, T* out, cudaStream_t stream);
 
 }  // namespace turbolm::cuda

@@ -1,8 +1,8 @@
 // Paged decode attention: one query row per sequence. Block = (sequence, kv head, group slice, context split):
 // the block reads each K/V row of its split once for all (up to G) query heads sharing that kv head,
 // keeps the split's scores in shared memory, and writes a normalised partial output with its max and sum;
-// a second kernel merges the splits (skipped when there is one).
-#include "kernels/cuda/attention.cuh"
+// a second kernel merges the splits (skipped when there is one; attention_combine.cuh).
+#include "kernels/cuda/attention_combine.cuh"
 
 namespace turbolm::cuda {
 namespace {
@@ -148,32 +148,11 @@ __global__ void __launch_bounds__(kThreads, G <= 4 ? 3 : 2)
     if (num_splits == 1) {
       out[(int64_t{q_row} * p.q_heads + head) * D + d] = from_float<T>(o * inv_l);
     } else {
-      const int64_t part = (int64_t{s} * p.q_heads + head) * num_splits + split;
+      const int64_t part = decode_partial_index(s, p.q_heads, head, num_splits, split);
       part_o[part * D + d] = o * inv_l;
       if (d == 0) part_ml[part] = n > 0 ? ml : make_float2(-INFINITY, 0.0f);
     }
   }
-}
-
-// out[row of s, head] = sum_j w_j o_j / sum_j w_j with w_j = l_j * exp2(m_j - max m).
-template <typename T, int D>
-__global__ void combine_kernel(const float* __restrict__ part_o, const float2* __restrict__ part_ml,
-                               const int32_t* __restrict__ query_start, int q_heads, int num_splits,
-                               T* __restrict__ out) {
-  begin_dependent_kernel();
-  const int s = blockIdx.x, head = blockIdx.y, d = threadIdx.x;
-  const int64_t base = (int64_t{s} * q_heads + head) * num_splits;
-  float m = -INFINITY;
-  for (int j = 0; j < num_splits; ++j) m = fmaxf(m, part_ml[base + j].x);
-  float num = 0.0f, den = 0.0f;
-  for (int j = 0; j < num_splits; ++j) {
-    const float2 ml = part_ml[base + j];
-    if (ml.y == 0.0f) continue;
-    const float w = ml.y * exp2f(ml.x - m);
-    num += w * part_o[(base + j) * D + d];
-    den += w;
-  }
-  out[(int64_t{query_start[s]} * q_heads + head) * D + d] = from_float<T>(den > 0.0f ? num / den : 0.0f);
 }
 
 template <typename T, KvQuant Q, int D, int G>
@@ -187,19 +166,11 @@ void launch_decode(const T* q, const KvLayer<T, Q>& kv, const AttentionParams& p
   const int split_len = static_cast<int>(std::clamp<int64_t>(
       ceil_div(ceil_div(max_context_len, wanted), kSplitQuantum) * kSplitQuantum, kSplitQuantum, kMaxSplit));
   const int num_splits = static_cast<int>(ceil_div(max_context_len, split_len));
-  std::unique_ptr<DeviceScratch> part_o, part_ml;
-  if (num_splits > 1) {
-    const size_t parts = size_t(p.num_seqs) * p.q_heads * num_splits;
-    part_o = std::make_unique<DeviceScratch>(parts * D * sizeof(float));
-    part_ml = std::make_unique<DeviceScratch>(parts * sizeof(float2));
-  }
+  const DecodePartials partials(p, num_splits, D);
   const dim3 grid(p.num_seqs, p.kv_heads * group_slices, num_splits);
   launch_dependent(decode_kernel<T, Q, D, G>, grid, kThreads, 0, stream, q, kv, p, split_len, num_splits, group_slices,
-                   out, part_o ? part_o->as<float>() : nullptr, part_ml ? part_ml->as<float2>() : nullptr);
-  if (num_splits > 1) {
-    launch_dependent(combine_kernel<T, D>, dim3(p.num_seqs, p.q_heads), D, 0, stream, part_o->as<float>(),
-                     part_ml->as<float2>(), p.query_start, p.q_heads, num_splits, out);
-  }
+                   out, partials.o(), partials.ml());
+  if (num_splits > 1) launch_decode_combine<T, D>(partials, p, num_splits, out, stream);
 }
 
 }  // namespace

@@ -5,12 +5,11 @@
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <cstring>
-#include <numeric>
 
 #include "cuda_test_util.h"
 #include "ops/kv_cache.h"
+#include "paged_attention_util.h"
 
 namespace turbolm {
 namespace {
@@ -69,34 +68,9 @@ KvCacheSpec spec_for(const AttnCase& c, int64_t num_blocks, Device device) {
 // Fills both caches through their writers (the GPU bytes must equal the CPU bytes), then runs both attentions.
 void run_step(const AttnCase& c, const Step& step, uint32_t seed, int64_t q_heads = kQHeads) {
   const int64_t layer = 1, D = c.head_dim;
-  std::vector<int32_t> query_start = {0}, context_lens, block_counts;
-  int64_t max_blocks = 0, total_blocks = 0, max_q = 0, max_ctx = 0;
-  for (auto [q_len, ctx_len] : step.seqs) {
-    query_start.push_back(query_start.back() + q_len);
-    context_lens.push_back(ctx_len);
-    const int64_t blocks = (ctx_len + kBlockSize - 1) / kBlockSize;
-    block_counts.push_back(static_cast<int32_t>(blocks));
-    max_blocks = std::max(max_blocks, blocks);
-    total_blocks += blocks;
-    max_q = std::max<int64_t>(max_q, q_len);
-    max_ctx = std::max<int64_t>(max_ctx, ctx_len);
-  }
-  const int64_t S = static_cast<int64_t>(step.seqs.size()), T = query_start.back();
-  const int64_t num_blocks = total_blocks + 3;
-  // Physical blocks shuffled, so that a kernel assuming contiguous blocks fails.
-  std::vector<int32_t> physical(num_blocks);
-  std::iota(physical.begin(), physical.end(), 0);
-  std::shuffle(physical.begin(), physical.end(), std::mt19937(seed));
-  std::vector<int32_t> tables(S * max_blocks, 0);
-  int64_t next = 0;
-  for (int64_t s = 0; s < S; ++s)
-    for (int64_t b = 0; b < block_counts[s]; ++b) tables[s * max_blocks + b] = physical[next++];
-
-  // Every context token of every sequence is written (the query tokens of this step last, as a model would).
-  std::vector<int32_t> all_slots;
-  for (int64_t s = 0; s < S; ++s)
-    for (int32_t p = 0; p < context_lens[s]; ++p)
-      all_slots.push_back(tables[s * max_blocks + p / kBlockSize] * kBlockSize + p % kBlockSize);
+  const PagedStep paged = make_paged_step(step.seqs, kBlockSize, seed);
+  const int64_t T = paged.num_tokens, num_blocks = paged.num_blocks;
+  const std::vector<int32_t>& all_slots = paged.all_slots;
   const int64_t N = static_cast<int64_t>(all_slots.size());
   const auto k = random_values(N * kKvHeads * D, seed + 1, c.dtype, -2.0f, 2.0f);
   const auto v = random_values(N * kKvHeads * D, seed + 2, c.dtype, -2.0f, 2.0f);
@@ -127,26 +101,8 @@ void run_step(const AttnCase& c, const Step& step, uint32_t seed, int64_t q_head
   compare_slots(cpu_cache.key_params(layer), gpu_cache.key_params(layer), "key params");
   compare_slots(cpu_cache.value_params(layer), gpu_cache.value_params(layer), "value params");
 
-  // Slot mapping of this step's query tokens (not used by attention itself, but part of the metadata).
-  std::vector<int32_t> step_slots;
-  for (int64_t s = 0; s < S; ++s)
-    for (int32_t p = context_lens[s] - (query_start[s + 1] - query_start[s]); p < context_lens[s]; ++p)
-      step_slots.push_back(tables[s * max_blocks + p / kBlockSize] * kBlockSize + p % kBlockSize);
-
-  AttentionMetadata cpu_meta{host_i32(query_start, {S + 1}),
-                             host_i32(context_lens, {S}),
-                             host_i32(tables, {S, max_blocks}),
-                             host_i32(step_slots, {T}),
-                             S,
-                             max_q,
-                             max_ctx};
-  AttentionMetadata gpu_meta{to_gpu(cpu_meta.query_start),
-                             to_gpu(cpu_meta.context_lens),
-                             to_gpu(cpu_meta.block_tables),
-                             to_gpu(cpu_meta.slot_mapping),
-                             S,
-                             max_q,
-                             max_ctx};
+  const AttentionMetadata cpu_meta = host_metadata(paged);
+  const AttentionMetadata gpu_meta = device_metadata(cpu_meta);
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   Tensor cpu_out = Tensor::empty({T, q_heads, D}, DType::kF32);
   paged_attention(cctx, host_tensor(q, {T, q_heads, D}, DType::kF32), cpu_cache, layer, cpu_meta, scale, cpu_out);

@@ -1,0 +1,164 @@
+// The decode attention kernels called directly on device buffers, the streamed one (attention_decode_streamed.cu)
+// and the classic one (attention_decode.cu), against the CPU paged_attention op over a plain cache: both dtypes
+// and head dims, GQA groups 1 / 4 / 8, cache blocks of 16 and 64 tokens, contexts around the 16-token chunks and
+// the 64-token split quantum, long contexts (many splits, one split left with a single token), mixed lengths
+// (splits empty for the short sequences) and batches of hundreds of sequences.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numbers>
+#include <string>
+
+#include "cuda_test_util.h"
+#include "kernels/cuda/attention_launch.cuh"
+#include "ops/attention.h"
+#include "ops/kv_cache.h"
+#include "paged_attention_util.h"
+
+namespace turbolm {
+namespace {
+
+using namespace cuda_test;
+
+constexpr int64_t kKvHeads = 2;
+
+struct DecodeCase {
+  DType dtype;
+  int head_dim;
+  int group;  // query heads per kv head
+  int block_size;
+};
+
+std::string case_name(const ::testing::TestParamInfo<DecodeCase>& info) {
+  const DecodeCase& c = info.param;
+  return std::string(dtype_label(c.dtype)) + "_d" + std::to_string(c.head_dim) + "_g" + std::to_string(c.group) + "_b" +
+         std::to_string(c.block_size);
+}
+
+std::vector<DecodeCase> all_cases() {
+  std::vector<DecodeCase> cases;
+  for (DType dt : {DType::kBF16, DType::kF16})
+    for (int d : {64, 128})
+      for (int group : {1, 4, 8})
+        for (int block : {16, 64}) cases.push_back({dt, d, group, block});
+  return cases;
+}
+
+class CudaDecodeAttentionTest : public ::testing::TestWithParam<DecodeCase> {};
+INSTANTIATE_TEST_SUITE_P(Matrix, CudaDecodeAttentionTest, ::testing::ValuesIn(all_cases()), case_name);
+
+enum class DecodeKernel { kStreamed, kClassic };
+
+// Device inputs of one decode step: q [S, Hq, D] and the cache layer [blocks, block_size, Hkv, D], both in the
+// case's dtype.
+struct DeviceStep {
+  Tensor q, key, value;
+  AttentionMetadata meta;
+  int64_t q_heads;
+  float scale;
+};
+
+template <typename T, int D>
+void launch_typed(DecodeKernel kernel, const DeviceStep& in, Tensor& out) {
+  const cuda::KvLayer<T, KvQuant::kNone> kv{in.key.data(), in.value.data(), nullptr, nullptr,
+                                            static_cast<int>(kKvHeads)};
+  const cuda::AttentionParams params{static_cast<const int32_t*>(in.meta.query_start.data()),
+                                     static_cast<const int32_t*>(in.meta.context_lens.data()),
+                                     static_cast<const int32_t*>(in.meta.block_tables.data()),
+                                     static_cast<int>(in.meta.block_tables.dim(1)),
+                                     static_cast<int>(in.key.dim(1)),
+                                     static_cast<int>(in.meta.num_seqs),
+                                     static_cast<int>(in.q_heads),
+                                     static_cast<int>(kKvHeads),
+                                     in.scale * std::numbers::log2e_v<float>};
+  const T* q = static_cast<const T*>(in.q.data());
+  T* o = static_cast<T*>(out.data());
+  const int max_context_len = static_cast<int>(in.meta.max_context_len);
+  if (kernel == DecodeKernel::kStreamed) {
+    cuda::launch_decode_attention_streamed<T, D>(q, kv, params, max_context_len, o, nullptr);
+  } else {
+    cuda::launch_decode_attention<T, KvQuant::kNone, D>(q, kv, params, max_context_len, o, nullptr);
+  }
+}
+
+void launch(DecodeKernel kernel, const DecodeCase& c, const DeviceStep& in, Tensor& out) {
+  const bool bf16 = c.dtype == DType::kBF16;
+  if (c.head_dim == 128) {
+    bf16 ? launch_typed<__nv_bfloat16, 128>(kernel, in, out) : launch_typed<__half, 128>(kernel, in, out);
+  } else {
+    bf16 ? launch_typed<__nv_bfloat16, 64>(kernel, in, out) : launch_typed<__half, 64>(kernel, in, out);
+  }
+}
+
+// One decode row per sequence of the given context lengths; both kernels against the CPU op.
+void check_decode(const DecodeCase& c, const std::vector<int>& context_lens, uint32_t seed) {
+  const int64_t D = c.head_dim, q_heads = kKvHeads * c.group;
+  std::vector<std::pair<int, int>> seqs;
+  for (int len : context_lens) seqs.emplace_back(1, len);
+  const PagedStep step = make_paged_step(seqs, c.block_size, seed);
+  const int64_t T = step.num_tokens, N = static_cast<int64_t>(step.all_slots.size());
+
+  KvCacheSpec spec;
+  spec.num_layers = 1;
+  spec.num_blocks = step.num_blocks;
+  spec.block_size = c.block_size;
+  spec.num_kv_heads = kKvHeads;
+  spec.head_dim = D;
+  spec.dtype = c.dtype;
+  spec.quant = KvQuant::kNone;
+  KvCache cache(spec);  // on the host; the device reads a copy of its bytes
+  const auto k = random_values(N * kKvHeads * D, seed + 1, c.dtype, -2.0f, 2.0f);
+  const auto v = random_values(N * kKvHeads * D, seed + 2, c.dtype, -2.0f, 2.0f);
+  const auto q = random_values(T * q_heads * D, seed + 3, c.dtype, -2.0f, 2.0f);
+  ExecContext cctx = cpu_ctx();
+  write_kv_cache(cctx, host_tensor(k, {N, kKvHeads, D}, DType::kF32), host_tensor(v, {N, kKvHeads, D}, DType::kF32),
+                 host_i32(step.all_slots, {N}), cache, 0);
+
+  const AttentionMetadata meta = host_metadata(step);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+  Tensor want = Tensor::empty({T, q_heads, D}, DType::kF32);
+  paged_attention(cctx, host_tensor(q, {T, q_heads, D}, DType::kF32), cache, 0, meta, scale, want);
+
+  const DeviceStep in{to_gpu(host_tensor(q, {T, q_heads, D}, c.dtype)),
+                      to_gpu(cache.key(0)),
+                      to_gpu(cache.value(0)),
+                      device_metadata(meta),
+                      q_heads,
+                      scale};
+  for (DecodeKernel kernel : {DecodeKernel::kStreamed, DecodeKernel::kClassic}) {
+    SCOPED_TRACE(kernel == DecodeKernel::kStreamed ? "streamed kernel" : "classic kernel");
+    Tensor got = poisoned_gpu({T, q_heads, D}, c.dtype);
+    launch(kernel, c, in, got);
+    ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+    EXPECT_LE(relative_error(values_of(got), values_of(want)), tolerance(c.dtype));
+  }
+}
+
+// Around the 16-token chunk and the 64-token split quantum; 257 leaves one token in the last split, 3000 takes
+// dozens of splits.
+TEST_P(CudaDecodeAttentionTest, ContextLengths) {
+  TLM_REQUIRE_GPU();
+  for (int len : {1, 31, 32, 33, 257, 3000}) {
+    SCOPED_TRACE("context " + std::to_string(len));
+    check_decode(GetParam(), {len}, 500 + len);
+  }
+}
+
+TEST_P(CudaDecodeAttentionTest, MixedLengths) {
+  TLM_REQUIRE_GPU();
+  check_decode(GetParam(), {1, 31, 3000, 32, 33, 257, 64, 100}, 600);
+}
+
+// Enough sequences for several blocks per SM without splitting; then one long context among them, so that most
+// sequences' later splits are empty and the long one fills a whole split.
+TEST_P(CudaDecodeAttentionTest, ManySequences) {
+  TLM_REQUIRE_GPU();
+  std::vector<int> lens;
+  for (int i = 0; i < 300; ++i) lens.push_back(1 + (37 * i) % 500);
+  check_decode(GetParam(), lens, 700);
+  lens[123] = 2500;
+  check_decode(GetParam(), lens, 800);
+}
+
+}  // namespace
+}  // namespace turbolm
