@@ -1,5 +1,6 @@
 #include "core/thread_pool.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 
@@ -112,6 +113,22 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
   spin_then_yield([&] { return pending_.load(std::memory_order_acquire) == 0; });
   job_ = nullptr;
   if (error_) std::rethrow_exception(error_);
+}
+
+void ThreadPool::parallel_for_dynamic(int64_t n, int64_t chunk, const std::function<void(int64_t, int64_t)>& fn) {
+  if (n <= 0) return;
+  if (chunk < 1) chunk = 1;
+  const int64_t chunks = (n + chunk - 1) / chunk;
+  if (workers_.empty() || chunks == 1) {
+    fn(0, n);
+    return;
+  }
+  std::atomic<int64_t> next{0};
+  parallel_for(std::min<int64_t>(num_threads(), chunks), [&](int64_t, int64_t) {
+    for (int64_t c = next.fetch_add(1, std::memory_order_relaxed); c < chunks;
+         c = next.fetch_add(1, std::memory_order_relaxed))
+      fn(c * chunk, std::min(n, (c + 1) * chunk));
+  });
 }
 
 }  // namespace turbolm

@@ -27,6 +27,12 @@ class ThreadPool {
   // Not reentrant: fn must not call parallel_for on the same pool.
   void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn, int64_t grain = 1);
 
+  // Cuts [0, n) into chunks of `chunk` (the last may be shorter) that threads claim one at a time until none is
+  // left, and runs fn(begin, end) on each. For memory-bound loops on shared machines: a thread slowed down by
+  // another process (a busy neighbour on a VM) takes fewer chunks instead of holding up the whole op, as the
+  // slowest of parallel_for's fixed shares does. Same blocking, exception and reentrancy rules as parallel_for.
+  void parallel_for_dynamic(int64_t n, int64_t chunk, const std::function<void(int64_t, int64_t)>& fn);
+
   // The process-wide pool sized by TURBOLM_NUM_THREADS or the number of cores.
   static ThreadPool& global();
   static int default_num_threads();

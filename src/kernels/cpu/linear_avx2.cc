@@ -97,14 +97,11 @@ void gemv(ThreadPool& pool, const GemmArgs& a) {
       }
   };
   constexpr int kRows = 4;
-  pool.parallel_for(
-      a.N,
-      [&](int64_t begin, int64_t end) {
-        int64_t n = begin;
-        for (; n + kRows <= end; n += kRows) rows_dot.template operator()<kRows>(n);
-        for (; n < end; ++n) rows_dot.template operator()<1>(n);
-      },
-      gemv_grain(a));
+  pool.parallel_for_dynamic(a.N, gemv_chunk_rows(a, sizeof(WT), pool.num_threads()), [&](int64_t begin, int64_t end) {
+    int64_t n = begin;
+    for (; n + kRows <= end; n += kRows) rows_dot.template operator()<kRows>(n);
+    for (; n < end; ++n) rows_dot.template operator()<1>(n);
+  });
 }
 
 template <typename WT>

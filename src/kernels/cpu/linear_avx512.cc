@@ -1,8 +1,8 @@
 // AVX-512 linear kernels (compiled with -mavx512f -mavx512bw -mavx512vl -mavx512bf16 -mfma -mf16c; only called
 // when cpu features allow, and the vdpbf16ps path only with AVX512_BF16).
 //
-// GEMV (T <= kMaxGemvTokens): threads split the output rows; each weight row is streamed once and applied to
-// every token with exact f32 FMAs. bf16 rows are read 32 at a time as 16 dwords: (dword << 16) are the even
+// GEMV (T <= kMaxGemvTokens): threads claim ~1 MB chunks of output rows; each weight row is streamed once and applied
+// to every token with exact f32 FMAs. bf16 rows are read 32 at a time as 16 dwords: (dword << 16) are the even
 // elements, (dword & 0xffff0000) the odd ones, so the activations are split once into even / odd halves.
 // For one token, a thread walks its bf16 rows one after another (gemv_row_bf16_seq): a single sequential
 // stream per thread, which the hardware prefetchers follow at full bandwidth; 2-4 tokens share each weight load
@@ -143,14 +143,11 @@ void gemv(ThreadPool& pool, const GemmArgs& a) {
       }
   };
   constexpr int kRows = 4;
-  pool.parallel_for(
-      a.N,
-      [&](int64_t begin, int64_t end) {
-        int64_t n = begin;
-        for (; n + kRows <= end; n += kRows) rows_dot.template operator()<kRows>(n);
-        for (; n < end; ++n) rows_dot.template operator()<1>(n);
-      },
-      gemv_grain(a));
+  pool.parallel_for_dynamic(a.N, gemv_chunk_rows(a, sizeof(WT), pool.num_threads()), [&](int64_t begin, int64_t end) {
+    int64_t n = begin;
+    for (; n + kRows <= end; n += kRows) rows_dot.template operator()<kRows>(n);
+    for (; n < end; ++n) rows_dot.template operator()<1>(n);
+  });
 }
 
 template <typename WT>

@@ -30,6 +30,21 @@ inline int64_t gemv_grain(const GemmArgs& a) {
   return rows > 16 ? rows : 16;
 }
 
+// Output rows per chunk that the GEMV kernels' threads claim one at a time (ThreadPool::parallel_for_dynamic):
+// ~1 MB of weights (long sequential runs for the hardware prefetchers), but at least 4 chunks per thread so a
+// thread slowed by another process hands its share over, and never below gemv_grain; a multiple of 4 rows.
+// On the 2-core VM of bench/results (bf16 Qwen3-0.6B decode, other work on the machine) 1 MB chunks beat fixed
+// halves in every round (e.g. 24.2 against 12.9 tok/s) and 256-512 KB chunks.
+inline int64_t gemv_chunk_rows(const GemmArgs& a, int64_t weight_bytes, int threads) {
+  const int64_t row_bytes = a.K * weight_bytes > 0 ? a.K * weight_bytes : 1;
+  int64_t rows = (int64_t{1} << 20) / row_bytes;
+  const int64_t per_thread_quarter = a.N / (4 * int64_t{threads > 0 ? threads : 1});
+  if (per_thread_quarter < rows) rows = per_thread_quarter;
+  rows = (rows + 3) / 4 * 4;
+  const int64_t grain = gemv_grain(a);
+  return rows > grain ? rows : grain;
+}
+
 void linear_portable(ThreadPool& pool, const GemmArgs& args);
 void linear_avx2(ThreadPool& pool, const GemmArgs& args);
 // use_bf16_dot: bf16 weights and T > kMaxGemvTokens go through vdpbf16ps with activations rounded to bf16.
