@@ -197,14 +197,17 @@ void bench_small_ops() {
   }
 }
 
-// The two decode kernels called directly on a plain bf16 cache (paged_attention picks the streamed one): one
-// device run compares them. Same conventions as bench_attention's rows.
-template <int D>
+// The two decode kernels called directly on a bf16-activation cache of any kind (paged_attention picks the streamed
+// one): one device run compares them. Same conventions as bench_attention's rows; `kind` names the cache.
+template <KvQuant Q, int D>
 void bench_decode_kernels(const KvCache& cache, const AttentionMetadata& meta, float scale, const Tensor& q,
-                          Tensor& out, const std::string& shape, double kv_bytes, double flops) {
+                          Tensor& out, const std::string& kind, const std::string& shape, double kv_bytes,
+                          double flops) {
   using T = __nv_bfloat16;
-  const cuda::KvLayer<T, KvQuant::kNone> kv{cache.key(0).data(), cache.value(0).data(), nullptr, nullptr,
-                                            static_cast<int>(cache.spec().num_kv_heads)};
+  const cuda::KvLayer<T, Q> kv{cache.key(0).data(), cache.value(0).data(),
+                               Q == KvQuant::kNone ? nullptr : static_cast<const float2*>(cache.key_params(0).data()),
+                               Q == KvQuant::kNone ? nullptr : static_cast<const float2*>(cache.value_params(0).data()),
+                               static_cast<int>(cache.spec().num_kv_heads)};
   const cuda::AttentionParams p{static_cast<const int32_t*>(meta.query_start.data()),
                                 static_cast<const int32_t*>(meta.context_lens.data()),
                                 static_cast<const int32_t*>(meta.block_tables.data()),
@@ -217,12 +220,11 @@ void bench_decode_kernels(const KvCache& cache, const AttentionMetadata& meta, f
   const T* q_ptr = static_cast<const T*>(q.data());
   T* out_ptr = static_cast<T*>(out.data());
   const int max_context_len = static_cast<int>(meta.max_context_len);
-  double us =
-      time_us([&] { cuda::launch_decode_attention_streamed<T, D>(q_ptr, kv, p, max_context_len, out_ptr, nullptr); });
-  row("attention decode streamed kv bf16", shape, us, kv_bytes, flops);
-  us = time_us(
-      [&] { cuda::launch_decode_attention<T, KvQuant::kNone, D>(q_ptr, kv, p, max_context_len, out_ptr, nullptr); });
-  row("attention decode classic kv bf16", shape, us, kv_bytes, flops);
+  double us = time_us(
+      [&] { cuda::launch_decode_attention_streamed<T, Q, D>(q_ptr, kv, p, max_context_len, out_ptr, nullptr); });
+  row("attention decode streamed kv " + kind, shape, us, kv_bytes, flops);
+  us = time_us([&] { cuda::launch_decode_attention<T, Q, D>(q_ptr, kv, p, max_context_len, out_ptr, nullptr); });
+  row("attention decode classic kv " + kind, shape, us, kv_bytes, flops);
 }
 
 // Attention at Qwen3-8B geometry (32 q heads, 8 kv heads, head_dim 128, block 64) over a filled cache.
@@ -283,8 +285,19 @@ void bench_attention(KvQuant quant) {
     const std::string shape =
         "S=" + std::to_string(c.seqs) + " q=" + std::to_string(c.q_len) + " ctx=" + std::to_string(c.ctx_len);
     row(std::string("attention ") + c.name + " kv " + qn, shape, us, kv_bytes, flops);
-    if (quant == KvQuant::kNone && c.q_len == 1)
-      bench_decode_kernels<D>(cache, meta, scale, q, out, shape, kv_bytes, flops);
+    if (c.q_len == 1) {
+      switch (quant) {
+        case KvQuant::kNone:
+          bench_decode_kernels<KvQuant::kNone, D>(cache, meta, scale, q, out, qn, shape, kv_bytes, flops);
+          break;
+        case KvQuant::kInt8:
+          bench_decode_kernels<KvQuant::kInt8, D>(cache, meta, scale, q, out, qn, shape, kv_bytes, flops);
+          break;
+        case KvQuant::kInt4:
+          bench_decode_kernels<KvQuant::kInt4, D>(cache, meta, scale, q, out, qn, shape, kv_bytes, flops);
+          break;
+      }
+    }
   }
 }
 

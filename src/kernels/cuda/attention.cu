@@ -1,5 +1,5 @@
-// paged_attention: picks a decode kernel (every sequence has one query row: the streamed one for plain caches and
-// GQA groups up to 8, else the classic one) or the flash-attention prefill kernel (any mix), and the
+// paged_attention: picks a decode kernel (every sequence has one query row: the streamed one for GQA groups up to 8,
+// else the classic one) or the flash-attention prefill kernel (any mix), and the
 // (dtype, head_dim, kv-quant) instantiation; f32 and other head dims take the generic kernel.
 #include <cmath>
 #include <type_traits>
@@ -21,12 +21,10 @@ void run(const Tensor& q, const KvCache& cache, int64_t layer, const AttentionMe
   T* out_ptr = static_cast<T*>(out.data());
   if (meta.max_query_len == 1) {
     const int max_context_len = static_cast<int>(meta.max_context_len);
-    if constexpr (Q == KvQuant::kNone) {
-      // Plain caches: one pass over K/V with more bytes in flight (attention_decode_streamed.cu); wider groups
-      // and quantized caches keep the classic kernel.
-      if (params.q_heads / params.kv_heads <= kStreamedDecodeMaxGroup)
-        return launch_decode_attention_streamed<T, D>(q_ptr, kv, params, max_context_len, out_ptr, stream);
-    }
+    // One pass over K/V with more bytes in flight (attention_decode_streamed.cu); wider groups keep the classic
+    // kernel.
+    if (params.q_heads / params.kv_heads <= kStreamedDecodeMaxGroup)
+      return launch_decode_attention_streamed<T, Q, D>(q_ptr, kv, params, max_context_len, out_ptr, stream);
     launch_decode_attention<T, Q, D>(q_ptr, kv, params, max_context_len, out_ptr, stream);
   } else {
     launch_prefill_attention<T, Q, D>(q_ptr, kv, params, static_cast<int>(meta.max_query_len), out_ptr, stream);

@@ -43,11 +43,11 @@ void launch_decode_attention(const T* q, const KvLayer<T, Q>& kv, const Attentio
 
 // The widest GQA group (q_heads / kv_heads) launch_decode_attention_streamed takes.
 inline constexpr int kStreamedDecodeMaxGroup = 8;
-// Decode over a plain cache, one pass over K/V streamed through a cp.async ring in shared memory
-// (attention_decode_streamed.cu): the faster kernel where it applies (groups up to kStreamedDecodeMaxGroup).
-// T in {__nv_bfloat16, __half}, D in {64, 128}.
-template <typename T, int D>
-void launch_decode_attention_streamed(const T* q, const KvLayer<T, KvQuant::kNone>& kv, const AttentionParams& p,
+// Decode with one pass over K/V streamed through a cp.async ring in shared memory, tensor-core math on the stored
+// values (attention_decode_streamed.cu): the faster kernel where it applies (groups up to kStreamedDecodeMaxGroup).
+// T in {__nv_bfloat16, __half}, Q any, D in {64, 128}.
+template <typename T, KvQuant Q, int D>
+void launch_decode_attention_streamed(const T* q, const KvLayer<T, Q>& kv, const AttentionParams& p,
                                       int max_context_len, T* out, cudaStream_t stream);
 
 // Any mix of prefill chunks and decode rows: flash-attention tiles of 64 queries x 64 keys on tensor cores.

@@ -4,6 +4,7 @@
 // the output accumulator stay in registers. Causal: query row i of a sequence with context c and query length n sits at
 // position c - n + i, so chunked prefill (n < c) is the same code path.
 #include "kernels/cuda/attention.cuh"
+#include "kernels/cuda/mma.cuh"
 
 namespace turbolm::cuda {
 namespace {
@@ -12,31 +13,6 @@ constexpr int kWarps = 4;
 constexpr int kThreads = kWarps * 32;
 constexpr int kTileQ = 64, kTileK = 64;
 constexpr int kPad = 8;  // elements of padding per shared row: rows start on different banks
-
-template <typename T>
-__device__ __forceinline__ void mma_16816(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1);
-template <>
-__device__ __forceinline__ void mma_16816<bf16_t>(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-      "{%0,%1,%2,%3};\n"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-template <>
-__device__ __forceinline__ void mma_16816<f16_t>(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-      "{%0,%1,%2,%3};\n"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-template <typename T>
-__device__ __forceinline__ uint32_t pack2(float lo, float hi) {
-  T v[2] = {from_float<T>(lo), from_float<T>(hi)};
-  return *reinterpret_cast<uint32_t*>(v);
-}
 
 // Rows [first, first + 64) of the sequence's keys or values into `tile` [64][D + kPad]; rows at or past `limit`
 // are zero (their probabilities are zero, and zeros keep 0 * garbage out of the products). Plain caches copy with
@@ -53,8 +29,7 @@ __device__ __forceinline__ void load_kv_tile(T* tile, const void* cache, const f
       *reinterpret_cast<uint4*>(dst) = make_uint4(0, 0, 0, 0);
     } else if constexpr (Q == KvQuant::kNone) {
       const T* src = static_cast<const T*>(cache) + (kv_slot(table, pos, block_size) * heads + kv_head) * D + c;
-      const uint32_t dst_addr = static_cast<uint32_t>(__cvta_generic_to_shared(dst));
-      asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst_addr), "l"(src));
+      cp_async_16(dst, src, 16);
     } else {
       float x[8];
       load_kv8<T, Q, D>(cache, params, kv_slot(table, pos, block_size), heads, kv_head, c, x);
@@ -64,21 +39,7 @@ __device__ __forceinline__ void load_kv_tile(T* tile, const void* cache, const f
       v.store(dst);
     }
   }
-  asm volatile("cp.async.commit_group;\n" ::);
-}
-
-// Waits until at most `n` committed cp.async groups of this thread are pending.
-template <int N>
-__device__ __forceinline__ void cp_async_wait() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
-}
-
-// Four 8x8 b16 matrices, transposed, from shared memory (thread i gives the row address of matrix i / 8).
-__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void* row) {
-  const uint32_t addr = static_cast<uint32_t>(__cvta_generic_to_shared(row));
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(addr));
+  cp_async_commit();
 }
 
 template <typename T, KvQuant Q, int D>

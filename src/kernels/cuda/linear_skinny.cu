@@ -36,6 +36,7 @@
 
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/linear_skinny.cuh"
+#include "kernels/cuda/mma.cuh"
 
 namespace turbolm::cuda {
 namespace {
@@ -78,51 +79,6 @@ struct SkinnyArgs {
   int kw_log2;  // KW = 1 << kw_log2
   int splits, iters_per_split, k_iters;
 };
-
-__device__ __forceinline__ uint64_t l2_evict_first_policy() {
-  uint64_t policy;
-  asm("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;\n" : "=l"(policy));
-  return policy;
-}
-
-// 16 bytes global -> shared; src_bytes 0 writes zeros and reads nothing.
-__device__ __forceinline__ void cp_async_16(void* dst, const void* src, int src_bytes) {
-  const uint32_t d = static_cast<uint32_t>(__cvta_generic_to_shared(dst));
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(d), "l"(src), "r"(src_bytes) : "memory");
-}
-__device__ __forceinline__ void cp_async_16_evict_first(void* dst, const void* src, int src_bytes, uint64_t policy) {
-  const uint32_t d = static_cast<uint32_t>(__cvta_generic_to_shared(dst));
-  asm volatile("cp.async.cg.shared.global.L2::cache_hint [%0], [%1], 16, %2, %3;\n" ::"r"(d), "l"(src), "r"(src_bytes),
-               "l"(policy)
-               : "memory");
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
-template <int N>
-__device__ __forceinline__ void cp_async_wait() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
-}
-
-template <typename T>
-__device__ __forceinline__ void mma_16816(float (&c)[4], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3,
-                                          uint32_t b0, uint32_t b1);
-template <>
-__device__ __forceinline__ void mma_16816<bf16_t>(float (&c)[4], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3,
-                                                  uint32_t b0, uint32_t b1) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-      "{%0,%1,%2,%3};\n"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
-}
-template <>
-__device__ __forceinline__ void mma_16816<f16_t>(float (&c)[4], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3,
-                                                 uint32_t b0, uint32_t b1) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-      "{%0,%1,%2,%3};\n"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
-}
 
 // The 32 bytes of two 16-byte shared chunks as eight words (explicit ld.shared.v4: the compiler otherwise splits
 // some of these loads into 4- and 8-byte pieces).
@@ -203,7 +159,7 @@ __global__ void __launch_bounds__(kThreads, 1) skinny_gemm_kernel(const SkinnyAr
       const int grow = row0 + r, gk = k0 + c * 8;
       const bool ok = grow < out && gk < in;
       const T* src = ok ? w + int64_t{grow} * in + gk : w;
-      cp_async_16_evict_first(ws + r * bk + ((c ^ (r & 7)) << 3), src, ok ? 16 : 0, policy);
+      cp_async_16_cache_hint(ws + r * bk + ((c ^ (r & 7)) << 3), src, ok ? 16 : 0, policy);
     }
     // Activations: rows < tokens only.
     const int x_chunks = tokens << chunks_log2;
@@ -248,9 +204,10 @@ __global__ void __launch_bounds__(kThreads, 1) skinny_gemm_kernel(const SkinnyAr
 #pragma unroll
         for (int s = 0; s < 4; ++s) {
 #pragma unroll
-          for (int m = 0; m < 2; ++m)
-            mma_16816<T>(acc[m][n], af[m][0][2 * s], af[m][1][2 * s], af[m][0][2 * s + 1], af[m][1][2 * s + 1],
-                         bw[2 * s], bw[2 * s + 1]);
+          for (int m = 0; m < 2; ++m) {
+            const uint32_t a[4] = {af[m][0][2 * s], af[m][1][2 * s], af[m][0][2 * s + 1], af[m][1][2 * s + 1]};
+            mma_16816<T>(acc[m][n], a, bw[2 * s], bw[2 * s + 1]);
+          }
         }
       }
     }

@@ -1,8 +1,9 @@
 // The decode attention kernels called directly on device buffers, the streamed one (attention_decode_streamed.cu)
-// and the classic one (attention_decode.cu), against the CPU paged_attention op over a plain cache: both dtypes
-// and head dims, GQA groups 1 / 4 / 8, cache blocks of 16 and 64 tokens, contexts around the 16-token chunks and
-// the 64-token split quantum, long contexts (many splits, one split left with a single token), mixed lengths
-// (splits empty for the short sequences) and batches of hundreds of sequences.
+// and the classic one (attention_decode.cu), against the CPU paged_attention op (whose dequantization is the
+// reference): plain, int8 and int4 caches, both dtypes and head dims, GQA groups 1 / 4 / 8, cache blocks of 16 and
+// 64 tokens, contexts around the 16-token chunks and the 64-token split quantum, long contexts (many splits, one
+// split left with a single token), mixed lengths (splits empty for the short sequences) and batches of hundreds of
+// sequences.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -27,12 +28,16 @@ struct DecodeCase {
   int head_dim;
   int group;  // query heads per kv head
   int block_size;
+  KvQuant quant;
 };
 
 std::string case_name(const ::testing::TestParamInfo<DecodeCase>& info) {
   const DecodeCase& c = info.param;
   return std::string(dtype_label(c.dtype)) + "_d" + std::to_string(c.head_dim) + "_g" + std::to_string(c.group) + "_b" +
-         std::to_string(c.block_size);
+         std::to_string(c.block_size) + "_" +
+         (c.quant == KvQuant::kNone   ? "plain"
+          : c.quant == KvQuant::kInt8 ? "int8"
+                                      : "int4");
 }
 
 std::vector<DecodeCase> all_cases() {
@@ -40,7 +45,8 @@ std::vector<DecodeCase> all_cases() {
   for (DType dt : {DType::kBF16, DType::kF16})
     for (int d : {64, 128})
       for (int group : {1, 4, 8})
-        for (int block : {16, 64}) cases.push_back({dt, d, group, block});
+        for (int block : {16, 64})
+          for (KvQuant q : {KvQuant::kNone, KvQuant::kInt8, KvQuant::kInt4}) cases.push_back({dt, d, group, block, q});
   return cases;
 }
 
@@ -49,19 +55,20 @@ INSTANTIATE_TEST_SUITE_P(Matrix, CudaDecodeAttentionTest, ::testing::ValuesIn(al
 
 enum class DecodeKernel { kStreamed, kClassic };
 
-// Device inputs of one decode step: q [S, Hq, D] and the cache layer [blocks, block_size, Hkv, D], both in the
-// case's dtype.
+// Device inputs of one decode step: q [S, Hq, D] in the case's dtype and the cache layer as stored (plain:
+// [blocks, block_size, Hkv, D] in the case's dtype; quantized: bytes plus {scale, zero} per (slot, head)).
 struct DeviceStep {
-  Tensor q, key, value;
+  Tensor q, key, value, key_params, value_params;  // params: quantized caches only
   AttentionMetadata meta;
   int64_t q_heads;
   float scale;
 };
 
-template <typename T, int D>
+template <typename T, KvQuant Q, int D>
 void launch_typed(DecodeKernel kernel, const DeviceStep& in, Tensor& out) {
-  const cuda::KvLayer<T, KvQuant::kNone> kv{in.key.data(), in.value.data(), nullptr, nullptr,
-                                            static_cast<int>(kKvHeads)};
+  const cuda::KvLayer<T, Q> kv{
+      in.key.data(), in.value.data(), Q == KvQuant::kNone ? nullptr : static_cast<const float2*>(in.key_params.data()),
+      Q == KvQuant::kNone ? nullptr : static_cast<const float2*>(in.value_params.data()), static_cast<int>(kKvHeads)};
   const cuda::AttentionParams params{static_cast<const int32_t*>(in.meta.query_start.data()),
                                      static_cast<const int32_t*>(in.meta.context_lens.data()),
                                      static_cast<const int32_t*>(in.meta.block_tables.data()),
@@ -75,23 +82,34 @@ void launch_typed(DecodeKernel kernel, const DeviceStep& in, Tensor& out) {
   T* o = static_cast<T*>(out.data());
   const int max_context_len = static_cast<int>(in.meta.max_context_len);
   if (kernel == DecodeKernel::kStreamed) {
-    cuda::launch_decode_attention_streamed<T, D>(q, kv, params, max_context_len, o, nullptr);
+    cuda::launch_decode_attention_streamed<T, Q, D>(q, kv, params, max_context_len, o, nullptr);
   } else {
-    cuda::launch_decode_attention<T, KvQuant::kNone, D>(q, kv, params, max_context_len, o, nullptr);
+    cuda::launch_decode_attention<T, Q, D>(q, kv, params, max_context_len, o, nullptr);
+  }
+}
+
+template <typename T, KvQuant Q>
+void launch_quant(DecodeKernel kernel, const DecodeCase& c, const DeviceStep& in, Tensor& out) {
+  c.head_dim == 128 ? launch_typed<T, Q, 128>(kernel, in, out) : launch_typed<T, Q, 64>(kernel, in, out);
+}
+
+template <typename T>
+void launch_dtype(DecodeKernel kernel, const DecodeCase& c, const DeviceStep& in, Tensor& out) {
+  switch (c.quant) {
+    case KvQuant::kNone: return launch_quant<T, KvQuant::kNone>(kernel, c, in, out);
+    case KvQuant::kInt8: return launch_quant<T, KvQuant::kInt8>(kernel, c, in, out);
+    case KvQuant::kInt4: return launch_quant<T, KvQuant::kInt4>(kernel, c, in, out);
   }
 }
 
 void launch(DecodeKernel kernel, const DecodeCase& c, const DeviceStep& in, Tensor& out) {
-  const bool bf16 = c.dtype == DType::kBF16;
-  if (c.head_dim == 128) {
-    bf16 ? launch_typed<__nv_bfloat16, 128>(kernel, in, out) : launch_typed<__half, 128>(kernel, in, out);
-  } else {
-    bf16 ? launch_typed<__nv_bfloat16, 64>(kernel, in, out) : launch_typed<__half, 64>(kernel, in, out);
-  }
+  c.dtype == DType::kBF16 ? launch_dtype<__nv_bfloat16>(kernel, c, in, out) : launch_dtype<__half>(kernel, c, in, out);
 }
 
-// One decode row per sequence of the given context lengths; both kernels against the CPU op.
-void check_decode(const DecodeCase& c, const std::vector<int>& context_lens, uint32_t seed) {
+// One decode row per sequence of the given context lengths, K and V uniform in [lo, hi]; both kernels against the
+// CPU op.
+void check_decode(const DecodeCase& c, const std::vector<int>& context_lens, uint32_t seed, float lo = -2.0f,
+                  float hi = 2.0f) {
   const int64_t D = c.head_dim, q_heads = kKvHeads * c.group;
   std::vector<std::pair<int, int>> seqs;
   for (int len : context_lens) seqs.emplace_back(1, len);
@@ -105,10 +123,10 @@ void check_decode(const DecodeCase& c, const std::vector<int>& context_lens, uin
   spec.num_kv_heads = kKvHeads;
   spec.head_dim = D;
   spec.dtype = c.dtype;
-  spec.quant = KvQuant::kNone;
+  spec.quant = c.quant;
   KvCache cache(spec);  // on the host; the device reads a copy of its bytes
-  const auto k = random_values(N * kKvHeads * D, seed + 1, c.dtype, -2.0f, 2.0f);
-  const auto v = random_values(N * kKvHeads * D, seed + 2, c.dtype, -2.0f, 2.0f);
+  const auto k = random_values(N * kKvHeads * D, seed + 1, c.dtype, lo, hi);
+  const auto v = random_values(N * kKvHeads * D, seed + 2, c.dtype, lo, hi);
   const auto q = random_values(T * q_heads * D, seed + 3, c.dtype, -2.0f, 2.0f);
   ExecContext cctx = cpu_ctx();
   write_kv_cache(cctx, host_tensor(k, {N, kKvHeads, D}, DType::kF32), host_tensor(v, {N, kKvHeads, D}, DType::kF32),
@@ -119,9 +137,12 @@ void check_decode(const DecodeCase& c, const std::vector<int>& context_lens, uin
   Tensor want = Tensor::empty({T, q_heads, D}, DType::kF32);
   paged_attention(cctx, host_tensor(q, {T, q_heads, D}, DType::kF32), cache, 0, meta, scale, want);
 
+  const bool quantized = c.quant != KvQuant::kNone;
   const DeviceStep in{to_gpu(host_tensor(q, {T, q_heads, D}, c.dtype)),
                       to_gpu(cache.key(0)),
                       to_gpu(cache.value(0)),
+                      quantized ? to_gpu(cache.key_params(0)) : Tensor(),
+                      quantized ? to_gpu(cache.value_params(0)) : Tensor(),
                       device_metadata(meta),
                       q_heads,
                       scale};
@@ -147,6 +168,13 @@ TEST_P(CudaDecodeAttentionTest, ContextLengths) {
 TEST_P(CudaDecodeAttentionTest, MixedLengths) {
   TLM_REQUIRE_GPU();
   check_decode(GetParam(), {1, 31, 3000, 32, 33, 257, 64, 100}, 600);
+}
+
+// K and V far from zero: quantized rows get large zero points (int8 about -190, int4 about -4), which the streamed
+// kernel takes out of its integer sums.
+TEST_P(CudaDecodeAttentionTest, OffsetValues) {
+  TLM_REQUIRE_GPU();
+  check_decode(GetParam(), {1, 31, 257, 3000}, 650, 1.0f, 5.0f);
 }
 
 // Enough sequences for several blocks per SM without splitting; then one long context among them, so that most
