@@ -4,10 +4,11 @@
 # Qwen3-8B written by tools/make_random_model.py. Logs and tables land in $OUT (at most 8 files).
 #   tools/cuda_prepare_deps.sh                # here, once: header-only deps + googletest into .cuda_deps/
 #   run(command="tools/cuda_device_run.sh all", carry=[".cuda_deps"])
-# Stages: all | test | bench | profile | model | engine (comma-separated). `engine` builds and runs the whole
+# Stages: all | test | bench | profile | model | engine (comma-separated); `profile` puts the qkv GEMV and the
+# streamed decode attention under Nsight Compute. `engine` builds and runs the whole
 # engine (scheduler, continuous batching, CUDA-graph decode) on 1,000 requests of 128 + 128 tokens; it needs
-# .cuda_deps/sysroot (tools/cuda_prepare_deps.sh) and writes $OUT/engine_bench.md. With `all` that is a ninth
-# file in $OUT when ncu and nsys are both there (8 come back): run `engine` on its own call then.
+# .cuda_deps/sysroot (tools/cuda_prepare_deps.sh) and writes $OUT/engine_bench.md. With `all` and ncu present that
+# is a ninth file in $OUT (8 come back): run `engine` on its own call then.
 set -uo pipefail
 stages=${1:-all}
 OUT=${OUT:-/tmp/cuda_out}
@@ -71,6 +72,13 @@ if want profile && command -v ncu > /dev/null; then  # the qkv decode GEMV (T = 
     $build/bench/cuda/turbolm_cuda_ops_bench --quick > "$OUT/ncu_gemv.txt" 2>&1
   echo "ncu rc=$?" | tee -a "$OUT/device.txt"
   grep -E "Duration|Throughput|Occupancy|Registers|Block Limit|Stall|Waves|Bandwidth|Busy" "$OUT/ncu_gemv.txt" | head -40
+  # The streamed decode attention at 64 sequences x 256 tokens: bench_attention's third case (each case launches
+  # it 2 x 23 times: through paged_attention and directly).
+  timeout 300 ncu --kernel-name regex:streamed_decode --launch-skip 92 --launch-count 1 --section SpeedOfLight \
+    --section Occupancy --section WarpStateStats --section LaunchStats --section MemoryWorkloadAnalysis \
+    $build/bench/cuda/turbolm_cuda_ops_bench --quick > "$OUT/ncu_attention.txt" 2>&1
+  echo "ncu attention rc=$?" | tee -a "$OUT/device.txt"
+  grep -E "Duration|Grid Size|Throughput|Occupancy|Registers|Block Limit|Waves|Busy" "$OUT/ncu_attention.txt" | head -30
 fi
 
 if want model; then
