@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
-#include <numbers>
 #include <numeric>
 #include <random>
 #include <string>
@@ -204,19 +203,9 @@ void bench_decode_kernels(const KvCache& cache, const AttentionMetadata& meta, f
                           Tensor& out, const std::string& kind, const std::string& shape, double kv_bytes,
                           double flops) {
   using T = __nv_bfloat16;
-  const cuda::KvLayer<T, Q> kv{cache.key(0).data(), cache.value(0).data(),
-                               Q == KvQuant::kNone ? nullptr : static_cast<const float2*>(cache.key_params(0).data()),
-                               Q == KvQuant::kNone ? nullptr : static_cast<const float2*>(cache.value_params(0).data()),
-                               static_cast<int>(cache.spec().num_kv_heads)};
-  const cuda::AttentionParams p{static_cast<const int32_t*>(meta.query_start.data()),
-                                static_cast<const int32_t*>(meta.context_lens.data()),
-                                static_cast<const int32_t*>(meta.block_tables.data()),
-                                static_cast<int>(meta.block_tables.dim(1)),
-                                static_cast<int>(cache.spec().block_size),
-                                static_cast<int>(meta.num_seqs),
-                                static_cast<int>(q.dim(1)),
-                                static_cast<int>(cache.spec().num_kv_heads),
-                                scale * std::numbers::log2e_v<float>};
+  const cuda::KvLayer<T, Q> kv = cuda::kv_layer<T, Q>(cache, 0);
+  const cuda::AttentionParams p =
+      cuda::attention_params(meta, cache.spec().block_size, q.dim(1), cache.spec().num_kv_heads, scale);
   const T* q_ptr = static_cast<const T*>(q.data());
   T* out_ptr = static_cast<T*>(out.data());
   const int max_context_len = static_cast<int>(meta.max_context_len);

@@ -1,7 +1,6 @@
 // paged_attention: picks a decode kernel (every sequence has one query row: the streamed one for GQA groups up to 8,
 // else the classic one) or the flash-attention prefill kernel (any mix), and the
 // (dtype, head_dim, kv-quant) instantiation; f32 and other head dims take the generic kernel.
-#include <cmath>
 #include <type_traits>
 
 #include "kernels/cuda/attention.cuh"
@@ -11,12 +10,8 @@ namespace turbolm::cuda {
 namespace {
 
 template <typename T, KvQuant Q, int D>
-void run(const Tensor& q, const KvCache& cache, int64_t layer, const AttentionMetadata& meta,
-         const AttentionParams& params, Tensor& out, cudaStream_t stream) {
-  const KvLayer<T, Q> kv{cache.key(layer).data(), cache.value(layer).data(),
-                         Q == KvQuant::kNone ? nullptr : static_cast<const float2*>(cache.key_params(layer).data()),
-                         Q == KvQuant::kNone ? nullptr : static_cast<const float2*>(cache.value_params(layer).data()),
-                         static_cast<int>(cache.spec().num_kv_heads)};
+void run(const Tensor& q, const KvLayer<T, Q>& kv, const AttentionMetadata& meta, const AttentionParams& params,
+         Tensor& out, cudaStream_t stream) {
   const T* q_ptr = static_cast<const T*>(q.data());
   T* out_ptr = static_cast<T*>(out.data());
   if (meta.max_query_len == 1) {
@@ -35,15 +30,12 @@ template <typename T, KvQuant Q>
 void run_head_dim(const Tensor& q, const KvCache& cache, int64_t layer, const AttentionMetadata& meta,
                   const AttentionParams& params, Tensor& out, cudaStream_t stream) {
   const int64_t head_dim = cache.spec().head_dim;
+  const KvLayer<T, Q> kv = kv_layer<T, Q>(cache, layer);
   if constexpr (!std::is_same_v<T, float>) {
-    if (head_dim == 64) return run<T, Q, 64>(q, cache, layer, meta, params, out, stream);
-    if (head_dim == 128) return run<T, Q, 128>(q, cache, layer, meta, params, out, stream);
+    if (head_dim == 64) return run<T, Q, 64>(q, kv, meta, params, out, stream);
+    if (head_dim == 128) return run<T, Q, 128>(q, kv, meta, params, out, stream);
   }
   // f32 activations or another head_dim: the generic kernel.
-  const KvLayer<T, Q> kv{cache.key(layer).data(), cache.value(layer).data(),
-                         Q == KvQuant::kNone ? nullptr : static_cast<const float2*>(cache.key_params(layer).data()),
-                         Q == KvQuant::kNone ? nullptr : static_cast<const float2*>(cache.value_params(layer).data()),
-                         static_cast<int>(cache.spec().num_kv_heads)};
   launch_generic_attention<T, Q>(static_cast<const T*>(q.data()), kv, params, static_cast<int>(q.dim(0)),
                                  static_cast<int>(head_dim), static_cast<int>(meta.max_context_len),
                                  static_cast<T*>(out.data()), stream);
@@ -65,15 +57,7 @@ void paged_attention(const ExecContext& ctx, const Tensor& q, const KvCache& cac
   TLM_CHECK(q.dim(1) % spec.num_kv_heads == 0)
       << "paged_attention: " << q.dim(1) << " query heads over " << spec.num_kv_heads << " kv heads";
   if (meta.num_seqs == 0) return;
-  const AttentionParams params{static_cast<const int32_t*>(meta.query_start.data()),
-                               static_cast<const int32_t*>(meta.context_lens.data()),
-                               static_cast<const int32_t*>(meta.block_tables.data()),
-                               static_cast<int>(meta.block_tables.dim(1)),
-                               static_cast<int>(spec.block_size),
-                               static_cast<int>(meta.num_seqs),
-                               static_cast<int>(q.dim(1)),
-                               static_cast<int>(spec.num_kv_heads),
-                               scale * static_cast<float>(M_LOG2E)};
+  const AttentionParams params = attention_params(meta, spec.block_size, q.dim(1), spec.num_kv_heads, scale);
   const cudaStream_t stream = stream_of(ctx);
   dispatch_float(q.dtype(), "paged_attention", [&]<typename T>(T) {
     switch (spec.quant) {

@@ -7,6 +7,9 @@
 #include <cuda_fp16.h>
 #include <cuda_runtime_api.h>
 
+#include <numbers>
+
+#include "ops/attention.h"
 #include "ops/kv_cache.h"
 
 namespace turbolm::cuda {
@@ -35,6 +38,29 @@ struct AttentionParams {
   int kv_heads;
   float scale_log2;  // softmax scale * log2(e): the kernels use exp2
 };
+
+// Layer `layer` of `cache` as the kernels see it (T: the cache's activation type; Q: its quantization).
+template <typename T, KvQuant Q>
+KvLayer<T, Q> kv_layer(const KvCache& cache, int64_t layer) {
+  return {cache.key(layer).data(), cache.value(layer).data(),
+          Q == KvQuant::kNone ? nullptr : static_cast<const float2*>(cache.key_params(layer).data()),
+          Q == KvQuant::kNone ? nullptr : static_cast<const float2*>(cache.value_params(layer).data()),
+          static_cast<int>(cache.spec().num_kv_heads)};
+}
+
+// A step's geometry from its metadata (device tensors); `scale` is the softmax scale.
+inline AttentionParams attention_params(const AttentionMetadata& meta, int64_t block_size, int64_t q_heads,
+                                        int64_t kv_heads, float scale) {
+  return {static_cast<const int32_t*>(meta.query_start.data()),
+          static_cast<const int32_t*>(meta.context_lens.data()),
+          static_cast<const int32_t*>(meta.block_tables.data()),
+          static_cast<int>(meta.block_tables.dim(1)),
+          static_cast<int>(block_size),
+          static_cast<int>(meta.num_seqs),
+          static_cast<int>(q_heads),
+          static_cast<int>(kv_heads),
+          scale * std::numbers::log2e_v<float>};
+}
 
 // Decode (every sequence has one query row): split-K over the context, GQA heads of one kv head per block.
 template <typename T, KvQuant Q, int D>

@@ -7,7 +7,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <numbers>
 #include <string>
 
 #include "cuda_test_util.h"
@@ -69,15 +68,7 @@ void launch_typed(DecodeKernel kernel, const DeviceStep& in, Tensor& out) {
   const cuda::KvLayer<T, Q> kv{
       in.key.data(), in.value.data(), Q == KvQuant::kNone ? nullptr : static_cast<const float2*>(in.key_params.data()),
       Q == KvQuant::kNone ? nullptr : static_cast<const float2*>(in.value_params.data()), static_cast<int>(kKvHeads)};
-  const cuda::AttentionParams params{static_cast<const int32_t*>(in.meta.query_start.data()),
-                                     static_cast<const int32_t*>(in.meta.context_lens.data()),
-                                     static_cast<const int32_t*>(in.meta.block_tables.data()),
-                                     static_cast<int>(in.meta.block_tables.dim(1)),
-                                     static_cast<int>(in.key.dim(1)),
-                                     static_cast<int>(in.meta.num_seqs),
-                                     static_cast<int>(in.q_heads),
-                                     static_cast<int>(kKvHeads),
-                                     in.scale * std::numbers::log2e_v<float>};
+  const cuda::AttentionParams params = cuda::attention_params(in.meta, in.key.dim(1), in.q_heads, kKvHeads, in.scale);
   const T* q = static_cast<const T*>(in.q.data());
   T* o = static_cast<T*>(out.data());
   const int max_context_len = static_cast<int>(in.meta.max_context_len);
