@@ -186,18 +186,7 @@ void launch_decode_attention(const T* q, const KvLayer<T, Q>& kv, const Attentio
 #define TLM_INSTANTIATE_DECODE(T, Q, D)                                                                           \
   template void launch_decode_attention<T, Q, D>(const T*, const KvLayer<T, Q>&, const AttentionParams&, int, T*, \
                                                  cudaStream_t);
-TLM_INSTANTIATE_DECODE(bf16_t, KvQuant::kNone, 64)
-TLM_INSTANTIATE_DECODE(bf16_t, KvQuant::kNone, 128)
-TLM_INSTANTIATE_DECODE(bf16_t, KvQuant::kInt8, 64)
-TLM_INSTANTIATE_DECODE(bf16_t, KvQuant::kInt8, 128)
-TLM_INSTANTIATE_DECODE(bf16_t, KvQuant::kInt4, 64)
-TLM_INSTANTIATE_DECODE(bf16_t, KvQuant::kInt4, 128)
-TLM_INSTANTIATE_DECODE(f16_t, KvQuant::kNone, 64)
-TLM_INSTANTIATE_DECODE(f16_t, KvQuant::kNone, 128)
-TLM_INSTANTIATE_DECODE(f16_t, KvQuant::kInt8, 64)
-TLM_INSTANTIATE_DECODE(f16_t, KvQuant::kInt8, 128)
-TLM_INSTANTIATE_DECODE(f16_t, KvQuant::kInt4, 64)
-TLM_INSTANTIATE_DECODE(f16_t, KvQuant::kInt4, 128)
+TLM_FOR_EACH_PAGED_ATTENTION_INSTANCE(TLM_INSTANTIATE_DECODE)
 #undef TLM_INSTANTIATE_DECODE
 
 }  // namespace turbolm::cuda

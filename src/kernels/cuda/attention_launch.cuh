@@ -87,4 +87,20 @@ template <typename T, KvQuant Q>
 void launch_generic_attention(const T* q, const KvLayer<T, Q>& kv, const AttentionParams& p, int num_tokens,
                               int head_dim, int max_context_len, T* out, cudaStream_t stream);
 
+// The instantiation matrix of the decode, streamed decode and prefill launchers, in one list: X(T, Q, D) for
+// {bf16, f16} x {none, int8, int4} x head_dim {64, 128}. Expanded in the .cu files (bf16_t / f16_t: common.cuh).
+#define TLM_FOR_EACH_PAGED_ATTENTION_INSTANCE(X) \
+  X(bf16_t, KvQuant::kNone, 64)                  \
+  X(bf16_t, KvQuant::kNone, 128)                 \
+  X(bf16_t, KvQuant::kInt8, 64)                  \
+  X(bf16_t, KvQuant::kInt8, 128)                 \
+  X(bf16_t, KvQuant::kInt4, 64)                  \
+  X(bf16_t, KvQuant::kInt4, 128)                 \
+  X(f16_t, KvQuant::kNone, 64)                   \
+  X(f16_t, KvQuant::kNone, 128)                  \
+  X(f16_t, KvQuant::kInt8, 64)                   \
+  X(f16_t, KvQuant::kInt8, 128)                  \
+  X(f16_t, KvQuant::kInt4, 64)                   \
+  X(f16_t, KvQuant::kInt4, 128)
+
 }  // namespace turbolm::cuda

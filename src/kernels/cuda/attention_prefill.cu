@@ -214,18 +214,7 @@ void launch_prefill_attention(const T* q, const KvLayer<T, Q>& kv, const Attenti
 #define TLM_INSTANTIATE_PREFILL(T, Q, D)                                                                           \
   template void launch_prefill_attention<T, Q, D>(const T*, const KvLayer<T, Q>&, const AttentionParams&, int, T*, \
                                                   cudaStream_t);
-TLM_INSTANTIATE_PREFILL(bf16_t, KvQuant::kNone, 64)
-TLM_INSTANTIATE_PREFILL(bf16_t, KvQuant::kNone, 128)
-TLM_INSTANTIATE_PREFILL(bf16_t, KvQuant::kInt8, 64)
-TLM_INSTANTIATE_PREFILL(bf16_t, KvQuant::kInt8, 128)
-TLM_INSTANTIATE_PREFILL(bf16_t, KvQuant::kInt4, 64)
-TLM_INSTANTIATE_PREFILL(bf16_t, KvQuant::kInt4, 128)
-TLM_INSTANTIATE_PREFILL(f16_t, KvQuant::kNone, 64)
-TLM_INSTANTIATE_PREFILL(f16_t, KvQuant::kNone, 128)
-TLM_INSTANTIATE_PREFILL(f16_t, KvQuant::kInt8, 64)
-TLM_INSTANTIATE_PREFILL(f16_t, KvQuant::kInt8, 128)
-TLM_INSTANTIATE_PREFILL(f16_t, KvQuant::kInt4, 64)
-TLM_INSTANTIATE_PREFILL(f16_t, KvQuant::kInt4, 128)
+TLM_FOR_EACH_PAGED_ATTENTION_INSTANCE(TLM_INSTANTIATE_PREFILL)
 #undef TLM_INSTANTIATE_PREFILL
 
 }  // namespace turbolm::cuda
