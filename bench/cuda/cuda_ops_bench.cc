@@ -23,6 +23,7 @@
 #include "ops/linear.h"
 #include "ops/norm.h"
 #include "ops/sampling.h"
+#include "qwen3_8b_projections.h"
 
 namespace turbolm {
 namespace {
@@ -114,13 +115,8 @@ void bench_copy() {
   row("d2d copy (ceiling)", "1 GiB", us, 2.0 * a.nbytes(), 0);
 }
 
-// The projections of a Qwen3-8B layer (q/k/v fused, gate/up fused) and its lm_head: [out, in].
-struct Projection {
-  const char* name;
-  int64_t out, in;
-};
-constexpr Projection kProjections[] = {
-    {"qkv", 6144, 4096}, {"o", 4096, 4096}, {"gate_up", 24576, 4096}, {"down", 4096, 12288}, {"lm_head", 151936, 4096}};
+using bench::Projection;
+constexpr const auto& kProjections = bench::kQwen3_8bProjections;
 
 std::string shape_label(int64_t tokens, const Projection& p) {
   return "T=" + std::to_string(tokens) + " " + std::to_string(p.out) + "x" + std::to_string(p.in);
