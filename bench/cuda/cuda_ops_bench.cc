@@ -4,6 +4,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <functional>
@@ -22,6 +23,8 @@
 #include "ops/kv_cache.h"
 #include "ops/linear.h"
 #include "ops/norm.h"
+#include "ops/qkv_rope_kv_write.h"
+#include "ops/rope.h"
 #include "ops/sampling.h"
 #include "qwen3_8b_projections.h"
 
@@ -178,6 +181,51 @@ void bench_skinny(bool quick) {
   }
 }
 
+// Qwen3-8B's step between the qkv projection and attention (q/k norm, RoPE, bf16 cache write): the fused op against
+// the five separate ops it replaced (split, two norms, rope, cache write).
+void bench_qkv_rope_kv_write() {
+  constexpr int64_t kQHeads = 32, kKvHeads = 8, kD = 128;
+  ExecContext ctx = gpu();
+  KvCacheSpec spec;
+  spec.num_layers = 1;
+  spec.num_blocks = 64;
+  spec.block_size = 64;
+  spec.num_kv_heads = kKvHeads;
+  spec.head_dim = kD;
+  spec.dtype = DType::kBF16;
+  spec.device = Device::cuda(0);
+  KvCache cache(spec);
+  RopeTable table;
+  table.rotary_dim = kD;
+  for (int i = 0; i < kD / 2; ++i) table.inv_freq.push_back(static_cast<float>(std::pow(1e6, -2.0 * i / kD)));
+  const QkNorm norm{random_gpu({kD}, DType::kBF16), random_gpu({kD}, DType::kBF16), 1e-6f};
+  for (int64_t tokens : {1, 64, 512}) {
+    std::vector<int32_t> positions(tokens), slots(tokens);
+    std::iota(positions.begin(), positions.end(), 100);
+    std::iota(slots.begin(), slots.end(), 7);
+    const Tensor pos = i32_gpu(positions, {tokens}), slot = i32_gpu(slots, {tokens});
+    Tensor qkv = random_gpu({tokens, (kQHeads + 2 * kKvHeads) * kD}, DType::kBF16);
+    Tensor q = Tensor::empty({tokens, kQHeads, kD}, DType::kBF16, Device::cuda(0));
+    Tensor k = Tensor::empty({tokens, kKvHeads, kD}, DType::kBF16, Device::cuda(0)),
+           v = Tensor::empty({tokens, kKvHeads, kD}, DType::kBF16, Device::cuda(0));
+    const double bytes = 2.0 * qkv.nbytes();
+    const std::string shape = "T=" + std::to_string(tokens) + " 32/8 heads x 128";
+    double us = time_us([&] { qkv_rope_kv_write(ctx, qkv, norm, pos, table, slot, cache, 0, q); });
+    row("qkv_rope_kv_write (fused)", shape, us, bytes, 0);
+    us = time_us([&] {
+      Tensor q2 = q.view({tokens, kQHeads * kD}), k2 = k.view({tokens, kKvHeads * kD}),
+             v2 = v.view({tokens, kKvHeads * kD});
+      split_columns(ctx, qkv, {&q2, &k2, &v2});
+      Tensor qh = q.view({tokens * kQHeads, kD}), kh = k.view({tokens * kKvHeads, kD});
+      rms_norm(ctx, qh, norm.q, norm.eps, qh);
+      rms_norm(ctx, kh, norm.k, norm.eps, kh);
+      rope(ctx, q, k, pos, table);
+      write_kv_cache(ctx, k, v, slot, cache, 0);
+    });
+    row("split + q/k norm + rope + write_kv (separate)", shape, us, bytes, 0);
+  }
+}
+
 void bench_small_ops() {
   ExecContext ctx = gpu();
   for (int64_t tokens : {1, 64, 512}) {
@@ -190,6 +238,7 @@ void bench_small_ops() {
     us = time_us([&] { silu_mul(ctx, gu, act); });
     row("silu_mul", "T=" + std::to_string(tokens) + " 12288", us, 2.0 * tokens * 12288 * 3, 0);
   }
+  bench_qkv_rope_kv_write();
 }
 
 // The two decode kernels called directly on a bf16-activation cache of any kind (paged_attention picks the streamed

@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "ops/elementwise.h"
 #include "ops/norm.h"
+#include "ops/qkv_rope_kv_write.h"
 #include "parallel/communicator.h"
 
 namespace turbolm {
@@ -17,15 +18,12 @@ enum Slot : int {
   kNormed,      // [T, H]
   kDelta,       // [T, H]
   kQkv,         // [T, (Hq + 2*Hkv)*D]
-  kQ,           // [T, Hq*D]
-  kK,           // [T, Hkv*D]
-  kV,           // [T, Hkv*D]
+  kQ,           // [T, Hq, D]
   kAttn,        // [T, Hq*D]
   kGateUp,      // [T, 2I]
   kAct,         // [T, I]
   kLastHidden,  // [R, H]
   kLogits,      // [R, V] f32
-  kLogitsAct,   // [R, V / tp] activation dtype, when that is not f32
   kLogitsRank,  // [R, V / tp] f32, this rank's vocab columns when split
   kMetaBase,    // device copies of the step's i32 inputs
 };
@@ -155,37 +153,23 @@ void DecoderModel::attention_block(const ExecContext& ctx, const ForwardBatch& b
   const int64_t q_cols = Hq * D, kv_cols = Hkv * D;
   Tensor qkv = buffer(kQkv, {T, q_cols + 2 * kv_cols});
   linear(ctx, normed, w.qkv, qkv);
-  Tensor q, k, v;
-  if (T == 1 && q_cols % 8 == 0 && kv_cols % 8 == 0) {
-    // One token: q, k and v are contiguous pieces of the row (16-byte aligned for the CUDA kernels).
-    Tensor row = qkv.view({-1});
-    q = row.slice(0, 0, q_cols).view({1, q_cols});
-    k = row.slice(0, q_cols, q_cols + kv_cols).view({1, kv_cols});
-    v = row.slice(0, q_cols + kv_cols, q_cols + 2 * kv_cols).view({1, kv_cols});
-  } else {
-    q = buffer(kQ, {T, q_cols}), k = buffer(kK, {T, kv_cols}), v = buffer(kV, {T, kv_cols});
-    split_columns(ctx, qkv, {&q, &k, &v});
-  }
-  if (w.q_norm.defined()) {  // Qwen3: RMSNorm over each head's D values
-    Tensor qh = q.view({T * Hq, D}), kh = k.view({T * Hkv, D});
-    rms_norm(ctx, qh, w.q_norm, static_cast<float>(config_.rms_norm_eps), qh);
-    rms_norm(ctx, kh, w.k_norm, static_cast<float>(config_.rms_norm_eps), kh);
-  }
-  Tensor q3 = q.view({T, Hq, D}), k3 = k.view({T, Hkv, D});
+  Tensor q = buffer(kQ, {T, Hq, D});
+  QkNorm norm;
+  if (w.q_norm.defined()) norm = QkNorm{w.q_norm, w.k_norm, static_cast<float>(config_.rms_norm_eps)};
   if (!rope_.dynamic) {
-    rope(ctx, q3, k3, in.positions, rope_);
+    qkv_rope_kv_write(ctx, qkv, norm, in.positions, rope_, in.attention.slot_mapping, cache, layer, q);
   } else {
     // Dynamic NTK: like transformers, each sequence's frequencies follow its own longest position this step.
     for (const auto& s : batch.seqs) {
-      Tensor qs = q3.slice(0, s.query_start, s.query_start + s.query_len);
-      Tensor ks = k3.slice(0, s.query_start, s.query_start + s.query_len);
-      rope(ctx, qs, ks, in.positions.slice(0, s.query_start, s.query_start + s.query_len),
-           rope_.for_seq_len(s.context_len));
+      const int64_t begin = s.query_start, end = s.query_start + s.query_len;
+      Tensor qs = q.slice(0, begin, end);
+      qkv_rope_kv_write(ctx, qkv.slice(0, begin, end), norm, in.positions.slice(0, begin, end),
+                        rope_.for_seq_len(s.context_len), in.attention.slot_mapping.slice(0, begin, end), cache, layer,
+                        qs);
     }
   }
-  write_kv_cache(ctx, k3, v.view({T, Hkv, D}), in.attention.slot_mapping, cache, layer);
   Tensor attn = buffer(kAttn, {T, Hq, D});
-  paged_attention(ctx, q3, cache, layer, in.attention, attn_scale_, attn);
+  paged_attention(ctx, q, cache, layer, in.attention, attn_scale_, attn);
   linear(ctx, attn.view({T, Hq * D}), w.o, out);
   reduce(ctx, out);
 }
@@ -205,13 +189,7 @@ void DecoderModel::lm_head(const ExecContext& ctx, const Tensor& last, Tensor& l
   const int64_t R = last.dim(0), V = weights_.shard.vocab;
   // Each rank computes its vocab columns; all_gather lays them side by side in rank order.
   Tensor f32 = weights_.shard.split() ? scratch_.get(kLogitsRank, {R, V}, DType::kF32, device_) : logits;
-  if (act_dtype_ == DType::kF32) {
-    linear(ctx, last, weights_.lm_head, f32);
-  } else {
-    Tensor low = buffer(kLogitsAct, {R, V});
-    linear(ctx, last, weights_.lm_head, low);
-    convert(ctx, low, f32);
-  }
+  linear(ctx, last, weights_.lm_head, f32);  // f32 logits from any activation dtype
   if (weights_.shard.split()) comm_->all_gather(ctx, f32, logits);
 }
 

@@ -14,8 +14,9 @@ struct LinearWeight {
   int64_t in_features() const { return weight.dim(1); }
 };
 
-// y[T, out] = x[T, in] . W[out, in]^T (+ bias). x and y share the activation dtype; accumulation in f32.
-// y must not alias x. T == 1 is the memory-bound GEMV of decoding; T > 1 the compute-bound GEMM of prefill.
+// y[T, out] = x[T, in] . W[out, in]^T (+ bias), accumulated in f32. y has x's dtype, or is f32 where x is bf16 /
+// f16 (the lm_head's logits, which sampling reads in f32). y must not alias x. T == 1 is the memory-bound GEMV of
+// decoding; T > 1 the compute-bound GEMM of prefill.
 void linear(const ExecContext& ctx, const Tensor& x, const LinearWeight& w, Tensor& y);
 
 }  // namespace turbolm

@@ -12,6 +12,7 @@
 #include "ops/exec_context.h"
 #include "ops/kv_cache.h"
 #include "ops/linear.h"
+#include "ops/qkv_rope_kv_write.h"
 #include "ops/rope.h"
 #include "ops/sampling.h"
 
@@ -38,6 +39,11 @@ void rope(const ExecContext& ctx, Tensor& q, Tensor& k, const Tensor& positions,
 
 void write_kv_cache(const ExecContext& ctx, const Tensor& k, const Tensor& v, const Tensor& slot_mapping,
                     KvCache& cache, int64_t layer);
+// The fused kernel (bf16 / f16, head_dim 64 or 128); returns false, doing nothing, for other shapes (the op then
+// runs the separate kernels).
+bool qkv_rope_kv_write(const ExecContext& ctx, const Tensor& qkv, const QkNorm& norm, const Tensor& positions,
+                       const RopeTable& table, const Tensor& slot_mapping, KvCache& cache, int64_t layer,
+                       Tensor& q_out);
 void paged_attention(const ExecContext& ctx, const Tensor& q, const KvCache& cache, int64_t layer,
                      const AttentionMetadata& meta, float scale, Tensor& out);
 

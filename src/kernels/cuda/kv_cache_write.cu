@@ -40,34 +40,11 @@ __global__ void write_kv_quant_kernel(const T* __restrict__ k, const T* __restri
   const bool is_value = threadIdx.x >= 32;
   const T* src = (is_value ? v : k) + (t * kv_heads + h) * D + lane * kPerLane;
   float x[kPerLane];
-  float lo = INFINITY, hi = -INFINITY;
 #pragma unroll
-  for (int e = 0; e < kPerLane; ++e) {
-    x[e] = to_float(src[e]);
-    lo = fminf(lo, x[e]);
-    hi = fmaxf(hi, x[e]);
-  }
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1) {
-    lo = fminf(lo, __shfl_xor_sync(0xffffffffu, lo, o));
-    hi = fmaxf(hi, __shfl_xor_sync(0xffffffffu, hi, o));
-  }
-  const float scale = kv_quant_scale<Q>(lo, hi);
+  for (int e = 0; e < kPerLane; ++e) x[e] = to_float(src[e]);
   const int64_t head_slot = slot * kv_heads + h;
-  uint8_t* dst = (is_value ? value_cache : key_cache) + head_slot * kBytesPerHead;
-  if constexpr (Q == KvQuant::kInt8) {
-#pragma unroll
-    for (int e = 0; e < kPerLane; ++e)
-      dst[lane * kPerLane + e] = static_cast<uint8_t>(static_cast<int8_t>(kv_quantize<Q>(x[e], lo, scale)));
-  } else {
-#pragma unroll
-    for (int e = 0; e < kPerLane; e += 2) {
-      const int lo_q = static_cast<int>(kv_quantize<Q>(x[e], lo, scale));
-      const int hi_q = static_cast<int>(kv_quantize<Q>(x[e + 1], lo, scale));
-      dst[(lane * kPerLane + e) / 2] = static_cast<uint8_t>(lo_q | (hi_q << 4));
-    }
-  }
-  if (lane == 0) (is_value ? value_params : key_params)[head_slot] = make_float2(scale, kv_quant_zero<Q>(lo, scale));
+  store_head_quantized<Q, D>(x, (is_value ? value_cache : key_cache) + head_slot * kBytesPerHead,
+                             (is_value ? value_params : key_params) + head_slot);
 }
 
 template <typename T>

@@ -39,4 +39,39 @@ __device__ __forceinline__ float kv_quant_zero(float lo, float scale) {
   return __fdiv_rn(-lo, scale) - KvQuantTraits<Q>::kOffset;
 }
 
+// One head's D values, held by a warp (lane owns elements [lane * D / 32, + D / 32) in x), quantized into
+// `dst` (the head's D or D / 2 bytes) with its (scale, zero) into *params. D / 32 must be even for int4.
+template <KvQuant Q, int D>
+__device__ __forceinline__ void store_head_quantized(const float (&x)[D / 32], uint8_t* __restrict__ dst,
+                                                     float2* __restrict__ params) {
+  constexpr int kPerLane = D / 32;
+  static_assert(Q == KvQuant::kInt8 || kPerLane % 2 == 0, "int4 packs pairs of a lane's elements");
+  const int lane = threadIdx.x & 31;
+  float lo = INFINITY, hi = -INFINITY;
+#pragma unroll
+  for (int e = 0; e < kPerLane; ++e) {
+    lo = fminf(lo, x[e]);
+    hi = fmaxf(hi, x[e]);
+  }
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) {
+    lo = fminf(lo, __shfl_xor_sync(0xffffffffu, lo, o));
+    hi = fmaxf(hi, __shfl_xor_sync(0xffffffffu, hi, o));
+  }
+  const float scale = kv_quant_scale<Q>(lo, hi);
+  if constexpr (Q == KvQuant::kInt8) {
+#pragma unroll
+    for (int e = 0; e < kPerLane; ++e)
+      dst[lane * kPerLane + e] = static_cast<uint8_t>(static_cast<int8_t>(kv_quantize<Q>(x[e], lo, scale)));
+  } else {
+#pragma unroll
+    for (int e = 0; e < kPerLane; e += 2) {
+      const int lo_q = static_cast<int>(kv_quantize<Q>(x[e], lo, scale));
+      const int hi_q = static_cast<int>(kv_quantize<Q>(x[e + 1], lo, scale));
+      dst[(lane * kPerLane + e) / 2] = static_cast<uint8_t>(lo_q | (hi_q << 4));
+    }
+  }
+  if (lane == 0) *params = make_float2(scale, kv_quant_zero<Q>(lo, scale));
+}
+
 }  // namespace turbolm::cuda

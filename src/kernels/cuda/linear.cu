@@ -36,7 +36,9 @@ cudaDataType_t cuda_type(DType dtype) {
 // slower in the model, e.g. 4096x4096x512 35 -> 39 us; see bench/results/cuda_h100.md.)
 class GemmPlan {
  public:
-  GemmPlan(cublasLtHandle_t handle, int64_t m, int64_t n, int64_t k, DType dtype, size_t workspace_bytes) {
+  // C (the output) in out_dtype: dtype, or f32 for logits from half operands.
+  GemmPlan(cublasLtHandle_t handle, int64_t m, int64_t n, int64_t k, DType dtype, DType out_dtype,
+           size_t workspace_bytes) {
     const cudaDataType_t type = cuda_type(dtype);
     CUBLAS_CHECK(cublasLtMatmulDescCreate(&desc_, CUBLAS_COMPUTE_32F, CUDA_R_32F));
     const cublasOperation_t trans_a = CUBLAS_OP_T, trans_b = CUBLAS_OP_N;
@@ -45,7 +47,7 @@ class GemmPlan {
     // Column-major view: C[out, T] = W^T[out, in] . X[in, T]; W is stored as a column-major [in, out] matrix.
     CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&a_, type, k, m, k));
     CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&b_, type, k, n, k));
-    CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&c_, type, m, n, m));
+    CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&c_, cuda_type(out_dtype), m, n, m));
     cublasLtMatmulPreference_t pref = nullptr;
     CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
     CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace_bytes,
@@ -96,12 +98,13 @@ class Gemm {
     return *gemm;
   }
 
-  const GemmPlan& plan(int64_t m, int64_t n, int64_t k, DType dtype) {
+  const GemmPlan& plan(int64_t m, int64_t n, int64_t k, DType dtype, DType out_dtype) {
     std::lock_guard<std::mutex> lock(mutex_);
-    auto key = std::make_tuple(m, n, k, dtype);
+    auto key = std::make_tuple(m, n, k, dtype, out_dtype);
     auto it = plans_.find(key);
     if (it == plans_.end())
-      it = plans_.try_emplace(key, std::make_unique<GemmPlan>(handle_, m, n, k, dtype, kWorkspaceBytes)).first;
+      it = plans_.try_emplace(key, std::make_unique<GemmPlan>(handle_, m, n, k, dtype, out_dtype, kWorkspaceBytes))
+               .first;
     return *it->second;
   }
   cublasLtHandle_t handle() const { return handle_; }
@@ -117,7 +120,7 @@ class Gemm {
   std::mutex mutex_;
   cublasLtHandle_t handle_ = nullptr;
   void* workspace_ = nullptr;
-  std::map<std::tuple<int64_t, int64_t, int64_t, DType>, std::unique_ptr<GemmPlan>> plans_;
+  std::map<std::tuple<int64_t, int64_t, int64_t, DType, DType>, std::unique_ptr<GemmPlan>> plans_;
 };
 
 // y[T, out] += bias[out] (f32 bias).
@@ -275,6 +278,14 @@ void linear(const ExecContext& ctx, const Tensor& x, const LinearWeight& w, Tens
     TLM_CHECK(w.bias.dtype() == DType::kF32) << "linear: bias must be f32, got " << w.bias.to_string();
     bias = static_cast<const float*>(w.bias.data());
   }
+  if (y.dtype() != x.dtype() && tokens <= kMaxSkinnyTokens) {
+    // f32 logits from half activations at decode sizes: the GEMV and skinny kernels write the activation dtype,
+    // so through a half buffer, widened after (a few MB at most). Larger T: cuBLASLt writes f32 itself.
+    Tensor low = Tensor::empty({tokens, out}, x.dtype(), y.device());
+    cuda::linear(ctx, x, w, low);
+    cuda::convert(ctx, low, y);
+    return;
+  }
   if (tokens <= kMaxGemvTokens && in % 8 == 0 && x.dtype() != DType::kF32) {
     gemv_with_loads(x.dtype(), w.weight.data(), x.data(), bias, y.data(), static_cast<int>(tokens),
                     static_cast<int>(in), static_cast<int>(out), kGemvDefaultLoads, stream_of(ctx));
@@ -286,7 +297,7 @@ void linear(const ExecContext& ctx, const Tensor& x, const LinearWeight& w, Tens
                   static_cast<int>(out), stream_of(ctx)))
     return;
   Gemm& gemm = Gemm::instance();
-  const GemmPlan& plan = gemm.plan(out, tokens, in, x.dtype());
+  const GemmPlan& plan = gemm.plan(out, tokens, in, x.dtype(), y.dtype());
   plan.run(gemm.handle(), w.weight.data(), x.data(), y.data(), gemm.workspace(), Gemm::kWorkspaceBytes, stream_of(ctx));
   if (bias != nullptr) {
     dispatch_float(y.dtype(), "linear", [&]<typename T>(T) {

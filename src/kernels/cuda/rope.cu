@@ -1,23 +1,11 @@
 // rope: rotates q and k in place with table.inv_freq as given (dynamic NTK / longrope tables are resolved by
-// the caller through RopeTable::for_seq_len, which needs host positions). The frequency table travels by value in the
-// kernel parameters, so the op needs no upload and stays capturable in a CUDA graph.
+// the caller through RopeTable::for_seq_len, which needs host positions).
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/cuda_ops.h"
+#include "kernels/cuda/rope_args.cuh"
 
 namespace turbolm::cuda {
 namespace {
-
-constexpr int kMaxHalfRotary = 256;  // rotary_dim up to 512
-
-struct RopeArgs {
-  float inv_freq[kMaxHalfRotary];
-  float scaling;
-  int half_rotary;
-  int head_dim;
-  int q_heads;
-  int k_heads;
-  bool neox;
-};
 
 // One block per token; thread (i, head slot) rotates pair i of heads slot, slot + heads_per_pass, ...
 // The angle is the f32 product position * inv_freq, as transformers computes it.
@@ -58,17 +46,8 @@ void rope(const ExecContext& ctx, Tensor& q, Tensor& k, const Tensor& positions,
   check_on_device(k, "rope", "k");
   check_on_device(positions, "rope", "positions");
   TLM_CHECK(positions.dtype() == DType::kI32) << "rope: positions must be i32, got " << positions.to_string();
-  const int half = table.rotary_dim / 2;
-  TLM_CHECK(half > 0 && half <= kMaxHalfRotary && static_cast<int>(table.inv_freq.size()) == half)
-      << "rope: rotary_dim " << table.rotary_dim << " with " << table.inv_freq.size() << " frequencies";
-  RopeArgs args{};
-  std::copy(table.inv_freq.begin(), table.inv_freq.end(), args.inv_freq);
-  args.scaling = table.attention_scaling;
-  args.half_rotary = half;
-  args.head_dim = static_cast<int>(q.dim(-1));
-  args.q_heads = static_cast<int>(q.dim(1));
-  args.k_heads = static_cast<int>(k.dim(1));
-  args.neox = table.neox_style;
+  const RopeArgs args =
+      rope_args(table, static_cast<int>(q.dim(-1)), static_cast<int>(q.dim(1)), static_cast<int>(k.dim(1)), "rope");
   dispatch_float(q.dtype(), "rope", [&]<typename T>(T) {
     launch_rope<T>(static_cast<T*>(q.data()), static_cast<T*>(k.data()), static_cast<const int32_t*>(positions.data()),
                    q.dim(0), args, stream_of(ctx));

@@ -44,6 +44,30 @@ TEST_P(CudaOpsTest, LinearMatchesCpu) {
   }
 }
 
+// f32 output from half activations (the lm_head's logits): the GEMV, skinny and cuBLASLt paths (T = 1, 8, 64).
+TEST_P(CudaOpsTest, LinearWritesF32FromHalfActivations) {
+  TLM_REQUIRE_GPU();
+  const DType dt = GetParam();
+  if (dt == DType::kF32) GTEST_SKIP() << "f32 activations write f32 anyway (LinearMatchesCpu)";
+  const int64_t in = 512, out = 1000;
+  for (int64_t tokens : {1, 8, 64}) {
+    for (bool with_bias : {false, true}) {
+      SCOPED_TRACE(testing::Message() << "tokens " << tokens << " bias " << with_bias);
+      const auto x = random_values(tokens * in, 5 + tokens, dt);
+      const auto w = random_values(out * in, 6, dt, -0.1f, 0.1f);
+      const auto b = random_values(out, 7, DType::kF32);
+      LinearWeight cpu_w{host_tensor(w, {out, in}, dt), with_bias ? host_tensor(b, {out}, DType::kF32) : Tensor()};
+      Tensor cpu_y = Tensor::empty({tokens, out}, DType::kF32);
+      linear(cpu_ctx(), host_tensor(x, {tokens, in}, DType::kF32), cpu_w, cpu_y);
+      LinearWeight gpu_w{to_gpu(cpu_w.weight), with_bias ? to_gpu(cpu_w.bias) : Tensor()};
+      Tensor gpu_y = poisoned_gpu({tokens, out}, DType::kF32);
+      linear(gpu_ctx(), to_gpu(host_tensor(x, {tokens, in}, dt)), gpu_w, gpu_y);
+      // The GEMV and skinny paths round to the activation dtype before widening; cuBLASLt keeps f32.
+      EXPECT_LE(relative_error(values_of(gpu_y), values_of(cpu_y)), tokens > 32 ? 1e-3 : tolerance(dt));
+    }
+  }
+}
+
 TEST_P(CudaOpsTest, SplitColumnsMatchesCpu) {
   TLM_REQUIRE_GPU();
   const DType dt = GetParam();
