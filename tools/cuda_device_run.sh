@@ -6,7 +6,8 @@
 #   run(command="tools/cuda_device_run.sh all", carry=[".cuda_deps"])
 # Stages: all | test | bench | profile | model | engine (comma-separated); `profile` puts the qkv GEMV and the
 # streamed decode attention under Nsight Compute. `engine` builds and runs the whole
-# engine (scheduler, continuous batching, CUDA-graph decode) on 1,000 requests of 128 + 128 tokens; it needs
+# engine (scheduler, continuous batching, CUDA-graph decode) on 1,000 requests of 128 + 128 tokens, through the engine
+# bench and through `turbolm bench throughput` (the binary, built without the HTTP server); it needs
 # .cuda_deps/sysroot (tools/cuda_prepare_deps.sh) and writes $OUT/engine_bench.md. With `all` and ncu present that
 # is a ninth file in $OUT (8 come back): run `engine` on its own call then.
 set -uo pipefail
@@ -129,6 +130,18 @@ if want engine; then  # its build (tokenizer, chat, engine layers) may fail: tha
       echo "engine bench (max batch $batch) rc=$rc in $(( $(date +%s) - start )) s" | tee -a "$OUT/device.txt"
       tail -5 /tmp/engine_bench.log
     done
+    # The same job through the turbolm binary itself (LMDeploy's `benchmark throughput` shape; CLI defaults:
+    # cache_max_entry_count 0.8, no warm-up, so plan creation and graph capture are inside the timed run).
+    start=$(date +%s)
+    if ninja -C $build -j16 turbolm > /tmp/cli_build.log 2>&1; then
+      { echo; echo "## turbolm bench throughput --model $model --num-prompts 1000 --input-len 128 --output-len 128";
+        echo '```'; timeout 300 $build/bin/turbolm bench throughput --model $model --num-prompts 1000 \
+          --input-len 128 --output-len 128 2>&1 | tail -12; echo '```'; } >> "$OUT/engine_bench.md"
+      echo "turbolm bench throughput done in $(( $(date +%s) - start )) s" | tee -a "$OUT/device.txt"
+    else
+      echo "turbolm build FAILED" | tee -a "$OUT/device.txt"
+      grep -E "error|FAILED" -A4 /tmp/cli_build.log | head -30 | tee -a "$OUT/engine_bench.md"
+    fi
     cat "$OUT/engine_bench.md"
   else
     echo "engine bench build FAILED" | tee -a "$OUT/device.txt"

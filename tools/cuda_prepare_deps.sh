@@ -11,7 +11,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 deps=$root/.cuda_deps
 grep -qx '/.cuda_deps/' "$root/.git/info/exclude" 2>/dev/null || echo '/.cuda_deps/' >> "$root/.git/info/exclude"
 rm -rf "$deps" && mkdir -p "$deps/include"
-cp -r /usr/include/fmt /usr/include/nlohmann "$deps/include/"
+cp -r /usr/include/fmt /usr/include/nlohmann /usr/include/CLI "$deps/include/"
 cp -r /usr/src/googletest "$deps/googletest"
 mkdir -p "$deps/shared/models" && cp -r "$root/../shared/models/stories260K-hf" "$deps/shared/models/"
 

@@ -1,7 +1,13 @@
 // sample: logits -> tokens on the device; only the per-row results cross to the host (one copy, one sync).
 // Reproduces the CPU backend's procedure (kernels/cpu/sampling.cc) step for step:
-//   prepare_kernel (one block per row): raw log-softmax statistics (f64 sum), top-N raw logprobs, repetition
-//     penalty over the unique penalty ids, then greedy argmax (lowest id on ties) or z = l / temperature;
+//   chunk_kernel (grid rows x chunks, one block per contiguous chunk of a row, enough chunks to fill the GPU):
+//     one pass over the chunk (16-byte loads) gives its raw max, the max's lowest id and the f64 sum of
+//     exp(x - chunk max) (online: a new max rescales the sum); a row asking for N logprobs also gets the chunk's
+//     top-N raw candidates (N rounds of "the best element after the previous pick" over the cached chunk);
+//   prepare_kernel (one block per row): combines the chunks, lse = M + log(sum_c s_c exp(m_c - M)) (f64) and the
+//     top-N raw logprobs as a merge of the chunks' sorted candidates, applies the repetition penalty over the
+//     unique penalty ids, then greedy: the chunks' argmax (lowest id on ties) when nothing was penalized, else a
+//     pass over the penalized row; non-greedy: writes z = l / temperature for the sort;
 //   non-greedy rows: a segmented radix sort orders z descending (stable, so ties keep ids ascending);
 //   walk_kernel: top-k prefix, W, min-p, the top-p cut and the inverse-CDF draw with u = random_uniform(seed,
 //     step), as block-wide f64 prefix sums over the sorted order.
@@ -10,6 +16,7 @@
 #include <cub/block/block_scan.cuh>
 #include <cub/device/device_segmented_radix_sort.cuh>
 #include <mutex>
+#include <vector>
 
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/cuda_ops.h"
@@ -19,8 +26,12 @@
 namespace turbolm::cuda {
 namespace {
 
-constexpr int kThreads = 512;
+constexpr int kThreads = 512;       // prepare_kernel and walk_kernel: one block per row
+constexpr int kChunkThreads = 256;  // chunk_kernel: one block per chunk of a row
 constexpr int kMaxLogprobs = 64;
+constexpr int kMaxChunks = 64;   // per row: prepare_kernel merges the chunks in one warp, two per lane
+constexpr int kMinChunk = 2048;  // elements: smaller chunks cost more in blocks and merging than they save
+constexpr int kLoadBatch = 4;    // 16-byte loads in flight per chunk_kernel thread
 
 struct RowParams {
   int greedy;
@@ -31,7 +42,7 @@ struct RowParams {
   float repetition_penalty;
   unsigned long long seed;
   unsigned long long step;
-  int num_logprobs;
+  int num_logprobs;    // already clamped to [0, min(kMaxLogprobs, vocab)]
   int penalty_offset;  // into the concatenated penalty ids
   int penalty_count;
   int sort_row;  // row of the sort buffers (non-greedy rows), -1 for greedy
@@ -51,21 +62,18 @@ struct ArgMax {
   int id;
 };
 
+// Raw log-softmax statistics of a run of elements: the max, its lowest id, and sum exp(x - max) in f64. A run
+// of only -inf has max -inf and sum 0; an empty run is {-inf, INT_MAX, 0}.
+struct Stats {
+  float max;
+  int id;
+  double sum;
+};
+
 // Larger value first, lower id on ties.
 __device__ __forceinline__ bool before(float v, int id, float w, int wid) { return v > w || (v == w && id < wid); }
 
-__device__ ArgMax block_argmax(ArgMax a, ArgMax* scratch) {
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1) {
-    const float v = __shfl_xor_sync(0xffffffffu, a.value, o);
-    const int id = __shfl_xor_sync(0xffffffffu, a.id, o);
-    if (before(v, id, a.value, a.id)) a = {v, id};
-  }
-  __syncthreads();
-  if (lane == 0) scratch[warp] = a;
-  __syncthreads();
-  a = lane < kThreads / 32 ? scratch[lane] : ArgMax{-INFINITY, INT_MAX};
+__device__ __forceinline__ ArgMax warp_argmax(ArgMax a) {
 #pragma unroll
   for (int o = 16; o > 0; o >>= 1) {
     const float v = __shfl_xor_sync(0xffffffffu, a.value, o);
@@ -73,6 +81,16 @@ __device__ ArgMax block_argmax(ArgMax a, ArgMax* scratch) {
     if (before(v, id, a.value, a.id)) a = {v, id};
   }
   return a;
+}
+
+// Block-wide first element in before() order; every thread gets it. `scratch` holds 32 ArgMax.
+__device__ ArgMax block_argmax(ArgMax a, ArgMax* scratch) {
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
+  a = warp_argmax(a);
+  __syncthreads();
+  if (lane == 0) scratch[warp] = a;
+  __syncthreads();
+  return warp_argmax(lane < warps ? scratch[lane] : ArgMax{-INFINITY, INT_MAX});
 }
 
 __device__ double block_sum_f64(double v, double* scratch) {
@@ -88,6 +106,134 @@ __device__ double block_sum_f64(double v, double* scratch) {
   return v;
 }
 
+// sum * exp(from - to), for to >= from. Equal maxima keep the sum as is: for -inf == -inf, exp would give NaN.
+__device__ __forceinline__ double rescale(double sum, float from, float to) {
+  return from == to ? sum : sum * exp(static_cast<double>(from) - static_cast<double>(to));
+}
+
+// The statistics of two runs together: the first max in before() order, both sums rescaled to it.
+__device__ __forceinline__ Stats merge(Stats a, Stats b) {
+  const bool b_first = before(b.max, b.id, a.max, a.id);
+  const float max = b_first ? b.max : a.max;
+  return {max, b_first ? b.id : a.id, rescale(a.sum, a.max, max) + rescale(b.sum, b.max, max)};
+}
+
+// Adds element i (value x) to a thread's running statistics. -inf adds nothing to the sum (and must not try:
+// while the max is -inf too, exp(x - max) is NaN).
+__device__ __forceinline__ void add(Stats& st, float x, int i) {
+  if (x > st.max) {
+    st.sum = rescale(st.sum, st.max, x) + 1.0;
+    st.max = x;
+    st.id = i;
+  } else {
+    if (x == st.max && i < st.id) st.id = i;
+    if (x > -INFINITY) st.sum += exp(static_cast<double>(x) - static_cast<double>(st.max));
+  }
+}
+
+__device__ __forceinline__ Stats warp_merge(Stats a) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1)
+    a = merge(a, Stats{__shfl_xor_sync(0xffffffffu, a.max, o), __shfl_xor_sync(0xffffffffu, a.id, o),
+                       __shfl_xor_sync(0xffffffffu, a.sum, o)});
+  return a;
+}
+
+// Block-wide merge; every thread gets the result. `scratch` holds 32 Stats.
+__device__ Stats block_merge(Stats a, Stats* scratch) {
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
+  a = warp_merge(a);
+  __syncthreads();
+  if (lane == 0) scratch[warp] = a;
+  __syncthreads();
+  return warp_merge(lane < warps ? scratch[lane] : Stats{-INFINITY, INT_MAX, 0.0});
+}
+
+// How chunk_kernel deals row[begin, end) to its threads: 16-byte vectors over the aligned middle, vector v to
+// thread v % blockDim.x, and scalars to threads 0..2 for up to 3 elements before it (rows start unaligned when
+// vocab % 4 != 0) and up to 3 after it.
+struct ChunkLayout {
+  int begin;       // [begin, vec_begin): element begin + t to thread t
+  int vec_begin;   // [vec_begin, tail_begin): the vectors
+  int tail_begin;  // [tail_begin, end): element tail_begin + t to thread t
+  int end;
+};
+
+__device__ __forceinline__ ChunkLayout chunk_layout(const float* row, int begin, int end) {
+  const int misaligned = static_cast<int>((reinterpret_cast<uintptr_t>(row + begin) >> 2) & 3);
+  const int vec_begin = begin + min((4 - misaligned) & 3, end - begin);
+  return {begin, vec_begin, vec_begin + ((end - vec_begin) & ~3), end};
+}
+
+// The thread that gets element i.
+__device__ __forceinline__ int owner_of(const ChunkLayout& l, int i) {
+  if (i < l.vec_begin) return i - l.begin;
+  if (i >= l.tail_begin) return i - l.tail_begin;
+  return ((i - l.vec_begin) >> 2) % blockDim.x;
+}
+
+// Calls f(x, i) for the elements of thread `owner`, or with parts > 1 for share `part` of them (its vectors dealt
+// round-robin, its scalars to part 0). kLoadBatch loads in flight per caller: one at a time leaves a grid of a
+// few blocks per SM latency-bound.
+template <typename F>
+__device__ __forceinline__ void for_each_of(const float* row, const ChunkLayout& l, int owner, int part, int parts,
+                                            F&& f) {
+  if (part == 0 && l.begin + owner < l.vec_begin) f(row[l.begin + owner], l.begin + owner);
+  const int vecs = (l.tail_begin - l.vec_begin) >> 2, step = parts * blockDim.x;
+  for (int first = owner + part * blockDim.x; first < vecs; first += kLoadBatch * step) {
+    Vec<float> q[kLoadBatch];
+#pragma unroll
+    for (int b = 0; b < kLoadBatch; ++b)
+      if (first + b * step < vecs) q[b].load_global(row + l.vec_begin + 4 * (first + b * step));
+#pragma unroll
+    for (int b = 0; b < kLoadBatch; ++b) {
+      if (first + b * step >= vecs) break;
+      const int i = l.vec_begin + 4 * (first + b * step);
+#pragma unroll
+      for (int k = 0; k < 4; ++k) f(q[b].v[k], i + k);
+    }
+  }
+  if (part == 0 && l.tail_begin + owner < l.end) f(row[l.tail_begin + owner], l.tail_begin + owner);
+}
+
+// Grid (rows, chunks): block (s, c) reads chunk c = [c * chunk_len, min((c + 1) * chunk_len, vocab)) of row s
+// once and writes its Stats to stats[s * chunks + c]; a row asking for N logprobs also gets the chunk's first
+// min(N, chunk size) elements in before() order at top[(s * chunks + c) * top_stride ...].
+__global__ void __launch_bounds__(kChunkThreads)
+    chunk_kernel(const float* __restrict__ logits, int vocab, int chunk_len, const RowParams* __restrict__ params,
+                 Stats* __restrict__ stats, ArgMax* __restrict__ top, int top_stride) {
+  __shared__ Stats scratch_s[32];
+  __shared__ ArgMax scratch_a[32];
+  const int s = blockIdx.x, c = blockIdx.y, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const float* row = logits + int64_t{s} * vocab;
+  const ChunkLayout layout = chunk_layout(row, c * chunk_len, min((c + 1) * chunk_len, vocab));
+  const int64_t slot = int64_t{s} * gridDim.y + c;
+
+  Stats st{-INFINITY, INT_MAX, 0.0};
+  for_each_of(row, layout, threadIdx.x, 0, 1, [&](float x, int i) { add(st, x, i); });
+  const Stats chunk = block_merge(st, scratch_s);
+  if (threadIdx.x == 0) stats[slot] = chunk;
+
+  // Top-N: N rounds of "the best element ordered after the previous pick". Every thread holds the best of its
+  // own elements after the previous pick (at first its argmax from above), so only the picked element's thread
+  // needs a new one: its warp looks over that thread's elements (cached by now), a share per lane.
+  const int num_top = min(params[s].num_logprobs, layout.end - layout.begin);  // so every pick is an element
+  ArgMax mine{st.max, st.id};
+  for (int n = 0; n < num_top; ++n) {
+    const ArgMax pick = block_argmax(mine, scratch_a);
+    if (threadIdx.x == 0) top[slot * top_stride + n] = pick;
+    const int owner = owner_of(layout, pick.id);
+    if (warp == owner >> 5) {
+      ArgMax next{-INFINITY, INT_MAX};
+      for_each_of(row, layout, owner, lane, 32, [&](float x, int i) {
+        if (before(pick.value, pick.id, x, i) && before(x, i, next.value, next.id)) next = {x, i};
+      });
+      next = warp_argmax(next);
+      if (threadIdx.x == owner) mine = next;
+    }
+  }
+}
+
 // The raw logit of `token`: the value the penalty saved if it overwrote that token, else the row's value.
 __device__ float raw_logit(const float* row, const int32_t* pen_ids, const float* pen_saved, int count, int token,
                            int* found_index) {
@@ -99,41 +245,68 @@ __device__ float raw_logit(const float* row, const int32_t* pen_ids, const float
   return *found_index >= 0 ? pen_saved[*found_index] : row[token];
 }
 
+// One block per row, after chunk_kernel (`chunks`, `chunk_len`, `top_stride` as there). Dynamic shared memory:
+// chunks * top_stride ArgMax.
 __global__ void __launch_bounds__(kThreads)
-    prepare_kernel(float* __restrict__ logits, int vocab, const RowParams* __restrict__ params,
-                   const int32_t* __restrict__ pen_ids, float* __restrict__ pen_saved, float* __restrict__ sort_keys,
-                   int32_t* __restrict__ sort_ids, RowResult* __restrict__ results) {
-  __shared__ float scratch_f[32];
-  __shared__ double scratch_d[32];
+    prepare_kernel(float* __restrict__ logits, int vocab, int chunks, int chunk_len,
+                   const RowParams* __restrict__ params, const Stats* __restrict__ chunk_stats,
+                   const ArgMax* __restrict__ chunk_top, int top_stride, const int32_t* __restrict__ pen_ids,
+                   float* __restrict__ pen_saved, float* __restrict__ sort_keys, int32_t* __restrict__ sort_ids,
+                   RowResult* __restrict__ results) {
+  extern __shared__ ArgMax candidates[];  // [chunks][top_stride]: the chunks' top-N lists, in before() order
   __shared__ ArgMax scratch_a[32];
+  __shared__ Stats row_stats;
   __shared__ int found_index;
   const int s = blockIdx.x;
   const RowParams p = params[s];
   float* row = logits + int64_t{s} * vocab;
   RowResult& res = results[s];
+  const int64_t first_slot = int64_t{s} * chunks;
+  const int num_top = p.num_logprobs;
+  const auto listed = [&](int c) { return min(num_top, min(chunk_len, vocab - c * chunk_len)); };
 
-  float mx = -INFINITY;
-  for (int i = threadIdx.x; i < vocab; i += kThreads) mx = fmaxf(mx, row[i]);
-  mx = block_max(mx, scratch_f);
-  double sum = 0.0;
-  for (int i = threadIdx.x; i < vocab; i += kThreads) sum += exp(static_cast<double>(row[i]) - mx);
-  const double lse = mx + log(block_sum_f64(sum, scratch_d));
+  if (threadIdx.x < 32) {
+    Stats st{-INFINITY, INT_MAX, 0.0};
+    for (int c = threadIdx.x; c < chunks; c += 32) st = merge(st, chunk_stats[first_slot + c]);
+    st = warp_merge(st);
+    if (threadIdx.x == 0) row_stats = st;
+  }
+  for (int i = threadIdx.x; i < chunks * num_top; i += kThreads) {
+    const int c = i / num_top, n = i % num_top;
+    if (n < listed(c)) candidates[c * top_stride + n] = chunk_top[(first_slot + c) * top_stride + n];
+  }
+  __syncthreads();
+  const Stats raw = row_stats;
+  const double lse = raw.max + log(raw.sum);
 
-  // Top-N raw logprobs: N rounds of "the best element ordered after the previous pick".
-  ArgMax prev{INFINITY, -1};
-  const int num_top = min(p.num_logprobs, min(kMaxLogprobs, vocab));
-  for (int n = 0; n < num_top; ++n) {
-    ArgMax best{-INFINITY, INT_MAX};
-    for (int i = threadIdx.x; i < vocab; i += kThreads) {
-      const float v = row[i];
-      if (before(prev.value, prev.id, v, i) && before(v, i, best.value, best.id)) best = {v, i};
+  // Top-N raw logprobs: every element of the row's top N is in its chunk's top N, so merge the chunks' lists in
+  // one warp, lane l holding the heads of lists l and l + 32.
+  if (threadIdx.x < 32) {
+    const int lane = threadIdx.x, other = lane + 32;
+    int head = 0, other_head = 0;  // next candidate of list `lane` and of list `other`
+    for (int n = 0; n < num_top; ++n) {
+      ArgMax mine{-INFINITY, INT_MAX};
+      bool from_other = false;
+      if (lane < chunks && head < listed(lane)) mine = candidates[lane * top_stride + head];
+      if (other < chunks && other_head < listed(other)) {
+        const ArgMax a = candidates[other * top_stride + other_head];
+        if (before(a.value, a.id, mine.value, mine.id)) {
+          mine = a;
+          from_other = true;
+        }
+      }
+      const ArgMax pick = warp_argmax(mine);
+      if (mine.id == pick.id) {  // this lane's list gave the pick
+        if (from_other)
+          ++other_head;
+        else
+          ++head;
+      }
+      if (lane == 0) {
+        res.top_ids[n] = pick.id;
+        res.top_logprobs[n] = static_cast<float>(pick.value - lse);
+      }
     }
-    best = block_argmax(best, scratch_a);
-    if (threadIdx.x == 0) {
-      res.top_ids[n] = best.id;
-      res.top_logprobs[n] = static_cast<float>(best.value - lse);
-    }
-    prev = best;
   }
 
   // Repetition penalty: read every original first, then write (duplicates write the same value).
@@ -154,14 +327,19 @@ __global__ void __launch_bounds__(kThreads)
   const int pen_count = penalize ? p.penalty_count : 0;
 
   if (p.greedy) {
-    ArgMax best{-INFINITY, INT_MAX};
-    for (int i = threadIdx.x; i < vocab; i += kThreads)
-      if (before(row[i], i, best.value, best.id)) best = {row[i], i};
-    best = block_argmax(best, scratch_a);
-    const float raw = raw_logit(row, ids, saved, pen_count, best.id, &found_index);
+    // Nothing penalized: the chunks' argmax, a raw logit. Else a pass over the penalized row.
+    ArgMax best{raw.max, raw.id};
+    float best_raw = raw.max;
+    if (pen_count > 0) {
+      best = {-INFINITY, INT_MAX};
+      for (int i = threadIdx.x; i < vocab; i += kThreads)
+        if (before(row[i], i, best.value, best.id)) best = {row[i], i};
+      best = block_argmax(best, scratch_a);
+      best_raw = raw_logit(row, ids, saved, pen_count, best.id, &found_index);
+    }
     if (threadIdx.x == 0) {
       res.token = best.id;
-      res.logprob = static_cast<float>(raw - lse);
+      res.logprob = static_cast<float>(best_raw - lse);
     }
   } else {
     float* keys = sort_keys + int64_t{p.sort_row} * vocab;
@@ -278,6 +456,7 @@ std::vector<SampleResult> sample(const ExecContext& ctx, Tensor& logits, std::sp
   const int rows = static_cast<int>(logits.dim(0)), vocab = static_cast<int>(logits.dim(1));
   TLM_CHECK_EQ(static_cast<int>(params.size()), rows) << "sample: one SamplingParams per row";
   if (rows == 0) return {};
+  TLM_CHECK_GT(vocab, 0) << "sample: empty vocabulary";
   const cudaStream_t stream = stream_of(ctx);
   static std::mutex mutex;  // the staging buffers below are shared
   std::lock_guard<std::mutex> lock(mutex);
@@ -287,6 +466,7 @@ std::vector<SampleResult> sample(const ExecContext& ctx, Tensor& logits, std::sp
   std::vector<RowParams> row_params(rows);
   std::vector<int> sort_rows;
   size_t total_penalty = 0;
+  int top_stride = 0;  // the most logprobs a row asks for
   for (int s = 0; s < rows; ++s) {
     const SamplingParams& sp = params[s];
     TLM_CHECK(sp.num_logprobs <= kMaxLogprobs) << "sample: CUDA returns at most " << kMaxLogprobs << " logprobs";
@@ -299,12 +479,13 @@ std::vector<SampleResult> sample(const ExecContext& ctx, Tensor& logits, std::sp
                               sp.repetition_penalty,
                               sp.seed,
                               sp.step,
-                              sp.num_logprobs,
+                              std::clamp(sp.num_logprobs, 0, std::min(kMaxLogprobs, vocab)),
                               static_cast<int>(total_penalty),
                               static_cast<int>(count),
                               sp.greedy ? -1 : static_cast<int>(sort_rows.size())};
     if (!sp.greedy) sort_rows.push_back(s);
     total_penalty += count;
+    top_stride = std::max(top_stride, row_params[s].num_logprobs);
   }
   const int sorted = static_cast<int>(sort_rows.size());
   const size_t params_bytes = align_up(rows * sizeof(RowParams));
@@ -333,8 +514,23 @@ std::vector<SampleResult> sample(const ExecContext& ctx, Tensor& logits, std::sp
   DeviceScratch results(rows * sizeof(RowResult));
   const size_t sort_elems = size_t(std::max(sorted, 1)) * vocab;
   DeviceScratch keys_in(sorted > 0 ? sort_elems * sizeof(float) : 0), ids_in(sorted > 0 ? sort_elems * 4 : 0);
-  prepare_kernel<<<rows, kThreads, 0, stream>>>(logits.data<float>(), vocab, d_params, d_pen, pen_saved.as<float>(),
-                                                keys_in.as<float>(), ids_in.as<int32_t>(), results.as<RowResult>());
+
+  // Chunks per row: about two chunk_kernel blocks per SM in all, each chunk at least kMinChunk elements and a
+  // multiple of 4 (the chunks of a 16-byte aligned row are aligned too). On 132 SMs at vocab 151936: 1 row -> 64
+  // chunks of 2376, 64 rows -> 5 of 30388, 264 rows or more -> 1.
+  const int max_chunks = std::clamp(vocab / kMinChunk, 1, kMaxChunks);
+  const int wanted = static_cast<int>(std::min<int64_t>(ceil_div(2 * multiprocessor_count(), rows), max_chunks));
+  const int chunk_len = static_cast<int>(ceil_div(ceil_div(vocab, wanted), 4) * 4);
+  const int chunks = static_cast<int>(ceil_div(vocab, chunk_len));  // every chunk non-empty
+  DeviceScratch chunk_stats(size_t(rows) * chunks * sizeof(Stats));
+  DeviceScratch chunk_top(size_t(rows) * chunks * top_stride * sizeof(ArgMax));
+  chunk_kernel<<<dim3(rows, chunks), kChunkThreads, 0, stream>>>(
+      logits.data<float>(), vocab, chunk_len, d_params, chunk_stats.as<Stats>(), chunk_top.as<ArgMax>(), top_stride);
+  CUDA_CHECK_LAUNCH();
+  const size_t merge_bytes = size_t(chunks) * top_stride * sizeof(ArgMax);  // at most 32 KB
+  prepare_kernel<<<rows, kThreads, merge_bytes, stream>>>(
+      logits.data<float>(), vocab, chunks, chunk_len, d_params, chunk_stats.as<Stats>(), chunk_top.as<ArgMax>(),
+      top_stride, d_pen, pen_saved.as<float>(), keys_in.as<float>(), ids_in.as<int32_t>(), results.as<RowResult>());
   CUDA_CHECK_LAUNCH();
   if (sorted > 0) {
     DeviceScratch keys_out(sort_elems * sizeof(float)), ids_out(sort_elems * 4);
