@@ -1,13 +1,9 @@
 // paged_attention: picks a decode kernel (every sequence has one query row: the streamed one for GQA groups up to 8,
 // else the classic one) or the flash-attention prefill kernel (any mix), and the
 // (dtype, head_dim, kv-quant) instantiation; f32 and other head dims take the generic kernel.
-#include <map>
-#include <memory>
-#include <mutex>
 #include <type_traits>
 
 #include "kernels/cuda/attention.cuh"
-#include "kernels/cuda/attention_combine.cuh"
 #include "kernels/cuda/cuda_ops.h"
 
 namespace turbolm::cuda {
@@ -46,27 +42,6 @@ void run_head_dim(const Tensor& q, const KvCache& cache, int64_t layer, const At
 }
 
 }  // namespace
-
-int* split_arrival_counters(int64_t count, cudaStream_t stream) {
-  struct Counters {
-    std::unique_ptr<DeviceScratch> buffer;
-    int64_t count = 0;
-  };
-  static auto* mutex = new std::mutex();
-  static auto* by_device = new std::map<int, Counters>();  // never destroyed: the driver may be gone at exit
-  int device = 0;
-  CUDA_CHECK(cudaGetDevice(&device));
-  std::lock_guard<std::mutex> lock(*mutex);
-  Counters& c = (*by_device)[device];
-  if (c.count < count) {
-    const int64_t grown = std::max<int64_t>({count, 2 * c.count, 4096});
-    c.buffer = std::make_unique<DeviceScratch>(grown * sizeof(int));
-    CUDA_CHECK(cudaMemsetAsync(c.buffer->as<int>(), 0, grown * sizeof(int), stream));
-    c.count = grown;
-    bump_workspace_epoch();  // graphs captured with the old counters must be captured again
-  }
-  return c.buffer->as<int>();
-}
 
 void paged_attention(const ExecContext& ctx, const Tensor& q, const KvCache& cache, int64_t layer,
                      const AttentionMetadata& meta, float scale, Tensor& out) {

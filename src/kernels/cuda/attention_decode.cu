@@ -1,7 +1,7 @@
 // Paged decode attention: one query row per sequence. Block = (sequence, kv head, group slice, context split):
 // the block reads each K/V row of its split once for all (up to G) query heads sharing that kv head,
 // keeps the split's scores in shared memory, and writes a normalised partial output with its max and sum;
-// the last split block of each (sequence, head slice) merges them (attention_combine.cuh).
+// a second kernel merges the splits (skipped when there is one; attention_combine.cuh).
 #include "kernels/cuda/attention_combine.cuh"
 
 namespace turbolm::cuda {
@@ -19,7 +19,7 @@ template <typename T, KvQuant Q, int D, int G>
 __global__ void __launch_bounds__(kThreads, G <= 4 ? 3 : 2)
     decode_kernel(const T* __restrict__ q, const KvLayer<T, Q> kv, const AttentionParams p, int split_len,
                   int num_splits, int group_slices, T* __restrict__ out, float* __restrict__ part_o,
-                  float2* __restrict__ part_ml, int* __restrict__ counters) {
+                  float2* __restrict__ part_ml) {
   begin_dependent_kernel();
   constexpr int kLanes = D / 8;  // lanes per K/V row, 8 elements each
   constexpr int kRowsPerWarp = 32 / kLanes;
@@ -153,8 +153,6 @@ __global__ void __launch_bounds__(kThreads, G <= 4 ? 3 : 2)
       if (d == 0) part_ml[part] = n > 0 ? ml : make_float2(-INFINITY, 0.0f);
     }
   }
-  if (num_splits > 1)
-    merge_splits_if_last<T, D>(part_o, part_ml, counters, s, q_row, p.q_heads, head0, heads, num_splits, out);
 }
 
 template <typename T, KvQuant Q, int D, int G>
@@ -168,10 +166,11 @@ void launch_decode(const T* q, const KvLayer<T, Q>& kv, const AttentionParams& p
   const int split_len = static_cast<int>(std::clamp<int64_t>(
       ceil_div(ceil_div(max_context_len, wanted), kSplitQuantum) * kSplitQuantum, kSplitQuantum, kMaxSplit));
   const int num_splits = static_cast<int>(ceil_div(max_context_len, split_len));
+  const DecodePartials partials(p, num_splits, D);
   const dim3 grid(p.num_seqs, p.kv_heads * group_slices, num_splits);
-  const DecodePartials partials(p, num_splits, D, static_cast<int>(grid.y), stream);
   launch_dependent(decode_kernel<T, Q, D, G>, grid, kThreads, 0, stream, q, kv, p, split_len, num_splits, group_slices,
-                   out, partials.o(), partials.ml(), partials.counters());
+                   out, partials.o(), partials.ml());
+  if (num_splits > 1) launch_decode_combine<T, D>(partials, p, num_splits, out, stream);
 }
 
 }  // namespace

@@ -30,8 +30,8 @@
 //    the k order of the score product is permuted (Q's fragments are loaded in the same order; any order gives the
 //    same dot products) and the d rows of O come out permuted, undone where the warp writes its state (o_row_d).
 //  * The warps' (max, sum, O) merge in shared memory at the end; the block writes `out` directly, or, when the
-//    context is split across blocks, a normalised partial and its (max, sum), merged by the last split block of
-//    the (sequence, kv head) (attention_combine.cuh, shared with the classic kernel).
+//    context is split across blocks, a normalised partial and its (max, sum) for combine_kernel
+//    (attention_combine.cuh, shared with the classic kernel).
 #include <algorithm>
 #include <type_traits>
 
@@ -367,8 +367,8 @@ __device__ __forceinline__ void write_head_result(const AttentionParams& p, int 
   }
 }
 
-// A split without tokens weighs nothing in the merge: only its {max, sum} = (-inf, 0) is written (the merge skips
-// its o). Graphed decode steps size the split grid for the widest block table, so most blocks may end here.
+// A split without tokens weighs nothing in the merge: only its {max, sum} = (-inf, 0) is written (combine_kernel
+// skips its o). Graphed decode steps size the split grid for the widest block table, so most blocks may end here.
 // An empty context that is not split gives zeros.
 template <typename T, int D>
 __device__ __forceinline__ void write_empty_result(const AttentionParams& p, int s, int head0, int group, int split,
@@ -386,7 +386,7 @@ template <typename T, KvQuant Q, int D>
 __global__ void __launch_bounds__(kThreads, kBlocksPerSm)
     streamed_decode_kernel(const T* __restrict__ q, const KvLayer<T, Q> kv, const AttentionParams p, int split_len,
                            int num_splits, T* __restrict__ out, float* __restrict__ part_o,
-                           float2* __restrict__ part_ml, int* __restrict__ counters) {
+                           float2* __restrict__ part_ml) {
   begin_dependent_kernel();
   using G = Geometry<Q, D>;
   constexpr int kPiecesPerLane = kChunk * G::kPieces / 32;  // of K and of V, per chunk
@@ -399,9 +399,6 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm)
   const int n = max(min(p.context_lens[s] - begin, split_len), 0);  // tokens of this split
   if (n == 0) {
     write_empty_result<T, D>(p, s, head0, group, split, num_splits, out, part_ml);
-    if (num_splits > 1)
-      merge_splits_if_last<T, D>(part_o, part_ml, counters, s, p.query_start[s], p.q_heads, head0, group, num_splits,
-                                 out);
     return;
   }
 
@@ -490,9 +487,6 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm)
     }
     write_head_result<T, D>(p, s, head0 + g, split, num_splits, d, o / l, make_float2(m, l), out, part_o, part_ml);
   }
-  if (num_splits > 1)
-    merge_splits_if_last<T, D>(part_o, part_ml, counters, s, p.query_start[s], p.q_heads, head0, group, num_splits,
-                               out);
 }
 
 // Tokens per split: enough splits for kBlocksPerSm blocks on every multiprocessor, each a multiple of
@@ -516,11 +510,12 @@ void launch_decode_attention_streamed(const T* q, const KvLayer<T, Q>& kv, const
       << kGroup << ")";
   const int split_len = split_length(p, max_context_len);
   const int num_splits = static_cast<int>(ceil_div(max_context_len, split_len));
-  const DecodePartials partials(p, num_splits, D, p.kv_heads, stream);
+  const DecodePartials partials(p, num_splits, D);
   constexpr size_t kShared = Geometry<Q, D>::kSharedBytes;
   ensure_max_dynamic_shared_memory(reinterpret_cast<const void*>(streamed_decode_kernel<T, Q, D>), kShared);
   launch_dependent(streamed_decode_kernel<T, Q, D>, dim3(p.num_seqs, p.kv_heads, num_splits), kThreads, kShared, stream,
-                   q, kv, p, split_len, num_splits, out, partials.o(), partials.ml(), partials.counters());
+                   q, kv, p, split_len, num_splits, out, partials.o(), partials.ml());
+  if (num_splits > 1) launch_decode_combine<T, D>(partials, p, num_splits, out, stream);
 }
 
 #define TLM_INSTANTIATE_STREAMED_DECODE(T, Q, D)                                                                       \
