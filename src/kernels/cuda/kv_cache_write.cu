@@ -1,4 +1,6 @@
 // write_kv_cache: scatters the step's new K/V rows into their cache slots, quantizing for int8 / int4 caches.
+#include <type_traits>
+
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/cuda_ops.h"
 #include "kernels/cuda/kv_quant.cuh"
@@ -47,6 +49,42 @@ __global__ void write_kv_quant_kernel(const T* __restrict__ k, const T* __restri
                              (is_value ? value_params : key_params) + head_slot);
 }
 
+// Quantized cache, any head_dim (tiny models) and f32 activations too: block per token, thread per (kv head, K or
+// V), serial over the head's D values. Same formulas as store_head_quantized.
+template <typename T, KvQuant Q>
+__global__ void write_kv_quant_generic_kernel(const T* __restrict__ k, const T* __restrict__ v,
+                                              const int32_t* __restrict__ slots, uint8_t* __restrict__ key_cache,
+                                              uint8_t* __restrict__ value_cache, float2* __restrict__ key_params,
+                                              float2* __restrict__ value_params, int kv_heads, int head_dim) {
+  begin_dependent_kernel();
+  const int64_t t = blockIdx.x;
+  const int64_t slot = slots[t];
+  if (slot < 0 || static_cast<int>(threadIdx.x) >= 2 * kv_heads) return;
+  const bool is_value = static_cast<int>(threadIdx.x) >= kv_heads;
+  const int h = threadIdx.x % kv_heads;
+  const T* src = (is_value ? v : k) + (t * kv_heads + h) * head_dim;
+  float lo = INFINITY, hi = -INFINITY;
+  for (int e = 0; e < head_dim; ++e) {
+    lo = fminf(lo, to_float(src[e]));
+    hi = fmaxf(hi, to_float(src[e]));
+  }
+  const float scale = kv_quant_scale<Q>(lo, hi);
+  const int64_t head_slot = slot * kv_heads + h;
+  if constexpr (Q == KvQuant::kInt8) {
+    uint8_t* dst = (is_value ? value_cache : key_cache) + head_slot * head_dim;
+    for (int e = 0; e < head_dim; ++e)
+      dst[e] = static_cast<uint8_t>(static_cast<int8_t>(kv_quantize<Q>(to_float(src[e]), lo, scale)));
+  } else {
+    uint8_t* dst = (is_value ? value_cache : key_cache) + head_slot * (head_dim / 2);
+    for (int e = 0; e < head_dim; e += 2) {
+      const int lo_q = static_cast<int>(kv_quantize<Q>(to_float(src[e]), lo, scale));
+      const int hi_q = static_cast<int>(kv_quantize<Q>(to_float(src[e + 1]), lo, scale));
+      dst[e / 2] = static_cast<uint8_t>(lo_q | (hi_q << 4));
+    }
+  }
+  (is_value ? value_params : key_params)[head_slot] = make_float2(scale, kv_quant_zero<Q>(lo, scale));
+}
+
 template <typename T>
 void launch_write_kv(const T* k, const T* v, const int32_t* slots, T* key_cache, T* value_cache, int64_t tokens,
                      int64_t row_elems, cudaStream_t stream) {
@@ -77,13 +115,20 @@ void write_quant(const ExecContext& ctx, const Tensor& k, const Tensor& v, const
         static_cast<float2*>(cache.key_params(layer).data()), static_cast<float2*>(cache.value_params(layer).data()),
         k.dim(0), static_cast<int>(cache.spec().num_kv_heads), stream_of(ctx));
   };
-  if (head_dim == 64) {
-    run.template operator()<64>();
-  } else if (head_dim == 128) {
-    run.template operator()<128>();
-  } else {
-    TLM_FAIL(kUnsupported) << "write_kv_cache: CUDA quantized caches support head_dim 64 and 128, not " << head_dim;
+  if constexpr (!std::is_same_v<T, float>) {
+    if (head_dim == 64) return run.template operator()<64>();
+    if (head_dim == 128) return run.template operator()<128>();
   }
+  const int kv_heads = static_cast<int>(cache.spec().num_kv_heads);
+  TLM_CHECK(2 * kv_heads <= 1024 && (Q == KvQuant::kInt8 || head_dim % 2 == 0))
+      << "write_kv_cache: " << kv_heads << " kv heads of " << head_dim << " values";
+  if (k.dim(0) == 0) return;
+  launch_dependent(write_kv_quant_generic_kernel<T, Q>, static_cast<unsigned>(k.dim(0)),
+                   static_cast<unsigned>(std::max(32, 2 * kv_heads)), 0, stream_of(ctx),
+                   static_cast<const T*>(k.data()), static_cast<const T*>(v.data()), slots,
+                   static_cast<uint8_t*>(cache.key(layer).data()), static_cast<uint8_t*>(cache.value(layer).data()),
+                   static_cast<float2*>(cache.key_params(layer).data()),
+                   static_cast<float2*>(cache.value_params(layer).data()), kv_heads, static_cast<int>(head_dim));
 }
 
 }  // namespace
@@ -105,7 +150,7 @@ void write_kv_cache(const ExecContext& ctx, const Tensor& k, const Tensor& v, co
     });
     return;
   }
-  dispatch_half(k.dtype(), "write_kv_cache", [&]<typename T>(T) {
+  dispatch_float(k.dtype(), "write_kv_cache", [&]<typename T>(T) {
     if (spec.quant == KvQuant::kInt8) {
       write_quant<T, KvQuant::kInt8>(ctx, k, v, slots, cache, layer);
     } else {

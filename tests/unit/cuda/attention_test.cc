@@ -41,6 +41,10 @@ std::vector<AttnCase> all_cases() {
   cases.push_back({DType::kF32, 32, KvQuant::kNone});
   cases.push_back({DType::kF32, 16, KvQuant::kNone});
   cases.push_back({DType::kBF16, 32, KvQuant::kNone});
+  // The generic quantized writer (any head_dim, f32 activations too): bytes equal to the CPU writer's.
+  cases.push_back({DType::kF32, 32, KvQuant::kInt8});
+  cases.push_back({DType::kF32, 16, KvQuant::kInt4});
+  cases.push_back({DType::kBF16, 32, KvQuant::kInt4});
   return cases;
 }
 INSTANTIATE_TEST_SUITE_P(Matrix, CudaAttentionTest, ::testing::ValuesIn(all_cases()), case_name);
