@@ -77,6 +77,21 @@ TEST(CudaSamplingTest, GreedyWithPenaltyAndLogprobs) {
   expect_same_samples(151936, {plain, penalized, logprobs}, {{}, {3, 3, 17, 151935, 99}, {}}, 8.0f);
 }
 
+// The engine passes every row's history as penalty ids; rows with repetition_penalty 1 must ignore them (they are not
+// uploaded) while a penalized row in the same call still uses its own.
+TEST(CudaSamplingTest, PenaltyIdsOfUnpenalizedRowsAreIgnored) {
+  TLM_REQUIRE_GPU();
+  SamplingParams plain;
+  SamplingParams sampled = plain;
+  sampled.greedy = false;
+  sampled.temperature = 0.8f;
+  sampled.seed = 5;
+  SamplingParams penalized;
+  penalized.repetition_penalty = 1.5f;
+  const std::vector<int32_t> history = {1, 7, 7, 4000, 4999, 12};
+  expect_same_samples(5000, {plain, sampled, penalized, plain}, {history, history, history, {}}, 6.0f);
+}
+
 TEST(CudaSamplingTest, FiltersAndDrawsMatchCpu) {
   TLM_REQUIRE_GPU();
   std::vector<SamplingParams> params;
