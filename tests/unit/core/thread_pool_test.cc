@@ -19,7 +19,9 @@ TEST(ThreadPool, CoversRangeExactlyOnce) {
       pool.parallel_for(
           n,
           [&](int64_t b, int64_t e) {
-            if (grain > 1 && e != n) EXPECT_EQ((e - b) % grain, 0);
+            if (grain > 1 && e != n) {
+              EXPECT_EQ((e - b) % grain, 0);
+            }
             for (int64_t i = b; i < e; ++i) hits[i]++;
           },
           grain);

@@ -126,7 +126,9 @@ TEST(Engine, GreedyOutputsAreBatchInvariant) {
     EXPECT_EQ(run_greedy(*engine, all), alone) << v.name;
     EngineStats stats = wait_idle(*engine);
     EXPECT_EQ(stats.kv_blocks_used, 0) << v.name;
-    if (std::string(v.name) == "tiny pool") EXPECT_GT(stats.preemptions, 0);
+    if (std::string(v.name) == "tiny pool") {
+      EXPECT_GT(stats.preemptions, 0);
+    }
     if (v.config.enable_prefix_caching) {
       // Again, now served from the cache the first pass filled.
       EXPECT_EQ(run_greedy(*engine, all), alone) << v.name << ", second pass";

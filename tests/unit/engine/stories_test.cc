@@ -84,7 +84,9 @@ TEST(Stories, GreedyIsBatchInvariant) {
       EXPECT_EQ(greedy_ids(*engine, texts), alone) << v.name << ", second pass from the cache";
       EXPECT_GT(engine->stats().prefix_cache_hit_tokens, 0);
     }
-    if (v.config.cache_max_entry_count == 40) EXPECT_GT(engine->stats().preemptions, 0) << v.name;
+    if (v.config.cache_max_entry_count == 40) {
+      EXPECT_GT(engine->stats().preemptions, 0) << v.name;
+    }
   }
 }
 
@@ -168,8 +170,12 @@ TEST(Stories, KvQuantPerplexityWithinBudget) {
     std::cout << "quant_policy " << policy << ": ppl " << r.ppl << " over " << r.num_tokens << " tokens\n";
     EXPECT_EQ(r.num_tokens, 4095);
     if (policy == 0) base = r.ppl;
-    if (policy == 8) EXPECT_LT(r.ppl, base * 1.01);
-    if (policy == 4) EXPECT_LT(r.ppl, base * 1.20);
+    if (policy == 8) {
+      EXPECT_LT(r.ppl, base * 1.01);
+    }
+    if (policy == 4) {
+      EXPECT_LT(r.ppl, base * 1.20);
+    }
     EXPECT_GT(r.ppl, base * 0.95);
   }
 }
