@@ -53,7 +53,7 @@ if want test; then
   grep -E "FAILED|Failure|error|PASSED|SKIPPED" "$OUT/tests.log" | head -60
   start=$(date +%s)
   compute-sanitizer --tool memcheck --error-exitcode 3 $build/tests/unit/cuda/turbolm_cuda_tests --gtest_brief=1 \
-    --gtest_filter='CudaRuntime*:CudaOps*:CudaSampling*:*bf16_d128*:*f16_d64_int4*:*Skinny*:CudaGraph*:CudaGemv*:CudaDecodeAttention*:CudaQkvRopeKvWrite*' > "$OUT/memcheck.log" 2>&1
+    --gtest_filter='CudaRuntime*:CudaOps*:CudaSampling*:*bf16_d128*:*f16_d64_int4*:*Skinny*:CudaGraph*:CudaGemv*:CudaDecodeAttention*:CudaQkvRopeKvWrite*:*CudaBf16Model*' > "$OUT/memcheck.log" 2>&1
   echo "memcheck rc=$? in $(( $(date +%s) - start )) s" | tee -a "$OUT/device.txt"
   grep -E "ERROR SUMMARY|Invalid|PASSED|FAILED" "$OUT/memcheck.log" | head -10
 fi
