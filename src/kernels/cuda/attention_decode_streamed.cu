@@ -36,6 +36,7 @@
 #include <type_traits>
 
 #include "kernels/cuda/attention_combine.cuh"
+#include "kernels/cuda/kv_quant.cuh"
 #include "kernels/cuda/mma.cuh"
 
 namespace turbolm::cuda {
@@ -57,7 +58,7 @@ static_assert(kGroup == 8, "the mma's n dimension holds the group");
 // each), then for quantized caches its K and its V {scale, zero} ([kChunk] float2 each).
 template <KvQuant Q, int D>
 struct Geometry {
-  static constexpr int kRowBytes = Q == KvQuant::kNone ? 2 * D : Q == KvQuant::kInt8 ? D : D / 2;
+  static constexpr int kRowBytes = Q == KvQuant::kNone ? 2 * D : kv_head_bytes<Q>(D);
   static constexpr int kPieces = kRowBytes / 16;
   static constexpr int kTileBytes = kChunk * kRowBytes;
   static constexpr int kParamBytes = Q == KvQuant::kNone ? 0 : 2 * kChunk * static_cast<int>(sizeof(float2));

@@ -34,7 +34,6 @@ __global__ void write_kv_quant_kernel(const T* __restrict__ k, const T* __restri
                                       float2* __restrict__ value_params, int kv_heads) {
   begin_dependent_kernel();
   constexpr int kPerLane = D / 32;
-  constexpr int kBytesPerHead = Q == KvQuant::kInt8 ? D : D / 2;
   const int64_t t = blockIdx.x;
   const int h = blockIdx.y, lane = threadIdx.x & 31;
   const int64_t slot = slots[t];
@@ -45,7 +44,7 @@ __global__ void write_kv_quant_kernel(const T* __restrict__ k, const T* __restri
 #pragma unroll
   for (int e = 0; e < kPerLane; ++e) x[e] = to_float(src[e]);
   const int64_t head_slot = slot * kv_heads + h;
-  store_head_quantized<Q, D>(x, (is_value ? value_cache : key_cache) + head_slot * kBytesPerHead,
+  store_head_quantized<Q, D>(x, (is_value ? value_cache : key_cache) + head_slot * kv_head_bytes<Q>(D),
                              (is_value ? value_params : key_params) + head_slot);
 }
 
@@ -70,18 +69,8 @@ __global__ void write_kv_quant_generic_kernel(const T* __restrict__ k, const T* 
   }
   const float scale = kv_quant_scale<Q>(lo, hi);
   const int64_t head_slot = slot * kv_heads + h;
-  if constexpr (Q == KvQuant::kInt8) {
-    uint8_t* dst = (is_value ? value_cache : key_cache) + head_slot * head_dim;
-    for (int e = 0; e < head_dim; ++e)
-      dst[e] = static_cast<uint8_t>(static_cast<int8_t>(kv_quantize<Q>(to_float(src[e]), lo, scale)));
-  } else {
-    uint8_t* dst = (is_value ? value_cache : key_cache) + head_slot * (head_dim / 2);
-    for (int e = 0; e < head_dim; e += 2) {
-      const int lo_q = static_cast<int>(kv_quantize<Q>(to_float(src[e]), lo, scale));
-      const int hi_q = static_cast<int>(kv_quantize<Q>(to_float(src[e + 1]), lo, scale));
-      dst[e / 2] = static_cast<uint8_t>(lo_q | (hi_q << 4));
-    }
-  }
+  store_quantized_run<Q>([&](int e) { return to_float(src[e]); }, head_dim, 0, lo, scale,
+                         (is_value ? value_cache : key_cache) + head_slot * kv_head_bytes<Q>(head_dim));
   (is_value ? value_params : key_params)[head_slot] = make_float2(scale, kv_quant_zero<Q>(lo, scale));
 }
 

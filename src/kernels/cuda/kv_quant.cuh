@@ -39,8 +39,33 @@ __device__ __forceinline__ float kv_quant_zero(float lo, float scale) {
   return __fdiv_rn(-lo, scale) - KvQuantTraits<Q>::kOffset;
 }
 
+// Bytes one head of D values takes in a quantized cache.
+template <KvQuant Q>
+__host__ __device__ constexpr int kv_head_bytes(int head_dim) {
+  return Q == KvQuant::kInt8 ? head_dim : head_dim / 2;
+}
+
+// Stores n quantized values x(0) .. x(n - 1) of a head as its elements [first, first + n) into `dst`, the head's
+// bytes (n and first even for int4: two values a byte, low nibble = even index).
+template <KvQuant Q, typename Values>
+__device__ __forceinline__ void store_quantized_run(Values x, int n, int first, float lo, float scale,
+                                                    uint8_t* __restrict__ dst) {
+  if constexpr (Q == KvQuant::kInt8) {
+#pragma unroll
+    for (int e = 0; e < n; ++e)
+      dst[first + e] = static_cast<uint8_t>(static_cast<int8_t>(kv_quantize<Q>(x(e), lo, scale)));
+  } else {
+#pragma unroll
+    for (int e = 0; e < n; e += 2) {
+      const int lo_q = static_cast<int>(kv_quantize<Q>(x(e), lo, scale));
+      const int hi_q = static_cast<int>(kv_quantize<Q>(x(e + 1), lo, scale));
+      dst[(first + e) / 2] = static_cast<uint8_t>(lo_q | (hi_q << 4));
+    }
+  }
+}
+
 // One head's D values, held by a warp (lane owns elements [lane * D / 32, + D / 32) in x), quantized into
-// `dst` (the head's D or D / 2 bytes) with its (scale, zero) into *params. D / 32 must be even for int4.
+// `dst` (the head's kv_head_bytes bytes) with its (scale, zero) into *params. D / 32 must be even for int4.
 template <KvQuant Q, int D>
 __device__ __forceinline__ void store_head_quantized(const float (&x)[D / 32], uint8_t* __restrict__ dst,
                                                      float2* __restrict__ params) {
@@ -59,18 +84,7 @@ __device__ __forceinline__ void store_head_quantized(const float (&x)[D / 32], u
     hi = fmaxf(hi, __shfl_xor_sync(0xffffffffu, hi, o));
   }
   const float scale = kv_quant_scale<Q>(lo, hi);
-  if constexpr (Q == KvQuant::kInt8) {
-#pragma unroll
-    for (int e = 0; e < kPerLane; ++e)
-      dst[lane * kPerLane + e] = static_cast<uint8_t>(static_cast<int8_t>(kv_quantize<Q>(x[e], lo, scale)));
-  } else {
-#pragma unroll
-    for (int e = 0; e < kPerLane; e += 2) {
-      const int lo_q = static_cast<int>(kv_quantize<Q>(x[e], lo, scale));
-      const int hi_q = static_cast<int>(kv_quantize<Q>(x[e + 1], lo, scale));
-      dst[(lane * kPerLane + e) / 2] = static_cast<uint8_t>(lo_q | (hi_q << 4));
-    }
-  }
+  store_quantized_run<Q>([&](int e) { return x[e]; }, kPerLane, lane * kPerLane, lo, scale, dst);
   if (lane == 0) *params = make_float2(scale, kv_quant_zero<Q>(lo, scale));
 }
 

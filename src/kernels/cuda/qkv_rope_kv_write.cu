@@ -106,8 +106,8 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
     for (int e = 0; e < kPerLane; ++e) dst[e] = from_float<T>(x[e]);
   } else {
-    constexpr int kBytesPerHead = Q == KvQuant::kInt8 ? D : D / 2;
-    store_head_quantized<Q, D>(x, static_cast<uint8_t*>(kind == 1 ? kv.key : kv.value) + head_slot * kBytesPerHead,
+    store_head_quantized<Q, D>(x,
+                               static_cast<uint8_t*>(kind == 1 ? kv.key : kv.value) + head_slot * kv_head_bytes<Q>(D),
                                (kind == 1 ? kv.key_params : kv.value_params) + head_slot);
   }
 }

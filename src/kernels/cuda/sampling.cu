@@ -85,25 +85,7 @@ __device__ __forceinline__ ArgMax warp_argmax(ArgMax a) {
 
 // Block-wide first element in before() order; every thread gets it. `scratch` holds 32 ArgMax.
 __device__ ArgMax block_argmax(ArgMax a, ArgMax* scratch) {
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
-  a = warp_argmax(a);
-  __syncthreads();
-  if (lane == 0) scratch[warp] = a;
-  __syncthreads();
-  return warp_argmax(lane < warps ? scratch[lane] : ArgMax{-INFINITY, INT_MAX});
-}
-
-__device__ double block_sum_f64(double v, double* scratch) {
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  __syncthreads();
-  if (lane == 0) scratch[warp] = v;
-  __syncthreads();
-  v = lane < kThreads / 32 ? scratch[lane] : 0.0;
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  return v;
+  return block_reduce(a, scratch, ArgMax{-INFINITY, INT_MAX}, [](ArgMax x) { return warp_argmax(x); });
 }
 
 // sum * exp(from - to), for to >= from. Equal maxima keep the sum as is: for -inf == -inf, exp would give NaN.
@@ -141,12 +123,7 @@ __device__ __forceinline__ Stats warp_merge(Stats a) {
 
 // Block-wide merge; every thread gets the result. `scratch` holds 32 Stats.
 __device__ Stats block_merge(Stats a, Stats* scratch) {
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
-  a = warp_merge(a);
-  __syncthreads();
-  if (lane == 0) scratch[warp] = a;
-  __syncthreads();
-  return warp_merge(lane < warps ? scratch[lane] : Stats{-INFINITY, INT_MAX, 0.0});
+  return block_reduce(a, scratch, Stats{-INFINITY, INT_MAX, 0.0}, [](Stats x) { return warp_merge(x); });
 }
 
 // How chunk_kernel deals row[begin, end) to its threads: 16-byte vectors over the aligned middle, vector v to
@@ -405,7 +382,7 @@ __global__ void __launch_bounds__(kThreads)
 
   double w_sum = 0.0;
   for (int i = threadIdx.x; i < n; i += kThreads) w_sum += weight(i);
-  const double total = block_sum_f64(w_sum, scratch_d);  // W, before min-p
+  const double total = block_reduce(w_sum, scratch_d, 0.0, [](double x) { return warp_sum(x); });  // W, before min-p
   const float min_p = p.min_p;
   auto kept_weight = [&](int i) -> double {
     const float w = weight(i);
