@@ -33,10 +33,7 @@ struct DecodeCase {
 std::string case_name(const ::testing::TestParamInfo<DecodeCase>& info) {
   const DecodeCase& c = info.param;
   return std::string(dtype_label(c.dtype)) + "_d" + std::to_string(c.head_dim) + "_g" + std::to_string(c.group) + "_b" +
-         std::to_string(c.block_size) + "_" +
-         (c.quant == KvQuant::kNone   ? "plain"
-          : c.quant == KvQuant::kInt8 ? "int8"
-                                      : "int4");
+         std::to_string(c.block_size) + "_" + kv_quant_label(c.quant);
 }
 
 std::vector<DecodeCase> all_cases() {

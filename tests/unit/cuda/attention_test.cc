@@ -16,27 +16,10 @@ namespace {
 
 using namespace cuda_test;
 
-struct AttnCase {
-  DType dtype;
-  int head_dim;
-  KvQuant quant;
-};
+class CudaAttentionTest : public ::testing::TestWithParam<KvCase> {};
 
-std::string case_name(const ::testing::TestParamInfo<AttnCase>& info) {
-  const AttnCase& c = info.param;
-  return std::string(dtype_label(c.dtype)) + "_d" + std::to_string(c.head_dim) + "_" +
-         (c.quant == KvQuant::kNone   ? "plain"
-          : c.quant == KvQuant::kInt8 ? "int8"
-                                      : "int4");
-}
-
-class CudaAttentionTest : public ::testing::TestWithParam<AttnCase> {};
-
-std::vector<AttnCase> all_cases() {
-  std::vector<AttnCase> cases;
-  for (DType dt : {DType::kBF16, DType::kF16})
-    for (int d : {64, 128})
-      for (KvQuant q : {KvQuant::kNone, KvQuant::kInt8, KvQuant::kInt4}) cases.push_back({dt, d, q});
+std::vector<KvCase> all_cases() {
+  std::vector<KvCase> cases = kv_matrix_cases();
   // The generic kernel: f32 activations and head dims outside {64, 128}.
   cases.push_back({DType::kF32, 32, KvQuant::kNone});
   cases.push_back({DType::kF32, 16, KvQuant::kNone});
@@ -47,7 +30,7 @@ std::vector<AttnCase> all_cases() {
   cases.push_back({DType::kBF16, 32, KvQuant::kInt4});
   return cases;
 }
-INSTANTIATE_TEST_SUITE_P(Matrix, CudaAttentionTest, ::testing::ValuesIn(all_cases()), case_name);
+INSTANTIATE_TEST_SUITE_P(Matrix, CudaAttentionTest, ::testing::ValuesIn(all_cases()), kv_case_name);
 
 constexpr int64_t kBlockSize = 16, kKvHeads = 2, kQHeads = 8;
 
@@ -56,7 +39,7 @@ struct Step {
   std::vector<std::pair<int, int>> seqs;
 };
 
-KvCacheSpec spec_for(const AttnCase& c, int64_t num_blocks, Device device) {
+KvCacheSpec spec_for(const KvCase& c, int64_t num_blocks, Device device) {
   KvCacheSpec spec;
   spec.num_layers = 2;
   spec.num_blocks = num_blocks;
@@ -70,7 +53,7 @@ KvCacheSpec spec_for(const AttnCase& c, int64_t num_blocks, Device device) {
 }
 
 // Fills both caches through their writers (the GPU bytes must equal the CPU bytes), then runs both attentions.
-void run_step(const AttnCase& c, const Step& step, uint32_t seed, int64_t q_heads = kQHeads) {
+void run_step(const KvCase& c, const Step& step, uint32_t seed, int64_t q_heads = kQHeads) {
   const int64_t layer = 1, D = c.head_dim;
   const PagedStep paged = make_paged_step(step.seqs, kBlockSize, seed);
   const int64_t T = paged.num_tokens, num_blocks = paged.num_blocks;

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "core/half.h"
@@ -12,6 +13,7 @@
 #include "kernels/cuda/cuda_runtime.h"
 #include "ops/elementwise.h"
 #include "ops/exec_context.h"
+#include "ops/kv_cache.h"
 
 namespace turbolm::cuda_test {
 
@@ -107,9 +109,31 @@ inline const char* dtype_label(DType dtype) {
   return dtype == DType::kF32 ? "f32" : dtype == DType::kBF16 ? "bf16" : "f16";
 }
 
-}  // namespace turbolm::cuda_test
+inline const char* kv_quant_label(KvQuant quant) {
+  return quant == KvQuant::kNone ? "plain" : quant == KvQuant::kInt8 ? "int8" : "int4";
+}
 
-namespace turbolm::cuda_test {
+// A point of the attention kernels' instantiation matrix: activation dtype x head_dim x KV cache kind.
+struct KvCase {
+  DType dtype;
+  int head_dim;
+  KvQuant quant;
+};
+
+inline std::string kv_case_name(const ::testing::TestParamInfo<KvCase>& info) {
+  const KvCase& c = info.param;
+  return std::string(dtype_label(c.dtype)) + "_d" + std::to_string(c.head_dim) + "_" + kv_quant_label(c.quant);
+}
+
+// The whole matrix the specialised kernels are instantiated for: {bf16, f16} x head_dim {64, 128} x {plain, int8,
+// int4}.
+inline std::vector<KvCase> kv_matrix_cases() {
+  std::vector<KvCase> cases;
+  for (DType dt : {DType::kBF16, DType::kF16})
+    for (int d : {64, 128})
+      for (KvQuant q : {KvQuant::kNone, KvQuant::kInt8, KvQuant::kInt4}) cases.push_back({dt, d, q});
+  return cases;
+}
 
 // A device tensor filled with NaN, so that an element the op fails to write fails the comparison.
 inline Tensor poisoned_gpu(const Shape& shape, DType dtype) {

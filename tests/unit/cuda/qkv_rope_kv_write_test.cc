@@ -14,33 +14,16 @@ namespace {
 
 using namespace cuda_test;
 
-struct FusedCase {
-  DType dtype;
-  int head_dim;
-  KvQuant quant;
-};
+class CudaQkvRopeKvWriteTest : public ::testing::TestWithParam<KvCase> {};
 
-std::string case_name(const ::testing::TestParamInfo<FusedCase>& info) {
-  const FusedCase& c = info.param;
-  return std::string(dtype_label(c.dtype)) + "_d" + std::to_string(c.head_dim) + "_" +
-         (c.quant == KvQuant::kNone   ? "plain"
-          : c.quant == KvQuant::kInt8 ? "int8"
-                                      : "int4");
-}
-
-class CudaQkvRopeKvWriteTest : public ::testing::TestWithParam<FusedCase> {};
-
-std::vector<FusedCase> all_cases() {
-  std::vector<FusedCase> cases;
-  for (DType dt : {DType::kBF16, DType::kF16})
-    for (int d : {64, 128})
-      for (KvQuant q : {KvQuant::kNone, KvQuant::kInt8, KvQuant::kInt4}) cases.push_back({dt, d, q});
+std::vector<KvCase> all_cases() {
+  std::vector<KvCase> cases = kv_matrix_cases();
   // Shapes the fused kernel declines (the op runs the separate kernels): f32 activations, head_dim 32.
   cases.push_back({DType::kF32, 64, KvQuant::kNone});
   cases.push_back({DType::kBF16, 32, KvQuant::kNone});
   return cases;
 }
-INSTANTIATE_TEST_SUITE_P(Matrix, CudaQkvRopeKvWriteTest, ::testing::ValuesIn(all_cases()), case_name);
+INSTANTIATE_TEST_SUITE_P(Matrix, CudaQkvRopeKvWriteTest, ::testing::ValuesIn(all_cases()), kv_case_name);
 
 constexpr int64_t kQHeads = 8, kKvHeads = 2, kBlockSize = 16, kNumBlocks = 6;
 
@@ -53,7 +36,7 @@ struct Variant {
   std::vector<int32_t> slots;  // -1: padding row
 };
 
-KvCacheSpec spec_for(const FusedCase& c, Device device) {
+KvCacheSpec spec_for(const KvCase& c, Device device) {
   KvCacheSpec spec;
   spec.num_layers = 2;
   spec.num_blocks = kNumBlocks;
@@ -138,7 +121,7 @@ std::vector<float> cache_steps(const KvCache& cache, int64_t layer, bool value, 
   return out;
 }
 
-void run_case(const FusedCase& c, const Variant& v, uint32_t seed) {
+void run_case(const KvCase& c, const Variant& v, uint32_t seed) {
   const int64_t layer = 1, D = c.head_dim, T = static_cast<int64_t>(v.positions.size());
   const int64_t cols = (kQHeads + 2 * kKvHeads) * D;
   const auto qkv = random_values(T * cols, seed, c.dtype, -3.0f, 3.0f);
@@ -160,8 +143,8 @@ void run_case(const FusedCase& c, const Variant& v, uint32_t seed) {
                     layer, cpu_q);
   Tensor gpu_q = poisoned_gpu({T, kQHeads, D}, c.dtype);
   const Tensor gpu_qkv = to_gpu(cpu_qkv);
-  qkv_rope_kv_write(gctx, gpu_qkv, gpu_norm, to_gpu(host_i32(v.positions, {T})), table,
-                    to_gpu(host_i32(v.slots, {T})), gpu_cache, layer, gpu_q);
+  qkv_rope_kv_write(gctx, gpu_qkv, gpu_norm, to_gpu(host_i32(v.positions, {T})), table, to_gpu(host_i32(v.slots, {T})),
+                    gpu_cache, layer, gpu_q);
 
   EXPECT_EQ(values_of(gpu_qkv), qkv) << "qkv must stay unchanged";
   EXPECT_EQ(values_of(cpu_qkv), qkv) << "qkv must stay unchanged";

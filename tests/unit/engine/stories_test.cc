@@ -12,94 +12,39 @@
 #include "engine/placement.h"
 #include "models/sequence_runner.h"
 #include "ops/elementwise.h"
-#include "run_requests.h"
+#include "stories_engine.h"
 
 namespace turbolm {
 namespace {
 
-const std::string kModel = std::string(TURBOLM_SHARED_DIR) + "/models/stories260K-hf";
-
-std::unique_ptr<LlmEngine> make_engine(EngineConfig config) {
-  if (config.cache_max_entry_count < 1) config.cache_max_entry_count = 512;
-  config.num_threads = 1;
-  return std::make_unique<LlmEngine>(load_engine_parts(kModel, config), config);
-}
-
-std::vector<std::string> prompts() {
-  const char* names[] = {"Lily", "Tom", "Sue", "Ben", "Max", "Mia", "Sam", "Tim"};
-  const char* things[] = {"a big red ball", "a little dog", "a shiny star", "a tree"};
-  std::vector<std::string> out;
-  for (int i = 0; i < 32; ++i) {
-    std::string p = i % 2 == 0 ? "Once upon a time, there was a little girl named " : "One day, ";
-    p += names[i % 8];
-    if (i >= 8) p += std::string(". She saw ") + things[i / 8];
-    if (i >= 16) p += " in the park and she was very happy";
-    if (i >= 24) p += ". Then";
-    out.push_back(p);
-  }
-  return out;
-}
-
 using Result = testing_util::RequestResult;
-
+using testing_util::greedy_ids;
+using testing_util::kStoriesModel;
+using testing_util::make_stories_engine;
 using testing_util::run_requests;
-
-Request raw(const std::string& prompt, int max_new = 40) {
-  Request r;
-  r.prompt = prompt;
-  r.gen.max_new_tokens = max_new;
-  return r;
-}
-
-std::vector<std::vector<int32_t>> greedy_ids(LlmEngine& engine, const std::vector<std::string>& texts) {
-  std::vector<Request> requests;
-  for (const auto& t : texts) requests.push_back(raw(t));
-  std::vector<std::vector<int32_t>> out;
-  for (const Result& r : run_requests(engine, requests)) out.push_back(r.ids);
-  return out;
-}
+using testing_util::text_request;
 
 TEST(Stories, GreedyIsBatchInvariant) {
-  const std::vector<std::string> texts = prompts();
+  const std::vector<std::string> texts = testing_util::stories_prompts();
   std::vector<std::vector<int32_t>> alone;
   {
-    auto engine = make_engine({.enable_prefix_caching = false});
+    auto engine = make_stories_engine({.enable_prefix_caching = false});
     for (const auto& t : texts) alone.push_back(greedy_ids(*engine, {t})[0]);
   }
   for (const auto& ids : alone) EXPECT_GE(ids.size(), 5u);
-  struct Variant {
-    const char* name;
-    EngineConfig config;
-  };
-  const std::vector<Variant> variants = {
-      {"together", {.cache_block_seq_len = 16, .enable_prefix_caching = false}},
-      {"prefix caching", {.cache_block_seq_len = 8, .enable_prefix_caching = true}},
-      {"chunked prefill", {.cache_block_seq_len = 16, .max_prefill_token_num = 7}},
-      {"tiny pool (preemption)", {.cache_max_entry_count = 40, .cache_block_seq_len = 8}},
-  };
-  for (const Variant& v : variants) {
-    auto engine = make_engine(v.config);
-    EXPECT_EQ(greedy_ids(*engine, texts), alone) << v.name;
-    if (v.config.enable_prefix_caching) {
-      EXPECT_EQ(greedy_ids(*engine, texts), alone) << v.name << ", second pass from the cache";
-      EXPECT_GT(engine->stats().prefix_cache_hit_tokens, 0);
-    }
-    if (v.config.cache_max_entry_count == 40) {
-      EXPECT_GT(engine->stats().preemptions, 0) << v.name;
-    }
-  }
+  testing_util::expect_greedy_in_every_scheduling_mode(EngineConfig{}, texts, alone);
 }
 
 TEST(Stories, LogprobsMatchTheModelsLogits) {
-  auto engine = make_engine({});
-  Request r = raw("Once upon a time, there was a little girl named Lily", 24);
+  auto engine = make_stories_engine({});
+  Request r = text_request("Once upon a time, there was a little girl named Lily", 24);
   r.gen.logprobs = 5;
   r.gen.ignore_eos = true;
   Result out = run_requests(*engine, {r})[0];
   ASSERT_EQ(out.logprobs.size(), 24u);
 
   // Reference: the model alone, one sequence, fed token by token.
-  auto model = load_model(kModel);
+  auto model = load_model(kStoriesModel);
   ExecContext ctx;
   SequenceRunner runner(*model, 256);
   std::vector<int32_t> prompt = engine->prompt_ids(r);
@@ -118,9 +63,9 @@ TEST(Stories, LogprobsMatchTheModelsLogits) {
 }
 
 TEST(Stories, MultiTokenStopStringStopsAndNeverLeaks) {
-  auto engine = make_engine({});
+  auto engine = make_stories_engine({});
   const std::string prompt = "Once upon a time, there was a little girl named Lily";
-  Result free_run = run_requests(*engine, {raw(prompt)})[0];
+  Result free_run = run_requests(*engine, {text_request(prompt)})[0];
   // A stop string across the boundary of generated tokens 3 and 4.
   const std::string head = engine->decode({free_run.ids.begin(), free_run.ids.begin() + 3}, true);
   ASSERT_GT(head.size(), 2u);
@@ -129,7 +74,7 @@ TEST(Stories, MultiTokenStopStringStopsAndNeverLeaks) {
   ASSERT_EQ(at, head.size() - 2) << "stop '" << stop << "' occurs earlier";
 
   for (bool include : {false, true}) {
-    Request r = raw(prompt);
+    Request r = text_request(prompt);
     r.gen.stop_words = {stop};
     r.gen.include_stop_str_in_output = include;
     Result out = run_requests(*engine, {r})[0];
@@ -143,9 +88,9 @@ TEST(Stories, MultiTokenStopStringStopsAndNeverLeaks) {
 }
 
 TEST(Stories, EosFromGenerationConfigStops) {
-  auto engine = make_engine({});
+  auto engine = make_stories_engine({});
   EXPECT_EQ(engine->info().eos_token_ids, std::vector<int32_t>{2});
-  Result out = run_requests(*engine, {raw("Once upon a time", 400)})[0];
+  Result out = run_requests(*engine, {text_request("Once upon a time", 400)})[0];
   if (out.reason == FinishReason::kStop) {
     EXPECT_EQ(out.ids.back(), 2);
   } else {
@@ -163,7 +108,7 @@ TEST(Stories, KvQuantPerplexityWithinBudget) {
   text << in.rdbuf();
   double base = 0;
   for (int policy : {0, 8, 4}) {
-    auto engine = make_engine({.quant_policy = policy});
+    auto engine = make_stories_engine({.quant_policy = policy});
     std::vector<int32_t> ids = engine->encode(text.str(), true);
     ids.resize(4096);
     PerplexityResult r = evaluate_perplexity(*engine, ids, 256, 128);
@@ -184,7 +129,7 @@ TEST(Stories, KvQuantPerplexityWithinBudget) {
 // token per head). stories260K has head_dim 8, where the params weigh as much as the int8 data; real models
 // (head_dim 128, checked on a Qwen3-0.6B-shaped spec) get ~1.9x / ~3.6x over bf16.
 TEST(Stories, KvQuantPoolCapacity) {
-  auto model = load_model(kModel);
+  auto model = load_model(kStoriesModel);
   auto tokens_for_budget = [](KvCacheSpec spec) {
     KvPoolRequest r{.cache_max_entry_count = 0.5,
                     .bytes_per_block = spec.bytes_per_block(),
