@@ -1,7 +1,9 @@
 // Whole-model throughput on CUDA: prefill, single-stream decode and many-stream decode of a model folder
 // (tools/make_random_model.py --preset qwen3-8b writes the random-weight Qwen3-8B used in bench/results/).
-//   turbolm_cuda_model_bench MODEL_DIR [--prompt 512] [--decode 128] [--streams 64] [--stream-prompt 128]
+//   turbolm_cuda_model_bench MODEL_DIR [--prompt 512] [--decode 128] [--streams 64] [--stream-prompt 128] [--trace 32]
 // Each step runs forward() and greedy sample() on the device; only the sampled ids come back to the host.
+// --trace N: afterwards, N more decode steps at 1 and at --streams sequences under a CUPTI kernel trace (where each
+// step's time goes, kernel by kernel).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -10,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "kernel_trace.h"
 #include "kernels/cuda/cuda_runtime.h"
 #include "models/model.h"
 #include "ops/sampling.h"
@@ -53,6 +56,7 @@ class Runner {
       seqs[s].context = prompt;
     }
     step(batch, seqs);
+    if (trace_ != nullptr) trace_->start();
     const auto t1 = Clock::now();
     for (int t = 0; t < steps; ++t) {
       ForwardBatch d;
@@ -70,12 +74,15 @@ class Runner {
       step(d, seqs);
     }
     const auto t2 = Clock::now();
+    if (trace_ != nullptr) trace_->stop();
     return {std::chrono::duration<double>(t1 - t0).count(), std::chrono::duration<double>(t2 - t1).count()};
   }
 
   // Host seconds spent inside forward() (enqueueing work) since the last reset: close to the step time means the
   // step is bound by host launch overhead, not by the GPU.
   double take_host_seconds() { return std::exchange(host_s_, 0.0); }
+  // Trace the decode steps of the following run() calls (nullptr: stop tracing).
+  void set_trace(KernelTrace* trace) { trace_ = trace; }
 
  private:
   void step(const ForwardBatch& batch, std::vector<Seq>& seqs) {
@@ -92,6 +99,7 @@ class Runner {
   KvCache& cache_;
   ExecContext ctx_;
   double host_s_ = 0.0;
+  KernelTrace* trace_ = nullptr;
 };
 
 int arg(int argc, char** argv, const char* name, int fallback) {
@@ -147,5 +155,20 @@ int main(int argc, char** argv) {
               double(streams) * decode / sd_s);
   std::printf("| %d streams: pp%d+tg%d end to end | %.0f output tok/s |\n", streams, stream_prompt, decode,
               double(streams) * decode / (sp_s + sd_s));
+  const int trace_steps = arg(argc, argv, "--trace", 0);
+  if (trace_steps > 0 && !KernelTrace::available()) std::printf("\n(--trace: this build has no CUPTI)\n");
+  if (trace_steps > 0 && KernelTrace::available()) {
+    KernelTrace trace;
+    runner.set_trace(&trace);
+    for (const int seqs : {1, streams}) {
+      const int traced_prompt = seqs == 1 ? prompt : stream_prompt;
+      const double s = runner.run(seqs, traced_prompt, trace_steps).second;
+      std::printf(
+          "\n### Kernel trace: %d sequence(s), %d decode steps after %d-token prompts (%.2f ms/step traced)\n\n", seqs,
+          trace_steps, traced_prompt, s * 1e3 / trace_steps);
+      std::printf("%s\n%s", trace.summary(trace_steps).c_str(), trace.step_timeline(24, 8).c_str());
+    }
+    runner.set_trace(nullptr);
+  }
   return 0;
 }
