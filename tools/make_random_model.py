@@ -6,9 +6,12 @@ Usage:
   python3 tools/make_random_model.py --preset qwen3-0.6b --out /tmp/qwen3-0.6b
   python3 tools/make_random_model.py --config my_config.json --out DIR [--dtype bf16|f16|f32] [--seed 0]
 Presets: qwen3-0.6b, qwen3-8b, llama-3.2-1b, qwen2.5-0.5b.
-Weights are N(0, 0.02) (norms 1.0), enough for timing; the outputs are meaningless.
+Weights are N(0, 0.02) (norms 1.0), enough for timing; the outputs are meaningless. Shards are written in parallel
+(one process each, as many as cores and memory allow: a 2 GB shard needs ~8 GB while it is generated), each from its
+own seed (--seed, shard index), so the files do not depend on how many run at once.
 """
 import argparse
+import concurrent.futures
 import json
 import os
 import struct
@@ -93,6 +96,14 @@ def write_shard(path, entries):
             f.write(entry[3])
 
 
+def make_shard(path, shard, st_dtype, seed):
+    """Writes one shard from its own generator; returns its tensor bytes."""
+    rng = np.random.default_rng(seed)
+    entries = [(n, s, st_dtype, random_bytes(rng, n, s, st_dtype)) for n, s in shard]
+    write_shard(path, entries)
+    return sum(len(e[3]) for e in entries)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--preset", choices=sorted(PRESETS))
@@ -109,7 +120,6 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
-    rng = np.random.default_rng(args.seed)
     shapes = tensor_shapes(config)
     shards, current, size = [], [], 0
     for name, shape in shapes:
@@ -120,15 +130,20 @@ def main():
         current.append((name, shape))
         size += nbytes
     shards.append(current)
+    names = [f"model-{k + 1:05d}-of-{len(shards):05d}.safetensors" if len(shards) > 1 else "model.safetensors"
+             for k in range(len(shards))]
+    memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9
+    workers = max(1, min(len(shards), os.cpu_count() or 1, int(memory_gb // 8)))
     weight_map, total = {}, 0
-    for k, shard in enumerate(shards):
-        fname = f"model-{k + 1:05d}-of-{len(shards):05d}.safetensors" if len(shards) > 1 else "model.safetensors"
-        entries = [(n, s, st_dtype, random_bytes(rng, n, s, st_dtype)) for n, s in shard]
-        write_shard(os.path.join(args.out, fname), entries)
-        for n, _, _, data in entries:
-            weight_map[n] = fname
-            total += len(data)
-        print(f"wrote {fname} ({sum(len(e[3]) for e in entries) / 1e9:.2f} GB)", flush=True)
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
+        jobs = [pool.submit(make_shard, os.path.join(args.out, names[k]), shard, st_dtype, (args.seed, k))
+                for k, shard in enumerate(shards)]
+        for k, job in enumerate(jobs):
+            nbytes = job.result()
+            for n, _ in shards[k]:
+                weight_map[n] = names[k]
+            total += nbytes
+            print(f"wrote {names[k]} ({nbytes / 1e9:.2f} GB)", flush=True)
     if len(shards) > 1:
         with open(os.path.join(args.out, "model.safetensors.index.json"), "w") as f:
             json.dump({"metadata": {"total_size": total}, "weight_map": weight_map}, f, indent=2)
