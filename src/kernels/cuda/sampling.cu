@@ -101,7 +101,9 @@ __device__ __forceinline__ Stats merge(Stats a, Stats b) {
 }
 
 // Adds element i (value x) to a thread's running statistics. -inf adds nothing to the sum (and must not try:
-// while the max is -inf too, exp(x - max) is NaN).
+// while the max is -inf too, exp(x - max) is NaN). Each term is an f32 exp (relative error ~1e-7; terms are at
+// most 1) summed in f64: an f64 exp per element made the pass over 64 rows of 151,936 logits compute-bound
+// (71 us on H100 for 39 MB). Rescaling, rare, stays f64.
 __device__ __forceinline__ void add(Stats& st, float x, int i) {
   if (x > st.max) {
     st.sum = rescale(st.sum, st.max, x) + 1.0;
@@ -109,7 +111,7 @@ __device__ __forceinline__ void add(Stats& st, float x, int i) {
     st.id = i;
   } else {
     if (x == st.max && i < st.id) st.id = i;
-    if (x > -INFINITY) st.sum += exp(static_cast<double>(x) - static_cast<double>(st.max));
+    if (x > -INFINITY) st.sum += static_cast<double>(expf(x - st.max));
   }
 }
 
