@@ -1,6 +1,6 @@
 // Per-op timings of the CUDA backend at Qwen3-8B shapes, next to the device's measured ceilings.
 // Prints a markdown table: op, shape, median time, achieved bandwidth / FLOP rate.
-//   turbolm_cuda_ops_bench [--quick]
+//   turbolm_cuda_ops_bench [--quick | --gemv]   (--gemv: the copy ceiling and the decode GEMVs only)
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -20,6 +20,7 @@
 #include "kernels/cuda/linear_skinny.cuh"
 #include "ops/attention.h"
 #include "ops/elementwise.h"
+#include "ops/fused_linear.h"
 #include "ops/kv_cache.h"
 #include "ops/linear.h"
 #include "ops/norm.h"
@@ -140,23 +141,135 @@ void bench_linear(bool quick) {
   }
 }
 
-// The decode GEMV's tuning knob (16-byte loads in flight per lane) at T = 1 and 2; GB/s counts the weights.
-void bench_gemv_loads() {
+cuda::BulkGemvArgs bulk_args(const Tensor& w, const Tensor& x, Tensor& y, int tokens) {
+  cuda::BulkGemvArgs a;
+  a.dtype = w.dtype();
+  a.w = w.data();
+  a.x = x.data();
+  a.tokens = tokens;
+  a.in = static_cast<int>(w.dim(1));
+  a.out = static_cast<int>(w.dim(0));
+  a.y = y.data();
+  a.y_dtype = y.dtype();
+  return a;
+}
+
+// The decode GEMVs called directly at T = 1 and 2: the classic kernel at both settings of its knob (16-byte loads
+// in flight per lane) and the sm_90 bulk-copy kernel (what linear() takes on Hopper); GB/s counts the weights.
+// Each launch alone, so every row pays a whole kernel's ramp-up and drain: bench_decode_chain() shows them
+// back to back as a decode step runs them.
+void bench_gemv_variants() {
   for (int64_t tokens : {1, 2}) {
     for (const auto& s : kProjections) {
       Tensor w = random_gpu({s.out, s.in}, DType::kBF16, 0.05f, 3);
       Tensor x = random_gpu({tokens, s.in}, DType::kBF16, 1.0f, 4);
       Tensor y = Tensor::empty({tokens, s.out}, DType::kBF16, Device::cuda(0));
+      const int t = int(tokens), in = int(s.in), out = int(s.out);
       for (int loads : {4, 8}) {
         const double us = time_us([&] {
-          cuda::gemv_with_loads(DType::kBF16, w.data(), x.data(), nullptr, y.data(), int(tokens), int(s.in), int(s.out),
-                                loads, nullptr);
+          cuda::gemv_with_loads(DType::kBF16, w.data(), x.data(), nullptr, y.data(), t, in, out, loads, nullptr);
         });
         row(std::string("gemv ") + s.name + " (loads " + std::to_string(loads) + ")", shape_label(tokens, s), us,
             2.0 * s.out * s.in, 2.0 * tokens * s.out * s.in);
       }
+      bool ok = true;
+      const double us = time_us([&] { ok = cuda::gemv_bulk(bulk_args(w, x, y, t), nullptr); });
+      if (ok)
+        row(std::string("gemv ") + s.name + " (bulk)", shape_label(tokens, s), us, 2.0 * s.out * s.in,
+            2.0 * tokens * s.out * s.in);
     }
   }
+}
+
+// The projections of a whole Qwen3-8B decode step at one token, as the model runs them: 36 layers x (qkv, o,
+// gate_up, down) with their own weights (13.9 GB, so nothing is served from L2), each reading the previous one's
+// output, recorded in one CUDA graph with programmatic dependent launch, then the lm_head. The time per step over
+// the bytes is the bandwidth the GEMVs sustain across kernel boundaries: the bs1 decode ceiling without attention
+// and sampling. Variants: the classic GEMV, the bulk-copy GEMV, and the fused ops the model runs at one token
+// (norm before qkv / gate_up / lm_head, silu before down, residual adds after o / down: ops/fused_linear.h).
+void bench_decode_chain() {
+  constexpr int kLayers = 36;
+  std::vector<LinearWeight> weights;
+  for (int l = 0; l < kLayers; ++l)
+    for (int p = 0; p < 4; ++p)
+      weights.push_back(
+          {random_gpu({kProjections[p].out, kProjections[p].in}, DType::kBF16, 0.02f, 3 + l * 4 + p), {}});
+  const LinearWeight lm_head{random_gpu({kProjections[4].out, kProjections[4].in}, DType::kBF16, 0.02f, 200), {}};
+  const Tensor gamma = random_gpu({4096}, DType::kBF16, 1.0f, 6);
+  Tensor a = random_gpu({1, 24576}, DType::kBF16, 1.0f, 4), b = random_gpu({1, 24576}, DType::kBF16, 1.0f, 5);
+  Tensor residual = random_gpu({1, 4096}, DType::kBF16, 1.0f, 7);
+  Tensor logits = Tensor::empty({1, kProjections[4].out}, DType::kF32, Device::cuda(0));
+  double bytes = static_cast<double>(lm_head.weight.nbytes());
+  for (const LinearWeight& w : weights) bytes += static_cast<double>(w.weight.nbytes());
+  cudaStream_t stream;
+  CHECK_CUDA(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  ExecContext ctx = gpu();
+  ctx.stream = stream;
+  for (const char* variant : {"classic (loads 4)", "bulk", "bulk, fused norm / silu / residual add"}) {
+    const int kind = variant[0] == 'c' ? 0 : std::strchr(variant, ',') == nullptr ? 1 : 2;
+    auto view = [](Tensor& t, int64_t n) { return t.view({24576}).slice(0, 0, n).view({1, n}); };
+    auto gemv = [&](const LinearWeight& w, Tensor& x, Tensor& y) {
+      const int in = int(w.weight.dim(1)), out = int(w.weight.dim(0));
+      Tensor xv = view(x, in), yv = y.dtype() == DType::kF32 ? y : view(y, out);
+      if (kind == 0) {
+        cuda::gemv_with_loads(DType::kBF16, w.weight.data(), xv.data(), nullptr, yv.data(), 1, in, out, 4, stream);
+      } else if (!cuda::gemv_bulk(bulk_args(w.weight, xv, yv, 1), stream)) {
+        std::exit(1);
+      }
+    };
+    auto step = [&] {
+      for (int l = 0; l < kLayers; ++l) {
+        const LinearWeight* w = &weights[l * 4];
+        if (kind == 2) {
+          Tensor qkv = view(b, 6144), gate_up = view(b, 24576);
+          rms_norm_linear(ctx, residual, gamma, 1e-6f, w[0], qkv);
+          Tensor attn = view(b, 4096);
+          linear_add(ctx, attn, w[1], residual);
+          rms_norm_linear(ctx, residual, gamma, 1e-6f, w[2], gate_up);
+          silu_mul_linear_add(ctx, gate_up, w[3], residual);
+          continue;
+        }
+        for (int p = 0; p < 4; ++p) gemv(w[p], p % 2 == 0 ? a : b, p % 2 == 0 ? b : a);  // each reads the one before
+      }
+      if (kind == 2) {
+        rms_norm_linear(ctx, residual, gamma, 1e-6f, lm_head, logits);
+      } else if (kind == 1) {
+        gemv(lm_head, a, logits);
+      } else {  // the classic kernel writes the activation dtype
+        gemv(lm_head, a, b);
+      }
+    };
+    step();  // plans, shared-memory limits
+    CHECK_CUDA(cudaStreamSynchronize(stream));
+    cudaGraph_t graph;
+    cudaGraphExec_t exec;
+    CHECK_CUDA(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+    step();
+    CHECK_CUDA(cudaStreamEndCapture(stream, &graph));
+    CHECK_CUDA(cudaGraphInstantiate(&exec, graph, 0));
+    cudaEvent_t start, stop;
+    CHECK_CUDA(cudaEventCreate(&start));
+    CHECK_CUDA(cudaEventCreate(&stop));
+    std::vector<double> ms_runs;
+    for (int i = 0; i < 12; ++i) {
+      CHECK_CUDA(cudaEventRecord(start, stream));
+      CHECK_CUDA(cudaGraphLaunch(exec, stream));
+      CHECK_CUDA(cudaEventRecord(stop, stream));
+      CHECK_CUDA(cudaEventSynchronize(stop));
+      float ms = 0;
+      CHECK_CUDA(cudaEventElapsedTime(&ms, start, stop));
+      if (i >= 2) ms_runs.push_back(ms);
+    }
+    std::sort(ms_runs.begin(), ms_runs.end());
+    const double us = ms_runs[ms_runs.size() / 2] * 1e3;
+    row(std::string("decode chain: 36 x (qkv, o, gate_up, down) + lm_head, ") + variant, "T=1, one graph", us, bytes,
+        bytes);
+    cudaEventDestroy(start);
+    cudaEventDestroy(stop);
+    cudaGraphExecDestroy(exec);
+    cudaGraphDestroy(graph);
+  }
+  cudaStreamDestroy(stream);
 }
 
 // The skinny tensor-core GEMM (kernels/cuda/linear_skinny.cu) called directly, with the plan it picked; GB/s
@@ -365,11 +478,22 @@ int main(int argc, char** argv) {
     return 0;
   }
   const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  const bool gemv_only = argc > 1 && std::strcmp(argv[1], "--gemv") == 0;
+  if (argc > 1 && std::strcmp(argv[1], "--chain") == 0) {
+    bench_decode_chain();
+    return 0;
+  }
   std::printf("device: %s\n\n| op | shape | median us | GB/s | TFLOP/s |\n| --- | --- | --- | --- | --- |\n",
               cuda_device_description(0).c_str());
   bench_copy();
+  if (gemv_only) {
+    bench_gemv_variants();
+    bench_decode_chain();
+    return 0;
+  }
   bench_linear(quick);
-  bench_gemv_loads();
+  bench_gemv_variants();
+  bench_decode_chain();
   bench_skinny(quick);
   bench_small_ops();
   bench_attention(KvQuant::kNone);

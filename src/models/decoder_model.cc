@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "ops/elementwise.h"
+#include "ops/fused_linear.h"
 #include "ops/norm.h"
 #include "ops/qkv_rope_kv_write.h"
 #include "parallel/communicator.h"
@@ -146,13 +147,10 @@ void DecoderModel::reduce(const ExecContext& ctx, Tensor& partial) const {
   if (weights_.shard.split()) comm_->all_reduce_sum(ctx, partial);
 }
 
-void DecoderModel::attention_block(const ExecContext& ctx, const ForwardBatch& batch, const StepInputs& in,
-                                   int64_t layer, const Tensor& normed, KvCache& cache, Tensor& out) {
+Tensor DecoderModel::attend(const ExecContext& ctx, const ForwardBatch& batch, const StepInputs& in, int64_t layer,
+                            const Tensor& qkv, KvCache& cache) {
   const DecoderLayerWeights& w = weights_.layers[layer];
-  const int64_t T = normed.dim(0), D = config_.head_dim, Hq = weights_.shard.q_heads, Hkv = weights_.shard.kv_heads;
-  const int64_t q_cols = Hq * D, kv_cols = Hkv * D;
-  Tensor qkv = buffer(kQkv, {T, q_cols + 2 * kv_cols});
-  linear(ctx, normed, w.qkv, qkv);
+  const int64_t T = qkv.dim(0), D = config_.head_dim, Hq = weights_.shard.q_heads;
   Tensor q = buffer(kQ, {T, Hq, D});
   QkNorm norm;
   if (w.q_norm.defined()) norm = QkNorm{w.q_norm, w.k_norm, static_cast<float>(config_.rms_norm_eps)};
@@ -170,7 +168,15 @@ void DecoderModel::attention_block(const ExecContext& ctx, const ForwardBatch& b
   }
   Tensor attn = buffer(kAttn, {T, Hq, D});
   paged_attention(ctx, q, cache, layer, in.attention, attn_scale_, attn);
-  linear(ctx, attn.view({T, Hq * D}), w.o, out);
+  return attn.view({T, Hq * D});
+}
+
+void DecoderModel::attention_block(const ExecContext& ctx, const ForwardBatch& batch, const StepInputs& in,
+                                   int64_t layer, const Tensor& normed, KvCache& cache, Tensor& out) {
+  const DecoderLayerWeights& w = weights_.layers[layer];
+  Tensor qkv = buffer(kQkv, {normed.dim(0), w.qkv.out_features()});
+  linear(ctx, normed, w.qkv, qkv);
+  linear(ctx, attend(ctx, batch, in, layer, qkv, cache), w.o, out);
   reduce(ctx, out);
 }
 
@@ -183,6 +189,19 @@ void DecoderModel::mlp_block(const ExecContext& ctx, int64_t layer, const Tensor
   silu_mul(ctx, gate_up, act);
   linear(ctx, act, w.down, out);
   reduce(ctx, out);
+}
+
+void DecoderModel::fused_layer(const ExecContext& ctx, const ForwardBatch& batch, const StepInputs& in, int64_t layer,
+                               KvCache& cache, Tensor& residual) {
+  const DecoderLayerWeights& w = weights_.layers[layer];
+  const int64_t T = residual.dim(0);
+  const float eps = static_cast<float>(config_.rms_norm_eps);
+  Tensor qkv = buffer(kQkv, {T, w.qkv.out_features()});
+  rms_norm_linear(ctx, residual, w.attn_norm, eps, w.qkv, qkv);
+  linear_add(ctx, attend(ctx, batch, in, layer, qkv, cache), w.o, residual);
+  Tensor gate_up = buffer(kGateUp, {T, w.gate_up.out_features()});
+  rms_norm_linear(ctx, residual, w.ffn_norm, eps, w.gate_up, gate_up);
+  silu_mul_linear_add(ctx, gate_up, w.down, residual);
 }
 
 void DecoderModel::lm_head(const ExecContext& ctx, const Tensor& last, Tensor& logits) {
@@ -290,24 +309,38 @@ Tensor DecoderModel::forward_graphed(const ExecContext& ctx, const ForwardBatch&
 Tensor DecoderModel::run(const ExecContext& ctx, const ForwardBatch& batch, const StepInputs& in, KvCache& cache) {
   const int64_t T = in.token_ids.numel(), H = config_.hidden_size;
   const float eps = static_cast<float>(config_.rms_norm_eps);
+  // Decode steps of one or two tokens on one device: each projection carries the norm before it or the residual
+  // add after it (ops/fused_linear.h). Larger steps, and ranks whose row-parallel outputs are partial sums until
+  // the all-reduce, keep the separate norm and residual add.
+  const bool fused = T <= kMaxFusedLinearTokens && !weights_.shard.split();
 
   Tensor residual = buffer(kResidual, {T, H}), normed = buffer(kNormed, {T, H}), delta = buffer(kDelta, {T, H});
   embedding(ctx, in.token_ids, weights_.embed, residual);
   reduce(ctx, residual);  // vocab-parallel: every row is non-zero on exactly one rank
-  rms_norm(ctx, residual, weights_.layers[0].attn_norm, eps, normed);
-  for (int64_t layer = 0; layer < config_.num_hidden_layers; ++layer) {
-    const DecoderLayerWeights& w = weights_.layers[layer];
-    attention_block(ctx, batch, in, layer, normed, cache, delta);
-    add_rms_norm(ctx, residual, delta, w.ffn_norm, eps, normed);  // residual += attn; normed = norm(residual)
-    mlp_block(ctx, layer, normed, delta);
-    const Tensor& next_norm =
-        layer + 1 < config_.num_hidden_layers ? weights_.layers[layer + 1].attn_norm : weights_.final_norm;
-    add_rms_norm(ctx, residual, delta, next_norm, eps, normed);  // residual += mlp; normed = norm(residual)
+  if (fused) {
+    for (int64_t layer = 0; layer < config_.num_hidden_layers; ++layer)
+      fused_layer(ctx, batch, in, layer, cache, residual);
+  } else {
+    rms_norm(ctx, residual, weights_.layers[0].attn_norm, eps, normed);
+    for (int64_t layer = 0; layer < config_.num_hidden_layers; ++layer) {
+      const DecoderLayerWeights& w = weights_.layers[layer];
+      attention_block(ctx, batch, in, layer, normed, cache, delta);
+      add_rms_norm(ctx, residual, delta, w.ffn_norm, eps, normed);  // residual += attn; normed = norm(residual)
+      mlp_block(ctx, layer, normed, delta);
+      const Tensor& next_norm =
+          layer + 1 < config_.num_hidden_layers ? weights_.layers[layer + 1].attn_norm : weights_.final_norm;
+      add_rms_norm(ctx, residual, delta, next_norm, eps, normed);  // residual += mlp; normed = norm(residual)
+    }
   }
 
   const int64_t R = in.logit_rows.defined() ? in.logit_rows.dim(0) : T;
   Tensor logits = scratch_.get(kLogits, {R, config_.vocab_size}, DType::kF32, device_);
   if (R == 0) return logits;
+  if (fused && !in.logit_rows.defined()) {  // every row: the final norm rides on the lm_head
+    rms_norm_linear(ctx, residual, weights_.final_norm, eps, weights_.lm_head, logits);
+    return logits;
+  }
+  if (fused) rms_norm(ctx, residual, weights_.final_norm, eps, normed);
   if (!in.logit_rows.defined()) {
     lm_head(ctx, normed, logits);
     return logits;

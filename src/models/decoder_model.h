@@ -56,9 +56,17 @@ class DecoderModel final : public Model {
   Tensor run(const ExecContext& ctx, const ForwardBatch& batch, const StepInputs& in, KvCache& cache);
   bool graph_eligible(const ExecContext& ctx, const ForwardBatch& batch) const;
   Tensor forward_graphed(const ExecContext& ctx, const ForwardBatch& batch, KvCache& cache);
+  // q/k norm, RoPE and the KV write of the step's qkv projection [T, (Hq + 2 Hkv) D], then attention over the cache:
+  // the attention output [T, Hq * D] (a scratch buffer).
+  Tensor attend(const ExecContext& ctx, const ForwardBatch& batch, const StepInputs& in, int64_t layer,
+                const Tensor& qkv, KvCache& cache);
+  // out = attention block of `normed` (partial sums under tensor parallelism until reduced).
   void attention_block(const ExecContext& ctx, const ForwardBatch& batch, const StepInputs& in, int64_t layer,
                        const Tensor& normed, KvCache& cache, Tensor& out);
   void mlp_block(const ExecContext& ctx, int64_t layer, const Tensor& normed, Tensor& out);
+  // A whole layer through the fused projections (ops/fused_linear.h): residual += attention, += MLP.
+  void fused_layer(const ExecContext& ctx, const ForwardBatch& batch, const StepInputs& in, int64_t layer,
+                   KvCache& cache, Tensor& residual);
   Tensor buffer(int slot, const Shape& shape) { return scratch_.get(slot, shape, act_dtype_, device_); }
   // Token ids as rows of this rank's embedding shard (ids of other ranks -> its zero row). Host, [T].
   std::vector<int32_t> embedding_rows(const std::vector<int32_t>& token_ids) const;

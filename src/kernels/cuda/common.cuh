@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -86,6 +87,15 @@ struct Vec {
   __device__ __forceinline__ void store(T* p) const { *reinterpret_cast<uint4*>(p) = raw; }
 };
 
+// f32 dot product of two 16-byte vectors of 8 halves (the GEMVs' inner step).
+template <typename T>
+__device__ __forceinline__ float dot8(const Vec<T>& a, const Vec<T>& b) {
+  float s = 0.0f;
+#pragma unroll
+  for (int e = 0; e < 8; ++e) s = fmaf(to_float(a.v[e]), to_float(b.v[e]), s);
+  return s;
+}
+
 template <typename V>
 __device__ __forceinline__ V warp_sum(V v) {
 #pragma unroll
@@ -154,16 +164,24 @@ __device__ __forceinline__ void allow_dependent_launch() {
 #endif
 }
 
-// The first statement of every kernel launched by launch_dependent(): wait for the kernel ahead, then let the
-// next one be scheduled (its blocks become resident and wait while this kernel runs, hiding launch latency).
+// The first statement of every kernel launched by launch_dependent(): let the next kernel be scheduled, then
+// wait for the kernel ahead. The next kernel's blocks become resident as room frees up and either wait in their
+// own grid_dependency_wait() or start on work that depends on no kernel (the bulk GEMV's weight copies); since
+// every kernel waits for the one ahead before it reads or writes anything, a chain of waiting kernels finishes
+// in stream order.
+// (H100, Qwen3-8B bs1 decode: 177.8 tok/s against 167.6 with the trigger after the wait, bench/results/cuda_h100.md.)
 __device__ __forceinline__ void begin_dependent_kernel() {
-  grid_dependency_wait();
   allow_dependent_launch();
+  grid_dependency_wait();
 }
 
 // Raises `kernel`'s dynamic shared memory limit to `bytes` on the current device, once per (kernel, device):
 // the attribute is per device, so a process driving several GPUs needs it on each.
 void ensure_max_dynamic_shared_memory(const void* kernel, size_t bytes);
+
+// Whether the current device is sm_90 or newer and the environment variable `env_switch` is not `off` (the
+// switches that turn a Hopper-only path off for measurements).
+bool hopper_feature_enabled(const char* env_switch, std::string_view off);
 
 // Whether launch_dependent() asks for an early start: compute capability >= 9.0 and TURBOLM_CUDA_PDL not "0"
 // (the switch exists to measure what it brings).

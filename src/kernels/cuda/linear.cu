@@ -145,23 +145,15 @@ void launch_add_bias(T* y, const float* bias, int64_t rows, int64_t cols, cudaSt
 constexpr int kMaxGemvTokens = 2;
 constexpr int kMaxSkinnyTokens = 32;
 
-// Decode GEMV (T <= kMaxGemvTokens). Each output row is cut into `splits` K-ranges of at most
-// 256 * LOADS elements; one warp reads one range with all of its 16-byte loads in flight at once (LOADS per
-// lane) and applies it to every token; the block's warps that share a row add their f32 partial sums through
-// shared memory. Blocks are short-lived (one batch of loads per warp) so that the block scheduler, not a loop
-// inside the warp, keeps the memory system busy, and there are enough of them (out * splits / 8) to fill every
-// SM even for out = 4096. With programmatic dependent launch (sm_90) the blocks start while the previous kernel
+// Decode GEMV (T <= kMaxGemvTokens) before Hopper, and for rows longer than the bulk-copy GEMV takes. Each output row
+// is cut into `splits` K-ranges of at most 256 * LOADS elements; one warp reads one range with all of its 16-byte loads
+// in flight at once (LOADS per lane) and applies it to every token; the block's warps that share a row add their f32
+// partial sums through shared memory. Blocks are short-lived (one batch of loads per warp) so that the block scheduler,
+// not a loop inside the warp, keeps the memory system busy, and there are enough of them (out * splits / 8) to fill
+// every SM even for out = 4096. With programmatic dependent launch (sm_90) the blocks start while the previous kernel
 // finishes, load their weights, and wait for it only before reading x. cuBLASLt's kernels for such thin
 // products reach only 0.5-2.4 TB/s on H100 (bench/results/cuda_h100.md).
 constexpr int kGemvWarps = 8;  // warps per block
-
-template <typename T>
-__device__ __forceinline__ float dot8(const Vec<T>& a, const Vec<T>& b) {
-  float s = 0.0f;
-#pragma unroll
-  for (int e = 0; e < 8; ++e) s = fmaf(to_float(a.v[e]), to_float(b.v[e]), s);
-  return s;
-}
 
 // Weights are read once: bypass L1 and keep them from evicting x and the KV cache from L2 longer than needed.
 template <typename T>
@@ -185,6 +177,7 @@ __global__ void __launch_bounds__(kGemvWarps * 32, LOADS >= 8 ? 3 : 5)
   const int k_begin = split * span, k_end = min(in, k_begin + span);
   const T* w_row = w + int64_t{row} * in;
 
+  allow_dependent_launch();  // as begin_dependent_kernel(): the next kernel may become resident
   float acc[NT] = {};
   Vec<T> wv[LOADS];
   int k0 = k_begin + lane * 8;
@@ -194,7 +187,6 @@ __global__ void __launch_bounds__(kGemvWarps * 32, LOADS >= 8 ? 3 : 5)
       if (k0 + u * 256 < k_end) load_stream(wv[u], w_row + k0 + u * 256);
   }
   grid_dependency_wait();  // x is the previous kernel's output
-  allow_dependent_launch();
   while (active) {
 #pragma unroll
     for (int u = 0; u < LOADS; ++u) {
@@ -277,6 +269,20 @@ void linear(const ExecContext& ctx, const Tensor& x, const LinearWeight& w, Tens
     check_on_device(w.bias, "linear", "bias");
     TLM_CHECK(w.bias.dtype() == DType::kF32) << "linear: bias must be f32, got " << w.bias.to_string();
     bias = static_cast<const float*>(w.bias.data());
+  }
+  // Hopper: the bulk-copy GEMV (linear_gemv_bulk.cu) writes the activation dtype or f32 itself.
+  if (tokens <= kMaxGemvTokens) {
+    BulkGemvArgs args;
+    args.dtype = x.dtype();
+    args.w = w.weight.data();
+    args.x = x.data();
+    args.bias = bias;
+    args.tokens = static_cast<int>(tokens);
+    args.in = static_cast<int>(in);
+    args.out = static_cast<int>(out);
+    args.y = y.data();
+    args.y_dtype = y.dtype();
+    if (gemv_bulk(args, stream_of(ctx))) return;
   }
   if (y.dtype() != x.dtype() && tokens <= kMaxSkinnyTokens) {
     // f32 logits from half activations at decode sizes: the GEMV and skinny kernels write the activation dtype,

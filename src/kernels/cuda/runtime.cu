@@ -43,15 +43,17 @@ void ensure_max_dynamic_shared_memory(const void* kernel, size_t bytes) {
   CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)));
 }
 
+bool hopper_feature_enabled(const char* env_switch, std::string_view off) {
+  const char* env = std::getenv(env_switch);
+  if (env != nullptr && std::string_view(env) == off) return false;
+  int device = 0, major = 0;
+  CUDA_CHECK(cudaGetDevice(&device));
+  CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
+  return major >= 9;
+}
+
 bool programmatic_launch_enabled() {
-  static const bool enabled = [] {
-    const char* env = std::getenv("TURBOLM_CUDA_PDL");
-    if (env != nullptr && std::string_view(env) == "0") return false;
-    int device = 0, major = 0;
-    CUDA_CHECK(cudaGetDevice(&device));
-    CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
-    return major >= 9;
-  }();
+  static const bool enabled = hopper_feature_enabled("TURBOLM_CUDA_PDL", "0");
   return enabled;
 }
 

@@ -1,0 +1,58 @@
+// The fused decode projections of ops/fused_linear.h on the bulk-copy GEMV (linear_gemv_bulk.cu): the op has
+// checked the shapes; here only what the kernel needs besides (half dtypes matching, an f32 bias, aligned data).
+#include "kernels/cuda/common.cuh"
+#include "kernels/cuda/cuda_ops.h"
+#include "kernels/cuda/linear_gemv.cuh"
+
+namespace turbolm::cuda {
+namespace {
+
+// The arguments the three ops share; false when the kernel cannot take the weight or bias as they are.
+bool projection_args(const Tensor& x, const LinearWeight& w, BulkGemvArgs& args) {
+  if (w.weight.dtype() != x.dtype() || !w.weight.device().is_cuda() || !w.weight.is_contiguous()) return false;
+  if (w.bias.defined() && w.bias.dtype() != DType::kF32) return false;
+  args.dtype = x.dtype();
+  args.w = w.weight.data();
+  args.x = x.data();
+  args.bias = w.bias.defined() ? static_cast<const float*>(w.bias.data()) : nullptr;
+  args.tokens = static_cast<int>(x.dim(0));
+  args.in = static_cast<int>(w.in_features());
+  args.out = static_cast<int>(w.out_features());
+  return true;
+}
+
+bool add_to_residual(const ExecContext& ctx, const Tensor& x, GemvPrologue prologue, const LinearWeight& w,
+                     Tensor& residual) {
+  BulkGemvArgs args;
+  if (!projection_args(x, w, args)) return false;
+  args.prologue = prologue;
+  args.epilogue = GemvEpilogue::kAddResidual;
+  args.residual = residual.data();
+  return gemv_bulk(args, stream_of(ctx));
+}
+
+}  // namespace
+
+bool rms_norm_linear(const ExecContext& ctx, const Tensor& x, const Tensor& gamma, float eps, const LinearWeight& w,
+                     Tensor& y) {
+  BulkGemvArgs args;
+  if (!projection_args(x, w, args) || gamma.dtype() != x.dtype() || !gamma.is_contiguous() ||
+      gamma.numel() != w.in_features())
+    return false;
+  args.prologue = GemvPrologue::kRmsNorm;
+  args.gamma = gamma.data();
+  args.eps = eps;
+  args.y = y.data();
+  args.y_dtype = y.dtype();
+  return gemv_bulk(args, stream_of(ctx));
+}
+
+bool linear_add(const ExecContext& ctx, const Tensor& x, const LinearWeight& w, Tensor& residual) {
+  return add_to_residual(ctx, x, GemvPrologue::kNone, w, residual);
+}
+
+bool silu_mul_linear_add(const ExecContext& ctx, const Tensor& gate_up, const LinearWeight& w, Tensor& residual) {
+  return add_to_residual(ctx, gate_up, GemvPrologue::kSiluMul, w, residual);
+}
+
+}  // namespace turbolm::cuda

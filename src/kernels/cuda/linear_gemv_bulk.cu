@@ -1,0 +1,322 @@
+// The decode GEMV for Hopper (sm_90): y[T, out] = x[T, in] . W[out, in]^T (+ bias) for T <= 2, with W streamed
+// through a shared-memory ring that bulk asynchronous copies (cp.async.bulk, the TMA engine) fill.
+//
+// Why: at one token a projection is a single pass over its weights, so its time is bytes / bandwidth plus
+// whatever part of the kernel's life the memory system is idle. The classic GEMV (linear.cu) keeps only one batch
+// of register loads in flight per warp and starts each projection from an empty pipe; on the 33-100 MB
+// projections of an 8B model that idle part was a quarter of the kernel. Here each block owns a contiguous run
+// of rows (one block per SM, ~192 KB of copies in flight) and, under programmatic dependent launch, its copies
+// start before the kernel ahead has finished: only the consumers wait for x. A block that becomes resident while
+// the previous projection's blocks still run on other SMs fills its ring meanwhile, so the DRAM stream does not
+// drain between projections.
+//
+// Block: 8 consumer warps + 1 producer warp. The block's rows are cut into units of whole rows (one row, or a few
+// short ones: ~8 KB); unit u belongs to consumer warp u % W (W = 8, fewer when the ring holds fewer than 8 units of
+// long rows), and each warp has its own slots of the ring, used in order (a warp never waits on a slot whose
+// previous unit it has not consumed itself, so mbarrier phases cannot be skipped). The producer's lane 0 copies
+// unit after unit into the ring (full[slot] counts the bytes in; empty[slot] the consuming warp out). x (each token)
+// is staged in shared memory once, through the prologue. A consumer warp computes its unit's rows alone (lanes over
+// 16-byte column vectors, f32 accumulation as the classic kernel and the CPU, one warp reduction a row) and applies
+// the epilogue. No block-wide barrier after the prologue, no atomics: deterministic.
+#include <algorithm>
+
+#include "kernels/cuda/common.cuh"
+#include "kernels/cuda/linear_gemv.cuh"
+
+namespace turbolm::cuda {
+namespace {
+
+constexpr int kConsumerWarps = 8;
+constexpr int kConsumerThreads = kConsumerWarps * 32;
+constexpr int kThreads = kConsumerThreads + 32;
+constexpr size_t kUnitTargetBytes = 8 << 10;  // rows per ring slot: about this many bytes, at least one row
+constexpr size_t kRingBytes = 192 << 10;      // copies in flight per SM
+constexpr int kMaxSlots = 64;
+constexpr int kMinSlots = 2;
+constexpr size_t kMaxSharedBytes = 226 << 10;  // sm_90 allows 227 KB a block: 1 KB left for static shared memory
+
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+__device__ __forceinline__ uint32_t shared_address(const void* p) {
+  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
+}
+__device__ __forceinline__ void barrier_init(uint64_t* bar, int count) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(shared_address(bar)), "r"(count) : "memory");
+}
+// Waits until the phase of parity `parity` of *bar has completed.
+__device__ __forceinline__ void barrier_wait(uint64_t* bar, uint32_t parity) {
+  uint32_t done = 0;
+  do {
+    asm volatile("{ .reg .pred p; mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2; selp.u32 %0, 1, 0, p; }"
+                 : "=r"(done)
+                 : "r"(shared_address(bar)), "r"(parity)
+                 : "memory");
+  } while (done == 0);
+}
+__device__ __forceinline__ void barrier_arrive(uint64_t* bar) {
+  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];" ::"r"(shared_address(bar)) : "memory");
+}
+// One bulk copy of `bytes` (a multiple of 16) from global to shared memory, counted on *bar, which expects them.
+// Weights are read once: evict-first keeps them from pushing activations and the KV cache out of L2.
+__device__ __forceinline__ void bulk_load(void* dst, const void* src, uint32_t bytes, uint64_t* bar, uint64_t policy) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(shared_address(bar)), "r"(bytes)
+               : "memory");
+  asm volatile(
+      "cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes.L2::cache_hint [%0], [%1], %2, [%3], %4;" ::
+          "r"(shared_address(dst)),
+      "l"(src), "r"(bytes), "r"(shared_address(bar)), "l"(policy)
+      : "memory");
+}
+#endif
+
+// Barrier of the consumer warps only (the producer warp has left).
+__device__ __forceinline__ void consumers_sync() { asm volatile("bar.sync 1, %0;" ::"n"(kConsumerThreads) : "memory"); }
+
+template <typename T, typename OutT>
+struct Params {
+  const T* w;
+  const T* x;
+  const T* gamma;
+  const float* bias;
+  OutT* y;
+  T* residual;
+  float eps;
+  int tokens, in, out;
+  int unit_rows, warps, slots_per_warp;  // rows per unit; consumer warps with units; ring slots per such warp
+};
+
+// x' into shared memory, xs [NT][in] (zeros past `tokens`), by the 256 consumer threads, after the kernel ahead.
+// The norm's statistics follow norm.cu's order (thread t sums vectors t, t + 256, ...; then warp sums and a sum of
+// the warps' by shuffles), so the fused result equals rms_norm + GEMV.
+template <GemvPrologue P, int NT, typename T, typename OutT>
+__device__ __forceinline__ void stage_x(const Params<T, OutT>& p, T* xs) {
+  const int tid = threadIdx.x, in_vecs = p.in / 8;
+  const int64_t x_row = P == GemvPrologue::kSiluMul ? 2 * int64_t{p.in} : p.in;
+  float sum_sq[NT] = {};
+  for (int t = 0; t < NT; ++t) {
+    for (int i = tid; i < in_vecs; i += kConsumerThreads) {
+      Vec<T> v;
+      v.raw = make_uint4(0, 0, 0, 0);
+      if (t < p.tokens) {
+        const T* src = p.x + t * x_row + i * 8;
+        if constexpr (P == GemvPrologue::kSiluMul) {
+          Vec<T> g, u;
+          g.load_global(src);
+          u.load_global(src + p.in);
+#pragma unroll
+          for (int e = 0; e < 8; ++e) {
+            const float gv = to_float(g.v[e]);
+            v.v[e] = from_float<T>(gv / (1.0f + __expf(-gv)) * to_float(u.v[e]));
+          }
+        } else {
+          v.load_global(src);
+        }
+      }
+      if constexpr (P == GemvPrologue::kRmsNorm) {
+#pragma unroll
+        for (int e = 0; e < 8; ++e) sum_sq[t] += to_float(v.v[e]) * to_float(v.v[e]);
+      }
+      v.store(xs + int64_t{t} * p.in + i * 8);
+    }
+  }
+  if constexpr (P == GemvPrologue::kRmsNorm) {
+    __shared__ float warp_sums[kConsumerWarps][NT];
+    const int lane = tid & 31, warp = tid >> 5;
+#pragma unroll
+    for (int t = 0; t < NT; ++t) {
+      const float s = warp_sum(sum_sq[t]);
+      if (lane == 0) warp_sums[warp][t] = s;
+    }
+    consumers_sync();
+#pragma unroll
+    for (int t = 0; t < NT; ++t) {
+      const float total = warp_sum(lane < kConsumerWarps ? warp_sums[lane][t] : 0.0f);
+      const float inv_rms = rsqrtf(total / static_cast<float>(p.in) + p.eps);
+      for (int i = tid; i < in_vecs; i += kConsumerThreads) {  // this thread's own vectors: no barrier needed
+        Vec<T> v, g;
+        v.load(xs + int64_t{t} * p.in + i * 8);
+        g.load_global(p.gamma + i * 8);
+#pragma unroll
+        for (int e = 0; e < 8; ++e) v.v[e] = from_float<T>(to_float(v.v[e]) * inv_rms * to_float(g.v[e]));
+        v.store(xs + int64_t{t} * p.in + i * 8);
+      }
+    }
+  }
+  consumers_sync();
+}
+
+// Shared memory: ring [warps * slots_per_warp][unit_rows][in] T | xs [NT][in] T | full[slots], empty[slots] u64.
+template <typename T, typename OutT, int NT, GemvPrologue P, GemvEpilogue E>
+__global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(const Params<T, OutT> p) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  extern __shared__ __align__(128) unsigned char shared[];
+  const int in = p.in, spw = p.slots_per_warp, slots = p.warps * spw;
+  const int64_t unit_elems = int64_t{p.unit_rows} * in;
+  T* ring = reinterpret_cast<T*>(shared);
+  T* xs = ring + slots * unit_elems;
+  uint64_t* full = reinterpret_cast<uint64_t*>(xs + int64_t{NT} * in);
+  uint64_t* empty = full + slots;
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int row_begin = static_cast<int>(int64_t{blockIdx.x} * p.out / gridDim.x);
+  const int row_end = static_cast<int>(int64_t{blockIdx.x + 1} * p.out / gridDim.x);
+  const int units = (row_end - row_begin + p.unit_rows - 1) / p.unit_rows;
+  // Unit u: consumer warp u % warps, its (u / warps)-th unit k, slot warp * spw + k % spw, phase k / spw.
+  auto slot_of = [&](int u) { return (u % p.warps) * spw + (u / p.warps) % spw; };
+  auto phase_of = [&](int u) { return (u / p.warps) / spw; };
+
+  // The next kernel may become resident now: it only waits (or streams its own weights) until this one is done.
+  allow_dependent_launch();
+  if (threadIdx.x == 0) {
+    for (int s = 0; s < slots; ++s) {
+      barrier_init(&full[s], 1);
+      barrier_init(&empty[s], 1);
+    }
+    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+  }
+  __syncthreads();
+
+  if (warp == kConsumerWarps) {  // producer: weights do not depend on the kernel ahead, so no dependency wait
+    if (lane == 0) {
+      uint64_t policy = 0;
+      asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(policy));
+      for (int u = 0; u < units; ++u) {
+        const int s = slot_of(u), phase = phase_of(u);
+        if (phase > 0) barrier_wait(&empty[s], (phase - 1) & 1);
+        const int r0 = row_begin + u * p.unit_rows, rows = min(p.unit_rows, row_end - r0);
+        bulk_load(ring + s * unit_elems, p.w + int64_t{r0} * in, static_cast<uint32_t>(rows * in * sizeof(T)), &full[s],
+                  policy);
+      }
+    }
+    return;
+  }
+
+  grid_dependency_wait();  // x (and the residual) are the kernels' ahead
+  stage_x<P, NT>(p, xs);
+  const int in_vecs = in / 8;
+  for (int u = warp; warp < p.warps && u < units; u += p.warps) {
+    const int s = slot_of(u);
+    barrier_wait(&full[s], phase_of(u) & 1);
+    const int r0 = row_begin + u * p.unit_rows, rows = min(p.unit_rows, row_end - r0);
+    for (int r = 0; r < rows; ++r) {
+      const T* w_row = ring + s * unit_elems + int64_t{r} * in;
+      float acc[NT] = {};
+#pragma unroll 4
+      for (int v = lane; v < in_vecs; v += 32) {
+        Vec<T> wv;
+        wv.load(w_row + v * 8);
+#pragma unroll
+        for (int t = 0; t < NT; ++t) {
+          Vec<T> xv;
+          xv.load(xs + int64_t{t} * in + v * 8);
+          acc[t] += dot8(wv, xv);
+        }
+      }
+#pragma unroll
+      for (int t = 0; t < NT; ++t) {
+        const float sum = warp_sum(acc[t]);
+        if (lane != 0 || t >= p.tokens) continue;
+        const int row = r0 + r;
+        const float value = sum + (p.bias != nullptr ? p.bias[row] : 0.0f);
+        if constexpr (E == GemvEpilogue::kAddResidual) {  // as add_rms_norm adds a stored delta
+          T* res = p.residual + int64_t{t} * p.out + row;
+          *res = from_float<T>(to_float(*res) + to_float(from_float<T>(value)));
+        } else {
+          p.y[int64_t{t} * p.out + row] = from_float<OutT>(value);
+        }
+      }
+    }
+    __syncwarp();
+    if (lane == 0) barrier_arrive(&empty[s]);  // slot s may be refilled
+  }
+#endif
+}
+
+struct BulkPlan {
+  int unit_rows = 0, warps = 0, slots_per_warp = 0;
+  size_t shared_bytes = 0;
+};
+
+// Rows per unit and the ring for rows of `in` elements beside `tokens` rows of x; warps == 0: rows too long.
+BulkPlan plan_for(int in, int tokens, size_t elem_bytes) {
+  const size_t row_bytes = size_t(in) * elem_bytes, x_bytes = size_t(tokens) * row_bytes;
+  const size_t unit_rows = std::max<size_t>(1, kUnitTargetBytes / row_bytes), unit_bytes = unit_rows * row_bytes;
+  const size_t slot_bytes = unit_bytes + 2 * sizeof(uint64_t);
+  if (x_bytes + kMinSlots * slot_bytes > kMaxSharedBytes) return BulkPlan{};
+  const size_t slots = std::min<size_t>(
+      {kMaxSlots, std::max<size_t>(kMinSlots, kRingBytes / unit_bytes), (kMaxSharedBytes - x_bytes) / slot_bytes});
+  BulkPlan plan;
+  plan.unit_rows = static_cast<int>(unit_rows);
+  plan.warps = static_cast<int>(std::min<size_t>(kConsumerWarps, slots));
+  plan.slots_per_warp = static_cast<int>(slots / plan.warps);
+  plan.shared_bytes = size_t(plan.warps) * plan.slots_per_warp * slot_bytes + x_bytes;
+  return plan;
+}
+
+template <typename T, typename OutT, int NT, GemvPrologue P, GemvEpilogue E>
+void launch(const BulkGemvArgs& a, const BulkPlan& plan, cudaStream_t stream) {
+  Params<T, OutT> p{static_cast<const T*>(a.w),
+                    static_cast<const T*>(a.x),
+                    static_cast<const T*>(a.gamma),
+                    a.bias,
+                    static_cast<OutT*>(a.y),
+                    static_cast<T*>(a.residual),
+                    a.eps,
+                    a.tokens,
+                    a.in,
+                    a.out,
+                    plan.unit_rows,
+                    plan.warps,
+                    plan.slots_per_warp};
+  auto* kernel = gemv_bulk_kernel<T, OutT, NT, P, E>;
+  ensure_max_dynamic_shared_memory(reinterpret_cast<const void*>(kernel), kMaxSharedBytes);
+  const int blocks = std::min(multiprocessor_count(), a.out);
+  launch_dependent(kernel, blocks, kThreads, plan.shared_bytes, stream, p);
+}
+
+template <typename T, int NT>
+void launch_variant(const BulkGemvArgs& a, const BulkPlan& plan, cudaStream_t stream) {
+  using P = GemvPrologue;
+  using E = GemvEpilogue;
+  if (a.epilogue == E::kAddResidual) {
+    if (a.prologue == P::kSiluMul) return launch<T, T, NT, P::kSiluMul, E::kAddResidual>(a, plan, stream);
+    return launch<T, T, NT, P::kNone, E::kAddResidual>(a, plan, stream);
+  }
+  const bool f32_out = a.y_dtype == DType::kF32;
+  if (a.prologue == P::kRmsNorm) {
+    if (f32_out) return launch<T, float, NT, P::kRmsNorm, E::kStore>(a, plan, stream);
+    return launch<T, T, NT, P::kRmsNorm, E::kStore>(a, plan, stream);
+  }
+  if (f32_out) return launch<T, float, NT, P::kNone, E::kStore>(a, plan, stream);
+  launch<T, T, NT, P::kNone, E::kStore>(a, plan, stream);
+}
+
+bool device_takes_bulk_gemv() {
+  static const bool yes = hopper_feature_enabled("TURBOLM_CUDA_GEMV", "classic");
+  return yes;
+}
+
+bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+
+}  // namespace
+
+bool gemv_bulk(const BulkGemvArgs& a, cudaStream_t stream) {
+  using P = GemvPrologue;
+  using E = GemvEpilogue;
+  if (a.tokens < 1 || a.tokens > 2 || a.in <= 0 || a.in % 8 != 0 || a.out < 1) return false;
+  if (a.dtype != DType::kBF16 && a.dtype != DType::kF16) return false;
+  if (!aligned16(a.w) || !aligned16(a.x)) return false;
+  // The combinations the kernel is instantiated for: {plain, norm} -> stored in dtype or f32; {plain, silu} ->
+  // added to the residual.
+  if (a.epilogue == E::kStore && (a.prologue == P::kSiluMul || (a.y_dtype != a.dtype && a.y_dtype != DType::kF32)))
+    return false;
+  if (a.epilogue == E::kAddResidual && a.prologue == P::kRmsNorm) return false;
+  if (a.prologue == P::kRmsNorm && (a.gamma == nullptr || !aligned16(a.gamma))) return false;
+  const BulkPlan plan = plan_for(a.in, a.tokens, dtype_bytes(a.dtype, 1));
+  if (plan.warps == 0 || !device_takes_bulk_gemv()) return false;
+  dispatch_half(a.dtype, "linear", [&]<typename T>(T) {
+    if (a.tokens == 1) return launch_variant<T, 1>(a, plan, stream);
+    launch_variant<T, 2>(a, plan, stream);
+  });
+  return true;
+}
+
+}  // namespace turbolm::cuda

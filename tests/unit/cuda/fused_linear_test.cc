@@ -1,0 +1,115 @@
+// The fused decode projections (ops/fused_linear.h) on the GPU: bit-for-bit what the separate GPU ops give (the
+// fused kernel promises their roundings), and within the dtype tolerance of the CPU ops.
+#include "ops/fused_linear.h"
+
+#include <cuda_runtime_api.h>
+#include <gtest/gtest.h>
+
+#include "cuda_test_util.h"
+#include "ops/norm.h"
+
+namespace turbolm {
+namespace {
+
+using namespace cuda_test;
+
+struct FusedCase {
+  DType dtype;
+  int64_t tokens, in, out;
+};
+
+std::string fused_case_name(const ::testing::TestParamInfo<FusedCase>& info) {
+  const FusedCase& c = info.param;
+  return std::string(dtype_label(c.dtype)) + "_t" + std::to_string(c.tokens) + "_" + std::to_string(c.in) + "x" +
+         std::to_string(c.out);
+}
+
+class CudaFusedLinearTest : public ::testing::TestWithParam<FusedCase> {
+ protected:
+  void SetUp() override {
+    if (!cuda_device_available()) GTEST_SKIP() << "no CUDA device";
+  }
+  // Host values rounded to the case's dtype, and the same tensor on the GPU in that dtype.
+  std::pair<Tensor, Tensor> operand(const Shape& shape, uint32_t seed, float lo = -1.0f, float hi = 1.0f) const {
+    const auto v = random_values(shape_numel(shape), seed, GetParam().dtype, lo, hi);
+    return {host_tensor(v, shape, DType::kF32), to_gpu(host_tensor(v, shape, GetParam().dtype))};
+  }
+  LinearWeight weight(const Shape& shape, uint32_t seed, bool gpu) const {
+    const auto v = random_values(shape_numel(shape), seed, GetParam().dtype, -0.1f, 0.1f);
+    const Tensor host = host_tensor(v, shape, GetParam().dtype);
+    return {gpu ? to_gpu(host) : host, Tensor()};
+  }
+};
+
+void expect_bitwise_equal(const Tensor& a, const Tensor& b) {
+  const auto va = values_of(a), vb = values_of(b);
+  ASSERT_EQ(va.size(), vb.size());
+  size_t differ = 0;
+  for (size_t i = 0; i < va.size(); ++i) differ += va[i] != vb[i] ? 1 : 0;
+  EXPECT_EQ(differ, 0u) << "of " << va.size() << " elements";
+}
+
+TEST_P(CudaFusedLinearTest, RmsNormLinear) {
+  const auto [dtype, T, in, out] = GetParam();
+  const ExecContext gpu = gpu_ctx();
+  const auto [x_cpu, x] = operand({T, in}, 21);
+  const auto [gamma_cpu, gamma] = operand({in}, 22, 0.5f, 1.5f);
+  const LinearWeight w = weight({out, in}, 23, true), w_cpu = weight({out, in}, 23, false);
+  for (DType y_dtype : {dtype, DType::kF32}) {
+    SCOPED_TRACE(dtype_label(y_dtype));
+    Tensor fused = poisoned_gpu({T, out}, y_dtype), separate = poisoned_gpu({T, out}, y_dtype);
+    rms_norm_linear(gpu, x, gamma, 1e-6f, w, fused);
+    Tensor normed = Tensor::empty({T, in}, dtype, Device::cuda(0));
+    rms_norm(gpu, x, gamma, 1e-6f, normed);
+    linear(gpu, normed, w, separate);
+    expect_bitwise_equal(fused, separate);
+    Tensor cpu = Tensor::empty({T, out}, DType::kF32);
+    rms_norm_linear(cpu_ctx(), x_cpu, gamma_cpu, 1e-6f, w_cpu, cpu);
+    EXPECT_LE(relative_error(values_of(fused), values_of(cpu)), tolerance(dtype));
+  }
+}
+
+TEST_P(CudaFusedLinearTest, LinearAdd) {
+  const auto [dtype, T, in, out] = GetParam();
+  const ExecContext gpu = gpu_ctx();
+  const auto [x_cpu, x] = operand({T, in}, 31);
+  auto [res_cpu, res_fused] = operand({T, out}, 32);
+  Tensor res_separate = to_gpu(to_host(res_fused));
+  const LinearWeight w = weight({out, in}, 33, true), w_cpu = weight({out, in}, 33, false);
+  linear_add(gpu, x, w, res_fused);
+  Tensor delta = Tensor::empty({T, out}, dtype, Device::cuda(0));
+  linear(gpu, x, w, delta);
+  add(gpu, res_separate, delta, res_separate);
+  expect_bitwise_equal(res_fused, res_separate);
+  linear_add(cpu_ctx(), x_cpu, w_cpu, res_cpu);
+  EXPECT_LE(relative_error(values_of(res_fused), values_of(res_cpu)), tolerance(dtype));
+}
+
+TEST_P(CudaFusedLinearTest, SiluMulLinearAdd) {
+  const auto [dtype, T, in, out] = GetParam();
+  const ExecContext gpu = gpu_ctx();
+  const auto [gu_cpu, gate_up] = operand({T, 2 * in}, 41, -3.0f, 3.0f);
+  auto [res_cpu, res_fused] = operand({T, out}, 42);
+  Tensor res_separate = to_gpu(to_host(res_fused));
+  const LinearWeight w = weight({out, in}, 43, true), w_cpu = weight({out, in}, 43, false);
+  silu_mul_linear_add(gpu, gate_up, w, res_fused);
+  Tensor act = Tensor::empty({T, in}, dtype, Device::cuda(0)), delta = Tensor::empty({T, out}, dtype, Device::cuda(0));
+  silu_mul(gpu, gate_up, act);
+  linear(gpu, act, w, delta);
+  add(gpu, res_separate, delta, res_separate);
+  expect_bitwise_equal(res_fused, res_separate);
+  silu_mul_linear_add(cpu_ctx(), gu_cpu, w_cpu, res_cpu);
+  EXPECT_LE(relative_error(values_of(res_fused), values_of(res_cpu)), tolerance(dtype));
+}
+
+// One and two tokens (the fused range), three (the separate ops), Qwen3-8B's hidden size, rows of 12288 (the down
+// projection: 8 warps with one slot each), odd sizes (partial vectors of norm threads, fewer rows than SMs).
+INSTANTIATE_TEST_SUITE_P(Shapes, CudaFusedLinearTest,
+                         ::testing::Values(FusedCase{DType::kBF16, 1, 4096, 1536},
+                                           FusedCase{DType::kBF16, 2, 4096, 640},
+                                           FusedCase{DType::kBF16, 1, 12288, 512}, FusedCase{DType::kBF16, 2, 1032, 77},
+                                           FusedCase{DType::kF16, 1, 2056, 300}, FusedCase{DType::kBF16, 3, 1024, 256}),
+                         fused_case_name);
+
+}  // namespace
+}  // namespace turbolm
