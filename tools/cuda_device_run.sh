@@ -53,7 +53,7 @@ if want test; then
   grep -E "FAILED|Failure|error|PASSED|SKIPPED" "$OUT/tests.log" | head -60
   start=$(date +%s)
   compute-sanitizer --tool memcheck --error-exitcode 3 $build/tests/unit/cuda/turbolm_cuda_tests --gtest_brief=1 \
-    --gtest_filter='CudaRuntime*:CudaOps*:CudaSampling*:*bf16_d128*:*f16_d64_int4*:*Skinny*:CudaGraph*:CudaGemv*:CudaDecodeAttention*:CudaQkvRopeKvWrite*:*CudaBf16Model*' > "$OUT/memcheck.log" 2>&1
+    --gtest_filter='CudaRuntime*:CudaOps*:CudaSampling*:*bf16_d128*:*f16_d64_int4*:*Skinny*:CudaGraph*:CudaGemv*:*FusedLinear*:CudaDecodeAttention*:CudaQkvRopeKvWrite*:*CudaBf16Model*' > "$OUT/memcheck.log" 2>&1
   echo "memcheck rc=$? in $(( $(date +%s) - start )) s" | tee -a "$OUT/device.txt"
   grep -E "ERROR SUMMARY|Invalid|PASSED|FAILED" "$OUT/memcheck.log" | head -10
 fi
@@ -88,25 +88,18 @@ if want model; then
     echo "random qwen3-8b written (rc=$?) $(( $(date +%s) - gen_start )) s after start" | tee -a "$OUT/device.txt"
     gen_pid=
   fi
+  # --trace: where each decode step's GPU time goes, kernel by kernel (CUPTI; Nsight Systems is not installed).
   timeout 400 $build/bench/cuda/turbolm_cuda_model_bench $model --prompt 512 --decode 128 --streams 64 \
-    --stream-prompt 128 > "$OUT/model_bench.md" 2>&1
+    --stream-prompt 128 --trace 16 > "$OUT/model_bench.md" 2>&1
   echo "model bench rc=$?" | tee -a "$OUT/device.txt"
-  cat "$OUT/model_bench.md"
-  # A/B on the same machine minute: without CUDA graphs, and without programmatic dependent launch.
-  for switch in TURBOLM_CUDA_GRAPHS=0 TURBOLM_CUDA_PDL=0; do
+  sed -n '1,/Kernel trace/p' "$OUT/model_bench.md"
+  # A/B on the same machine minute: without CUDA graphs, without programmatic dependent launch, and with the
+  # classic GEMV (no bulk-copy GEMV, no fused projections).
+  for switch in TURBOLM_CUDA_GRAPHS=0 TURBOLM_CUDA_PDL=0 TURBOLM_CUDA_GEMV=classic; do
     { echo "## $switch"; env $switch timeout 200 $build/bench/cuda/turbolm_cuda_model_bench $model \
         --prompt 512 --decode 64 --streams 8 --stream-prompt 128; } >> "$OUT/model_bench.md" 2>&1
   done
   tail -20 "$OUT/model_bench.md"
-  # Where a decode step's GPU time goes, per kernel (when Nsight Systems is installed).
-  if command -v nsys > /dev/null; then
-    timeout 240 nsys profile -o /tmp/decode_profile --force-overwrite true --stats=false \
-      $build/bench/cuda/turbolm_cuda_model_bench $model --prompt 512 --decode 64 --streams 64 --stream-prompt 128 \
-      > /tmp/nsys.log 2>&1 &&
-      nsys stats --report cuda_gpu_kern_sum --format csv /tmp/decode_profile.nsys-rep > "$OUT/kernels.csv" 2>&1
-    echo "nsys rc=$?" | tee -a "$OUT/device.txt"
-    head -30 "$OUT/kernels.csv" | cut -c1-220
-  fi
 fi
 
 if want engine; then  # its build (tokenizer, chat, engine layers) may fail: that must not cost the stages above
