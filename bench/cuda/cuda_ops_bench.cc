@@ -141,14 +141,10 @@ void bench_linear(bool quick) {
   }
 }
 
-cuda::BulkGemvArgs bulk_args(const Tensor& w, const Tensor& x, Tensor& y, int tokens) {
+// The bulk-copy GEMV's arguments for y = x . w^T (no bias); exits where it cannot take them.
+cuda::BulkGemvArgs bulk_args(const Tensor& w, const Tensor& x, Tensor& y) {
   cuda::BulkGemvArgs a;
-  a.dtype = w.dtype();
-  a.w = w.data();
-  a.x = x.data();
-  a.tokens = tokens;
-  a.in = static_cast<int>(w.dim(1));
-  a.out = static_cast<int>(w.dim(0));
+  if (!cuda::bulk_gemv_operands(x, LinearWeight{w, {}}, a)) std::exit(1);
   a.y = y.data();
   a.y_dtype = y.dtype();
   return a;
@@ -173,7 +169,7 @@ void bench_gemv_variants() {
             2.0 * s.out * s.in, 2.0 * tokens * s.out * s.in);
       }
       bool ok = true;
-      const double us = time_us([&] { ok = cuda::gemv_bulk(bulk_args(w, x, y, t), nullptr); });
+      const double us = time_us([&] { ok = cuda::gemv_bulk(bulk_args(w, x, y), nullptr); });
       if (ok)
         row(std::string("gemv ") + s.name + " (bulk)", shape_label(tokens, s), us, 2.0 * s.out * s.in,
             2.0 * tokens * s.out * s.in);
@@ -205,22 +201,24 @@ void bench_decode_chain() {
   CHECK_CUDA(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
   ExecContext ctx = gpu();
   ctx.stream = stream;
-  for (const char* variant : {"classic (loads 4)", "bulk", "bulk, fused norm / silu / residual add"}) {
-    const int kind = variant[0] == 'c' ? 0 : std::strchr(variant, ',') == nullptr ? 1 : 2;
+  enum Kind { kClassic, kBulk, kFused };
+  const std::pair<Kind, const char*> variants[] = {
+      {kClassic, "classic (loads 4)"}, {kBulk, "bulk"}, {kFused, "bulk, fused norm / silu / residual add"}};
+  for (const auto& [kind, variant] : variants) {
     auto view = [](Tensor& t, int64_t n) { return t.view({24576}).slice(0, 0, n).view({1, n}); };
     auto gemv = [&](const LinearWeight& w, Tensor& x, Tensor& y) {
       const int in = int(w.weight.dim(1)), out = int(w.weight.dim(0));
       Tensor xv = view(x, in), yv = y.dtype() == DType::kF32 ? y : view(y, out);
-      if (kind == 0) {
+      if (kind == kClassic) {
         cuda::gemv_with_loads(DType::kBF16, w.weight.data(), xv.data(), nullptr, yv.data(), 1, in, out, 4, stream);
-      } else if (!cuda::gemv_bulk(bulk_args(w.weight, xv, yv, 1), stream)) {
+      } else if (!cuda::gemv_bulk(bulk_args(w.weight, xv, yv), stream)) {
         std::exit(1);
       }
     };
     auto step = [&] {
       for (int l = 0; l < kLayers; ++l) {
         const LinearWeight* w = &weights[l * 4];
-        if (kind == 2) {
+        if (kind == kFused) {
           Tensor qkv = view(b, 6144), gate_up = view(b, 24576);
           rms_norm_linear(ctx, residual, gamma, 1e-6f, w[0], qkv);
           Tensor attn = view(b, 4096);
@@ -231,9 +229,9 @@ void bench_decode_chain() {
         }
         for (int p = 0; p < 4; ++p) gemv(w[p], p % 2 == 0 ? a : b, p % 2 == 0 ? b : a);  // each reads the one before
       }
-      if (kind == 2) {
+      if (kind == kFused) {
         rms_norm_linear(ctx, residual, gamma, 1e-6f, lm_head, logits);
-      } else if (kind == 1) {
+      } else if (kind == kBulk) {
         gemv(lm_head, a, logits);
       } else {  // the classic kernel writes the activation dtype
         gemv(lm_head, a, b);

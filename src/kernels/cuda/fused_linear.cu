@@ -7,24 +7,10 @@
 namespace turbolm::cuda {
 namespace {
 
-// The arguments the three ops share; false when the kernel cannot take the weight or bias as they are.
-bool projection_args(const Tensor& x, const LinearWeight& w, BulkGemvArgs& args) {
-  if (w.weight.dtype() != x.dtype() || !w.weight.device().is_cuda() || !w.weight.is_contiguous()) return false;
-  if (w.bias.defined() && w.bias.dtype() != DType::kF32) return false;
-  args.dtype = x.dtype();
-  args.w = w.weight.data();
-  args.x = x.data();
-  args.bias = w.bias.defined() ? static_cast<const float*>(w.bias.data()) : nullptr;
-  args.tokens = static_cast<int>(x.dim(0));
-  args.in = static_cast<int>(w.in_features());
-  args.out = static_cast<int>(w.out_features());
-  return true;
-}
-
 bool add_to_residual(const ExecContext& ctx, const Tensor& x, GemvPrologue prologue, const LinearWeight& w,
                      Tensor& residual) {
   BulkGemvArgs args;
-  if (!projection_args(x, w, args)) return false;
+  if (!bulk_gemv_operands(x, w, args)) return false;
   args.prologue = prologue;
   args.epilogue = GemvEpilogue::kAddResidual;
   args.residual = residual.data();
@@ -36,7 +22,7 @@ bool add_to_residual(const ExecContext& ctx, const Tensor& x, GemvPrologue prolo
 bool rms_norm_linear(const ExecContext& ctx, const Tensor& x, const Tensor& gamma, float eps, const LinearWeight& w,
                      Tensor& y) {
   BulkGemvArgs args;
-  if (!projection_args(x, w, args) || gamma.dtype() != x.dtype() || !gamma.is_contiguous() ||
+  if (!bulk_gemv_operands(x, w, args) || gamma.dtype() != x.dtype() || !gamma.is_contiguous() ||
       gamma.numel() != w.in_features())
     return false;
   args.prologue = GemvPrologue::kRmsNorm;

@@ -271,15 +271,7 @@ void linear(const ExecContext& ctx, const Tensor& x, const LinearWeight& w, Tens
     bias = static_cast<const float*>(w.bias.data());
   }
   // Hopper: the bulk-copy GEMV (linear_gemv_bulk.cu) writes the activation dtype or f32 itself.
-  if (tokens <= kMaxGemvTokens) {
-    BulkGemvArgs args;
-    args.dtype = x.dtype();
-    args.w = w.weight.data();
-    args.x = x.data();
-    args.bias = bias;
-    args.tokens = static_cast<int>(tokens);
-    args.in = static_cast<int>(in);
-    args.out = static_cast<int>(out);
+  if (BulkGemvArgs args; tokens <= kMaxGemvTokens && bulk_gemv_operands(x, w, args)) {
     args.y = y.data();
     args.y_dtype = y.dtype();
     if (gemv_bulk(args, stream_of(ctx))) return;

@@ -5,6 +5,8 @@
 #include <cuda_runtime_api.h>
 
 #include "core/dtype.h"
+#include "core/tensor.h"
+#include "ops/linear.h"
 
 namespace turbolm::cuda {
 
@@ -51,5 +53,10 @@ struct BulkGemvArgs {
 // combination it is not built for (silu prologue with a stored result, norm prologue with a residual add),
 // pointers not 16-byte aligned, or TURBOLM_CUDA_GEMV=classic.
 bool gemv_bulk(const BulkGemvArgs& args, cudaStream_t stream);
+
+// Fills the operands of x [T, in] . W^T (+ bias) into `args` (dtype, w, x, bias, tokens, in, out; prologue,
+// epilogue and outputs are the caller's). False where the kernel cannot take the weight or bias as they are:
+// a weight not in x's dtype or not contiguous on the device, a bias that is not f32.
+bool bulk_gemv_operands(const Tensor& x, const LinearWeight& w, BulkGemvArgs& args);
 
 }  // namespace turbolm::cuda

@@ -319,4 +319,17 @@ bool gemv_bulk(const BulkGemvArgs& a, cudaStream_t stream) {
   return true;
 }
 
+bool bulk_gemv_operands(const Tensor& x, const LinearWeight& w, BulkGemvArgs& args) {
+  if (w.weight.dtype() != x.dtype() || !w.weight.device().is_cuda() || !w.weight.is_contiguous()) return false;
+  if (w.bias.defined() && w.bias.dtype() != DType::kF32) return false;
+  args.dtype = x.dtype();
+  args.w = w.weight.data();
+  args.x = x.data();
+  args.bias = w.bias.defined() ? static_cast<const float*>(w.bias.data()) : nullptr;
+  args.tokens = static_cast<int>(x.numel() / x.dim(-1));
+  args.in = static_cast<int>(w.in_features());
+  args.out = static_cast<int>(w.out_features());
+  return true;
+}
+
 }  // namespace turbolm::cuda

@@ -47,16 +47,10 @@ bool device_is_hopper_or_newer() {
   return cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, 0) == cudaSuccess && major >= 9;
 }
 
-cuda::BulkGemvArgs plain_args(DType dtype, const Tensor& w, const Tensor& x, const float* bias, Tensor& y,
-                              int64_t tokens) {
+// The bulk GEMV's arguments for y = x . W^T (+ bias), from the tensors as linear() takes them.
+cuda::BulkGemvArgs plain_args(const LinearWeight& w, const Tensor& x, Tensor& y) {
   cuda::BulkGemvArgs a;
-  a.dtype = dtype;
-  a.w = w.data();
-  a.x = x.data();
-  a.bias = bias;
-  a.tokens = static_cast<int>(tokens);
-  a.in = static_cast<int>(w.dim(1));
-  a.out = static_cast<int>(w.dim(0));
+  EXPECT_TRUE(cuda::bulk_gemv_operands(x, w, a));
   a.y = y.data();
   a.y_dtype = y.dtype();
   return a;
@@ -94,8 +88,7 @@ TEST(CudaGemvTest, BulkMatchesCpu) {
                        << "in " << c.in << " out " << c.out << " " << dtype_label(c.dtype) << " tokens " << tokens
                        << " bias " << with_bias << " y " << dtype_label(y_dtype));
           Tensor y = poisoned_gpu({tokens, c.out}, y_dtype);
-          const float* bias = with_bias ? static_cast<const float*>(gb.data()) : nullptr;
-          ASSERT_TRUE(cuda::gemv_bulk(plain_args(c.dtype, gw, gx, bias, y, tokens), nullptr));
+          ASSERT_TRUE(cuda::gemv_bulk(plain_args(LinearWeight{gw, gb}, gx, y), nullptr));
           // f32 output: only the f32 accumulation order differs from the CPU.
           EXPECT_LE(relative_error(values_of(y), values_of(cpu_y)), y_dtype == DType::kF32 ? 1e-5 : tolerance(c.dtype));
         }
@@ -111,7 +104,8 @@ TEST(CudaGemvTest, BulkDeclinesWhatItDoesNotTake) {
   const Tensor x = to_gpu(host_tensor(std::vector<float>(3 * 40000, 0.5f), {3, 40000}, DType::kBF16));
   Tensor y = poisoned_gpu({3, 64}, DType::kBF16);
   auto args = [&](int tokens, int in) {
-    cuda::BulkGemvArgs a = plain_args(DType::kBF16, w, x, nullptr, y, tokens);
+    cuda::BulkGemvArgs a = plain_args(LinearWeight{w, Tensor()}, x, y);
+    a.tokens = tokens;
     a.in = in;
     return a;
   };
