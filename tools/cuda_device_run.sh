@@ -4,9 +4,10 @@
 # Qwen3-8B written by tools/make_random_model.py. Logs and tables land in $OUT (at most 8 files).
 #   tools/cuda_prepare_deps.sh                # here, once: header-only deps + googletest into .cuda_deps/
 #   run(command="tools/cuda_device_run.sh all", carry=[".cuda_deps"])
-# Stages: all | test | bench | profile | model | engine (comma-separated); `profile` puts the qkv GEMV and the
-# streamed decode attention under Nsight Compute. `engine` builds and runs the whole
-# engine (scheduler, continuous batching, CUDA-graph decode) on 1,000 requests of 128 + 128 tokens, through the engine
+# Stages: all | test | bench | profile | model | engine | memcheck (comma-separated), run in that order after one
+# build of everything they need; `profile` puts the qkv GEMV and the
+# streamed decode attention under Nsight Compute. `engine` runs the whole engine (scheduler, continuous
+# batching, CUDA-graph decode, overlapped steps) on 1,000 requests of 128 + 128 tokens, through the engine
 # bench and through `turbolm bench throughput` (the binary, built without the HTTP server); it needs
 # .cuda_deps/sysroot (tools/cuda_prepare_deps.sh) and writes $OUT/engine_bench.md. With `all` and ncu present that
 # is a ninth file in $OUT (8 come back): run `engine` on its own call then.
@@ -31,15 +32,19 @@ if (want model || want engine) && [[ ! -f $model/model.safetensors.index.json ]]
 fi
 
 start=$(date +%s)
+# One build of every target the stages need (16 cores at once); -k 0 so that a layer mid-change costs only the
+# stages that need it: each stage checks for its own binary.
+targets="turbolm_cuda_tests turbolm_cuda_ops_bench turbolm_cuda_cublaslt_bench"
+if want model; then targets+=" turbolm_cuda_model_bench"; fi
+if want engine; then targets+=" turbolm_cuda_engine_bench turbolm"; fi
 cmake -S tools/cuda_device -B $build -G Ninja -DTURBOLM_CUDA_PTXAS_VERBOSE=ON > "$OUT/build.log" 2>&1 &&
-  ninja -C $build -j16 turbolm_cuda_tests turbolm_cuda_ops_bench turbolm_cuda_cublaslt_bench >> "$OUT/build.log" 2>&1
+  ninja -k 0 -C $build -j16 $targets >> "$OUT/build.log" 2>&1
 build_rc=$?
-if want model; then  # the models layer may be mid-change: its failure must not cost the tests
-  ninja -C $build -j16 turbolm_cuda_model_bench >> "$OUT/build.log" 2>&1 || echo "model bench build FAILED" | tee -a "$OUT/device.txt"
-fi
 echo "build rc=$build_rc in $(( $(date +%s) - start )) s" | tee -a "$OUT/device.txt"
 if [[ $build_rc != 0 ]]; then
-  grep -E "error|FAILED|Error" -A6 "$OUT/build.log" | head -120
+  grep -E "error|FAILED|Error|undefined reference" -A6 "$OUT/build.log" | head -80
+fi
+if [[ ! -x $build/tests/unit/cuda/turbolm_cuda_tests ]]; then
   exit 1
 fi
 # ptxas: any kernel of ours with a stack frame or spills.
@@ -51,12 +56,8 @@ if want test; then
   $build/tests/unit/cuda/turbolm_cuda_tests --gtest_brief=1 > "$OUT/tests.log" 2>&1
   echo "tests rc=$? in $(( $(date +%s) - start )) s" | tee -a "$OUT/device.txt"
   grep -E "FAILED|Failure|error|PASSED|SKIPPED" "$OUT/tests.log" | head -60
-  start=$(date +%s)
-  compute-sanitizer --tool memcheck --error-exitcode 3 $build/tests/unit/cuda/turbolm_cuda_tests --gtest_brief=1 \
-    --gtest_filter='CudaRuntime*:CudaOps*:CudaSampling*:*bf16_d128*:*f16_d64_int4*:*Skinny*:CudaGraph*:CudaGemv*:*FusedLinear*:CudaDecodeAttention*:CudaQkvRopeKvWrite*:*CudaBf16Model*' > "$OUT/memcheck.log" 2>&1
-  echo "memcheck rc=$? in $(( $(date +%s) - start )) s" | tee -a "$OUT/device.txt"
-  grep -E "ERROR SUMMARY|Invalid|PASSED|FAILED" "$OUT/memcheck.log" | head -10
 fi
+
 
 if want bench; then
   timeout 300 $build/bench/cuda/turbolm_cuda_ops_bench > "$OUT/ops_bench.md" 2>&1
@@ -82,7 +83,9 @@ if want profile && command -v ncu > /dev/null; then  # the qkv decode GEMV (T = 
   grep -E "Duration|Grid Size|Throughput|Occupancy|Registers|Block Limit|Waves|Busy" "$OUT/ncu_attention.txt" | head -30
 fi
 
-if want model; then
+if want model && [[ ! -x $build/bench/cuda/turbolm_cuda_model_bench ]]; then
+  echo "model bench build FAILED" | tee -a "$OUT/device.txt"
+elif want model; then
   if [[ -n ${gen_pid:-} ]]; then
     wait "$gen_pid"
     echo "random qwen3-8b written (rc=$?) $(( $(date +%s) - gen_start )) s after start" | tee -a "$OUT/device.txt"
@@ -93,51 +96,65 @@ if want model; then
     --stream-prompt 128 --trace 16 > "$OUT/model_bench.md" 2>&1
   echo "model bench rc=$?" | tee -a "$OUT/device.txt"
   sed -n '1,/Kernel trace/p' "$OUT/model_bench.md"
-  # A/B on the same machine minute: without CUDA graphs, without programmatic dependent launch, and with the
-  # classic GEMV (no bulk-copy GEMV, no fused projections).
-  for switch in TURBOLM_CUDA_GRAPHS=0 TURBOLM_CUDA_PDL=0 TURBOLM_CUDA_GEMV=classic; do
+  # A/B on the same machine minutes: decode steps one after the other (no overlap), at the full shape; then
+  # each switch of MODEL_AB (default: the classic GEMV, i.e. no bulk-copy GEMV and no fused projections; also
+  # TURBOLM_CUDA_GRAPHS=0, TURBOLM_CUDA_PDL=0) at 8 streams.
+  { echo "## TURBOLM_OVERLAP_STEPS=0"; TURBOLM_OVERLAP_STEPS=0 timeout 200 $build/bench/cuda/turbolm_cuda_model_bench \
+      $model --prompt 512 --decode 128 --streams 64 --stream-prompt 128; } >> "$OUT/model_bench.md" 2>&1
+  for switch in ${MODEL_AB:-TURBOLM_CUDA_GEMV=classic}; do
     { echo "## $switch"; env $switch timeout 200 $build/bench/cuda/turbolm_cuda_model_bench $model \
         --prompt 512 --decode 64 --streams 8 --stream-prompt 128; } >> "$OUT/model_bench.md" 2>&1
   done
-  tail -20 "$OUT/model_bench.md"
+  sed -n '/^## /,$p' "$OUT/model_bench.md" | grep -E "^## |decode|prefill"
 fi
 
-if want engine; then  # its build (tokenizer, chat, engine layers) may fail: that must not cost the stages above
-  start=$(date +%s)
-  if ninja -C $build -j16 turbolm_cuda_engine_bench > /tmp/engine_build.log 2>&1; then
-    echo "engine bench built in $(( $(date +%s) - start )) s" | tee -a "$OUT/device.txt"
+if want engine; then
+  if [[ -x $build/bench/cuda/turbolm_cuda_engine_bench ]]; then
     if [[ -n ${gen_pid:-} ]]; then
       wait "$gen_pid"
       echo "random qwen3-8b written (rc=$?) $(( $(date +%s) - gen_start )) s after start" | tee -a "$OUT/device.txt"
     fi
-    # One process per batch limit: a 64-request warm-up (cuBLASLt plans, decode graphs), then the timed 1,000
-    # requests. ENGINE_BATCHES (default "0 256": the device's default, i.e. LMDeploy's, and 256) lists the
-    # --max-batch-size values to run.
+    # One process per run: a 64-request warm-up (cuBLASLt plans, decode graphs), then the timed 1,000 requests.
+    # ENGINE_BATCHES (default "0 256": the device's default, i.e. LMDeploy's, and 256) lists the
+    # --max-batch-size values to run; ENGINE_AB (default TURBOLM_OVERLAP_STEPS=0) runs the first of them again
+    # under each listed switch.
     : > "$OUT/engine_bench.md"
-    for batch in ${ENGINE_BATCHES:-0 256}; do
+    batches=(${ENGINE_BATCHES:-0 256})
+    runs=()
+    for batch in "${batches[@]}"; do runs+=("$batch:"); done
+    for switch in ${ENGINE_AB-TURBOLM_OVERLAP_STEPS=0}; do runs+=("${batches[0]}:$switch"); done
+    for spec in "${runs[@]}"; do
+      batch=${spec%%:*} switch=${spec#*:}
       start=$(date +%s)
-      timeout 420 $build/bench/cuda/turbolm_cuda_engine_bench $model --num-prompts 1000 --input-len 128 \
+      echo "## --max-batch-size $batch ${switch:-}" >> "$OUT/engine_bench.md"
+      env $switch timeout 420 $build/bench/cuda/turbolm_cuda_engine_bench $model --num-prompts 1000 --input-len 128 \
         --output-len 128 --max-batch-size "$batch" --warmup 64 >> "$OUT/engine_bench.md" 2> /tmp/engine_bench.log
       rc=$?
       { echo; echo '```'; grep -vE "^(run|warm-up): " /tmp/engine_bench.log | tail -40; echo '```'; } >> "$OUT/engine_bench.md"
-      echo "engine bench (max batch $batch) rc=$rc in $(( $(date +%s) - start )) s" | tee -a "$OUT/device.txt"
+      echo "engine bench (max batch $batch ${switch:-}) rc=$rc in $(( $(date +%s) - start )) s" | tee -a "$OUT/device.txt"
       tail -5 /tmp/engine_bench.log
     done
-    # The same job through the turbolm binary itself (LMDeploy's `benchmark throughput` shape; CLI defaults:
-    # cache_max_entry_count 0.8, no warm-up, so plan creation and graph capture are inside the timed run).
-    start=$(date +%s)
-    if ninja -C $build -j16 turbolm > /tmp/cli_build.log 2>&1; then
-      { echo; echo "## turbolm bench throughput --model $model --num-prompts 1000 --input-len 128 --output-len 128";
-        echo '```'; timeout 300 $build/bin/turbolm bench throughput --model $model --num-prompts 1000 \
-          --input-len 128 --output-len 128 2>&1 | tail -12; echo '```'; } >> "$OUT/engine_bench.md"
-      echo "turbolm bench throughput done in $(( $(date +%s) - start )) s" | tee -a "$OUT/device.txt"
-    else
-      echo "turbolm build FAILED" | tee -a "$OUT/device.txt"
-      grep -E "error|FAILED" -A4 /tmp/cli_build.log | head -30 | tee -a "$OUT/engine_bench.md"
-    fi
-    cat "$OUT/engine_bench.md"
   else
     echo "engine bench build FAILED" | tee -a "$OUT/device.txt"
-    grep -E "error|FAILED|Error|undefined reference" -A4 /tmp/engine_build.log | head -60 | tee "$OUT/engine_bench.md"
   fi
+  # The same job through the turbolm binary itself (LMDeploy's `benchmark throughput` shape; CLI defaults:
+  # cache_max_entry_count 0.8, no warm-up, so plan creation and graph capture are inside the timed run).
+  if [[ -x $build/bin/turbolm ]]; then
+    start=$(date +%s)
+    { echo; echo "## turbolm bench throughput --model $model --num-prompts 1000 --input-len 128 --output-len 128";
+      echo '```'; timeout 300 $build/bin/turbolm bench throughput --model $model --num-prompts 1000 \
+        --input-len 128 --output-len 128 2>&1 | tail -12; echo '```'; } >> "$OUT/engine_bench.md"
+    echo "turbolm bench throughput done in $(( $(date +%s) - start )) s" | tee -a "$OUT/device.txt"
+  else
+    echo "turbolm build FAILED" | tee -a "$OUT/device.txt"
+  fi
+  cat "$OUT/engine_bench.md"
+fi
+
+if want memcheck; then
+  start=$(date +%s)
+  compute-sanitizer --tool memcheck --error-exitcode 3 $build/tests/unit/cuda/turbolm_cuda_tests --gtest_brief=1 \
+    --gtest_filter='CudaRuntime*:CudaOps*:CudaSampling*:*bf16_d128*:*f16_d64_int4*:*Skinny*:CudaGraph*:CudaGemv*:*FusedLinear*:CudaDecodeAttention*:CudaQkvRopeKvWrite*:*CudaBf16Model*' > "$OUT/memcheck.log" 2>&1
+  echo "memcheck rc=$? in $(( $(date +%s) - start )) s" | tee -a "$OUT/device.txt"
+  grep -E "ERROR SUMMARY|Invalid|PASSED|FAILED" "$OUT/memcheck.log" | head -10
 fi

@@ -175,9 +175,15 @@ int main(int argc, char** argv) {
         return 1;
       }
     }
+    const EngineStats before = engine->stats();
     const ThroughputRun r = run(*engine, opt, opt.num_prompts, opt.seed, "run");
     print_row("timed", opt.num_prompts, r, opt);
-    std::printf("\nKV blocks in use at most: %lld of %lld (%.1f%%); prefix-cache hit tokens %lld\n",
+    const EngineStats after = engine->stats();
+    std::printf(
+        "\nsteps %lld, of which overlapped (enqueued before the step ahead's outputs; TURBOLM_OVERLAP_STEPS) %lld\n",
+        static_cast<long long>(after.steps - before.steps),
+        static_cast<long long>(after.overlapped_steps - before.overlapped_steps));
+    std::printf("KV blocks in use at most: %lld of %lld (%.1f%%); prefix-cache hit tokens %lld\n",
                 static_cast<long long>(r.peak_kv_blocks), static_cast<long long>(s0.kv_blocks_total),
                 s0.kv_blocks_total > 0 ? 100.0 * static_cast<double>(r.peak_kv_blocks) / s0.kv_blocks_total : 0.0,
                 static_cast<long long>(r.prefix_hit_tokens));

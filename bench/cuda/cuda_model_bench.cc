@@ -1,7 +1,10 @@
 // Whole-model throughput on CUDA: prefill, single-stream decode and many-stream decode of a model folder
 // (tools/make_random_model.py --preset qwen3-8b writes the random-weight Qwen3-8B used in bench/results/).
 //   turbolm_cuda_model_bench MODEL_DIR [--prompt 512] [--decode 128] [--streams 64] [--stream-prompt 128] [--trace 32]
-// Each step runs forward() and greedy sample() on the device; only the sampled ids come back to the host.
+// Each step runs forward() and greedy sampling on the device; only the sampled ids come back to the host.
+// Decode steps overlap as the engine's do (EngineCoreConfig::overlap_steps): step t+1 is enqueued with step t's
+// ids fed back on the device before the host waits for t's results; TURBOLM_OVERLAP_STEPS=0 runs them one after
+// the other (wait, then enqueue).
 // --trace N: afterwards, N more decode steps at 1 and at --streams sequences under a CUPTI kernel trace (where each
 // step's time goes, kernel by kernel).
 #include <chrono>
@@ -30,7 +33,9 @@ struct Seq {
 
 class Runner {
  public:
-  Runner(Model& model, KvCache& cache) : model_(model), cache_(cache) { ctx_.device = model.device(); }
+  Runner(Model& model, KvCache& cache, bool overlap) : model_(model), cache_(cache), overlap_(overlap) {
+    ctx_.device = model.device();
+  }
 
   // Prefill `prompt` tokens for each sequence (one batch), then `steps` decode steps; returns seconds for both.
   std::pair<double, double> run(int num_seqs, int prompt, int steps) {
@@ -55,24 +60,33 @@ class Runner {
       batch.seqs.push_back(fs);
       seqs[s].context = prompt;
     }
-    step(batch, seqs);
+    take(launch(batch).wait(), seqs);
     if (trace_ != nullptr) trace_->start();
     const auto t1 = Clock::now();
+    SampleFuture pending;  // overlapped: the step before's samples, read once the next step is enqueued
     for (int t = 0; t < steps; ++t) {
       ForwardBatch d;
+      if (pending.valid()) d.feedback = pending.token_ids();
       for (int s = 0; s < num_seqs; ++s) {
         ForwardBatch::Sequence fs;
         fs.query_start = s;
         fs.query_len = 1;
         fs.context_len = seqs[s].context + 1;
         fs.block_table = seqs[s].blocks;
-        d.token_ids.push_back(seqs[s].last_token);
+        d.token_ids.push_back(pending.valid() ? feedback_token(s) : seqs[s].last_token);
         d.positions.push_back(seqs[s].context);
         d.seqs.push_back(fs);
         seqs[s].context += 1;
       }
-      step(d, seqs);
+      SampleFuture current = launch(d);
+      if (pending.valid()) take(pending.wait(), seqs);
+      if (overlap_) {
+        pending = std::move(current);
+      } else {
+        take(current.wait(), seqs);
+      }
     }
+    if (pending.valid()) take(pending.wait(), seqs);
     const auto t2 = Clock::now();
     if (trace_ != nullptr) trace_->stop();
     return {std::chrono::duration<double>(t1 - t0).count(), std::chrono::duration<double>(t2 - t1).count()};
@@ -85,19 +99,23 @@ class Runner {
   void set_trace(KernelTrace* trace) { trace_ = trace; }
 
  private:
-  void step(const ForwardBatch& batch, std::vector<Seq>& seqs) {
+  // Enqueues the step and its greedy sampling.
+  SampleFuture launch(const ForwardBatch& batch) {
     const auto t0 = Clock::now();
     Tensor logits = model_.forward(ctx_, batch, cache_);
     host_s_ += std::chrono::duration<double>(Clock::now() - t0).count();
     std::vector<SamplingParams> params(logits.dim(0));
     std::vector<std::span<const int32_t>> pen(logits.dim(0));
-    const auto results = sample(ctx_, logits, params, pen);
+    return sample_async(ctx_, logits, params, pen);
+  }
+  static void take(const std::vector<SampleResult>& results, std::vector<Seq>& seqs) {
     for (size_t s = 0; s < results.size(); ++s) seqs[s].last_token = results[s].token;
   }
 
   Model& model_;
   KvCache& cache_;
   ExecContext ctx_;
+  bool overlap_;
   double host_s_ = 0.0;
   KernelTrace* trace_ = nullptr;
 };
@@ -136,7 +154,10 @@ int main(int argc, char** argv) {
   std::printf("device: %s\nmodel: %s, %.2f GB of weights, loaded in %.1f s; KV pool %lld blocks\n",
               cuda_device_description(0).c_str(), argv[1], model->weight_bytes() / 1e9, load_s,
               static_cast<long long>(cache.spec().num_blocks));
-  Runner runner(*model, cache);
+  const char* overlap_env = std::getenv("TURBOLM_OVERLAP_STEPS");
+  const bool overlap = overlap_env == nullptr || std::strcmp(overlap_env, "0") != 0;
+  std::printf("decode steps: %s\n", overlap ? "overlapped (ids fed back on the device)" : "one after the other");
+  Runner runner(*model, cache, overlap);
   runner.run(1, 16, 4);  // warm-up: cuBLASLt plans, allocator cache
   runner.run(streams, 8, 2);
   runner.take_host_seconds();

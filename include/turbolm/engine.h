@@ -54,6 +54,10 @@ struct EngineStats {
   int64_t requests_finished = 0;
   int64_t preemptions = 0;
   int64_t kv_blocks_peak = 0;  // most blocks in use at once since the engine started
+  int64_t steps = 0;           // forward steps run
+  // Of those, decode steps enqueued before the outputs of the step ahead were processed (overlapped steps:
+  // docs/engine.md).
+  int64_t overlapped_steps = 0;
 };
 
 struct ModelInfo {

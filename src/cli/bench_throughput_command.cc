@@ -90,6 +90,8 @@ void bench_throughput(const ThroughputOptions& opt) {
       {"kv_blocks_total", stats.kv_blocks_total},
       {"prefix_cache_hit_tokens", stats.prefix_cache_hit_tokens},
       {"preemptions", stats.preemptions},
+      {"steps", stats.steps},
+      {"overlapped_steps", stats.overlapped_steps},
   };
   if (opt.json) {
     std::printf("%s\n", result.dump().c_str());
@@ -103,6 +105,8 @@ void bench_throughput(const ThroughputOptions& opt) {
   std::printf("KV blocks: peak %lld of %lld; prefix-cache hit tokens %lld; preemptions %lld\n",
               static_cast<long long>(stats.kv_blocks_peak), static_cast<long long>(stats.kv_blocks_total),
               static_cast<long long>(stats.prefix_cache_hit_tokens), static_cast<long long>(stats.preemptions));
+  std::printf("steps %lld, of which overlapped (enqueued before the step ahead's outputs) %lld\n",
+              static_cast<long long>(stats.steps), static_cast<long long>(stats.overlapped_steps));
 }
 
 void add_bench_throughput(CLI::App& app) {

@@ -23,7 +23,18 @@ EngineCore::EngineCore(Model& model, const Tokenizer* tokenizer, const EngineCor
       ctx_(ctx),
       blocks_(config.num_blocks, config.block_size, config.enable_prefix_caching),
       scheduler_(config.scheduler, blocks_),
-      cache_(model.kv_cache_spec(config.num_blocks, config.block_size, config.kv_quant)) {}
+      cache_(model.kv_cache_spec(config.num_blocks, config.block_size, config.kv_quant)),
+      overlap_steps_(config.overlap_steps && model.supports_token_feedback()) {}
+
+EngineCore::~EngineCore() {
+  if (in_flight_ && in_flight_->sampled.valid()) {
+    try {
+      in_flight_->sampled.wait();  // the device may still write into the cache and buffers freed below
+    } catch (const std::exception& e) {
+      TLM_LOG_ERROR("a step still on the device failed: {}", e.what());
+    }
+  }
+}
 
 std::unique_ptr<Completion> EngineCore::make_completion(RequestState& request, int index) {
   const GenerationConfig& gen = request.gen;
@@ -104,6 +115,26 @@ ForwardBatch EngineCore::build_batch(const StepPlan& plan) const {
 }
 
 void EngineCore::step() {
+  if (!in_flight_) {
+    in_flight_ = launch_scheduled();
+    if (!in_flight_) return;
+  }
+  std::optional<InFlight> next;
+  if (overlap_steps_) next = launch_continuation(*in_flight_);
+  InFlight done = std::move(*in_flight_);
+  in_flight_ = std::move(next);  // before complete(): a completion that finishes there drops its row here
+  complete(done);
+  if (in_flight_ && !in_flight_->committed) {
+    // The fed-back tokens are appended now, so the continuation's blocks can be hashed with them.
+    StepPlan live;
+    for (const ScheduledSequence& s : in_flight_->plan.seqs)
+      if (s.seq != nullptr) live.seqs.push_back(s);
+    scheduler_.finish_step(live);
+    in_flight_->committed = true;
+  }
+}
+
+std::optional<EngineCore::InFlight> EngineCore::launch_scheduled() {
   StepPlan plan = scheduler_.schedule();
   counters_.preemptions += static_cast<int64_t>(plan.preempted.size());
   if (plan.empty()) {
@@ -113,7 +144,7 @@ void EngineCore::step() {
       abort(scheduler_.waiting().front()->request->id, FinishReason::kError,
             "the request needs more KV cache blocks than the pool has");
     }
-    return;
+    return std::nullopt;
   }
   ForwardBatch batch = build_batch(plan);
   Tensor logits;
@@ -125,28 +156,69 @@ void EngineCore::step() {
     std::vector<uint64_t> ids;
     for (const ScheduledSequence& s : plan.seqs) ids.push_back(s.seq->request->id);
     for (uint64_t id : ids) abort(id, FinishReason::kError, e.what());
-    return;
+    return std::nullopt;
   }
   scheduler_.finish_step(plan);
   counters_.kv_blocks_peak = std::max(counters_.kv_blocks_peak, blocks_.num_used_blocks());
-  sample_and_append(plan, logits);
-
-  std::vector<uint64_t> touched;
-  for (const ScheduledSequence& s : plan.seqs) {
-    if (!s.needs_logits) continue;
-    RequestState& r = *s.seq->request;
-    emit(*r.completions[s.seq->index]);
-    touched.push_back(r.id);
-  }
-  for (uint64_t id : touched) {
-    auto it = requests_.find(id);
-    if (it != requests_.end() && it->second->done()) end_request(*it->second);
-  }
+  ++counters_.steps;
+  InFlight step{.plan = std::move(plan)};
+  enqueue_sampling(step, logits, 0);
+  return step;
 }
 
-void EngineCore::sample_and_append(const StepPlan& plan, Tensor& logits) {
+std::optional<EngineCore::InFlight> EngineCore::launch_continuation(const InFlight& prev) {
+  // Only a batch that simply goes on: every running sequence sampled in `prev`, nothing waiting could be
+  // admitted, and no row needs its new token on the host first (repetition penalty ids, teacher forcing).
+  const bool admission_possible =
+      scheduler_.num_waiting() > 0 && scheduler_.num_running() < scheduler_.config().max_batch_size;
+  if (!prev.sampled.valid() || admission_possible) return std::nullopt;
+  int32_t live = 0;
+  for (const ScheduledSequence& s : prev.plan.seqs) {
+    if (s.seq == nullptr) continue;
+    const Completion& c = *s.seq->request->completions[s.seq->index];
+    if (!s.needs_logits || s.seq->request->scoring() || c.sampling.repetition_penalty != 1.0f) return std::nullopt;
+    ++live;
+  }
+  if (live != scheduler_.num_running()) return std::nullopt;
+
+  StepPlan plan;
+  ForwardBatch batch;
+  batch.feedback = prev.sampled.token_ids();
+  for (size_t row = 0; row < prev.plan.seqs.size(); ++row) {
+    Sequence* seq = prev.plan.seqs[row].seq;
+    // The pending token ends a sequence that reaches its length cap with it: nothing to continue.
+    if (seq == nullptr || seq->num_tokens() + 1 >= seq->max_tokens) continue;
+    const int32_t pos = seq->num_tokens();  // the pending token's position; everything before is cached
+    if (!blocks_.allocate(*seq, pos + 1)) return std::nullopt;  // the normal step decides who is preempted
+    plan.seqs.push_back({seq, 1, true});
+    ForwardBatch::Sequence& b = batch.seqs.emplace_back();
+    b.query_start = static_cast<int32_t>(batch.token_ids.size());
+    b.query_len = 1;
+    b.context_len = pos + 1;
+    b.block_table = seq->block_table;
+    batch.token_ids.push_back(feedback_token(static_cast<int32_t>(row)));
+    batch.positions.push_back(pos);
+  }
+  if (plan.empty()) return std::nullopt;
+  Tensor logits;
+  try {
+    logits = model_.forward(ctx_, batch, cache_);
+  } catch (const std::exception& e) {
+    // Nothing is committed yet: the normal step runs these sequences again and reports what fails.
+    TLM_LOG_WARNING("overlapped decode step failed, running it again after the step before: {}", e.what());
+    return std::nullopt;
+  }
+  counters_.kv_blocks_peak = std::max(counters_.kv_blocks_peak, blocks_.num_used_blocks());
+  ++counters_.steps;
+  ++counters_.overlapped_steps;
+  InFlight step{.plan = std::move(plan), .committed = false};
+  enqueue_sampling(step, logits, 1);
+  return step;
+}
+
+void EngineCore::enqueue_sampling(InFlight& step, Tensor& logits, int32_t pending) {
   std::vector<Completion*> rows;  // logits row -> completion
-  for (const ScheduledSequence& s : plan.seqs) {
+  for (const ScheduledSequence& s : step.plan.seqs) {
     if (s.needs_logits) rows.push_back(s.seq->request->completions[s.seq->index].get());
   }
   TLM_CHECK_EQ(logits.dim(0), static_cast<int64_t>(rows.size()));
@@ -155,7 +227,7 @@ void EngineCore::sample_and_append(const StepPlan& plan, Tensor& logits) {
   // min_new_tokens: EOS and stop ids cannot be drawn yet.
   Tensor neg_inf = Tensor::empty({1}, DType::kF32);
   *neg_inf.data<float>() = -std::numeric_limits<float>::infinity();
-  std::vector<float> forced_logprob(rows.size());
+  step.forced_logprob.assign(rows.size(), 0.0f);
   Tensor host_row;
   bool any_sampled = false;
   for (size_t i = 0; i < rows.size(); ++i) {
@@ -166,39 +238,52 @@ void EngineCore::sample_and_append(const StepPlan& plan, Tensor& logits) {
       if (!host_row.defined()) host_row = Tensor::empty({vocab}, DType::kF32);
       copy(ctx_, logits[static_cast<int64_t>(i)], host_row);
       int32_t token = r.forced_tokens[c.seq.num_generated()];
-      forced_logprob[i] = token_logprob(host_row.data<float>(), vocab, token);
+      step.forced_logprob[i] = token_logprob(host_row.data<float>(), vocab, token);
       continue;
     }
     any_sampled = true;
-    if (c.seq.num_generated() < r.gen.min_new_tokens) {
+    if (c.seq.num_generated() + pending < r.gen.min_new_tokens) {
       for (int32_t id : r.eos_like_ids) {
         Tensor cell = logits[static_cast<int64_t>(i)].slice(0, id, id + 1);
         copy(ctx_, neg_inf, cell);
       }
     }
   }
-
-  std::vector<SampleResult> sampled;
-  if (any_sampled) {
-    std::vector<SamplingParams> params(rows.size());
-    std::vector<std::span<const int32_t>> penalty(rows.size());
-    for (size_t i = 0; i < rows.size(); ++i) {
-      params[i] = rows[i]->sampling;
-      params[i].step = static_cast<uint64_t>(rows[i]->seq.num_generated());
-      penalty[i] = rows[i]->seq.token_ids;  // prompt + output
-    }
-    sampled = sample(ctx_, logits, params, penalty);
-  }
-
+  if (!any_sampled) return;
+  std::vector<SamplingParams> params(rows.size());
+  std::vector<std::span<const int32_t>> penalty(rows.size());
   for (size_t i = 0; i < rows.size(); ++i) {
-    Completion& c = *rows[i];
-    if (c.seq.request->scoring()) {
-      int32_t token = c.seq.request->forced_tokens[c.seq.num_generated()];
-      append_token(c, token, {token, forced_logprob[i], {}});
+    params[i] = rows[i]->sampling;
+    params[i].step = static_cast<uint64_t>(rows[i]->seq.num_generated() + pending);
+    penalty[i] = rows[i]->seq.token_ids;  // prompt + output (a continuation has no penalized rows)
+  }
+  step.sampled = sample_async(ctx_, logits, params, penalty);
+}
+
+void EngineCore::complete(InFlight& step) {
+  std::vector<SampleResult> sampled;
+  if (step.sampled.valid()) sampled = step.sampled.wait();
+  std::vector<uint64_t> touched;
+  size_t row = 0;
+  for (const ScheduledSequence& s : step.plan.seqs) {
+    if (!s.needs_logits) continue;
+    const size_t i = row++;
+    if (s.seq == nullptr) continue;  // finished or aborted while this step ran: its row is dropped
+    RequestState& r = *s.seq->request;
+    Completion& c = *r.completions[s.seq->index];
+    if (r.scoring()) {
+      int32_t token = r.forced_tokens[c.seq.num_generated()];
+      append_token(c, token, {token, step.forced_logprob[i], {}});
     } else {
-      SampleResult& s = sampled[i];
-      append_token(c, s.token, {s.token, s.logprob, std::move(s.top_logprobs)});
+      SampleResult& res = sampled[i];
+      append_token(c, res.token, {res.token, res.logprob, std::move(res.top_logprobs)});
     }
+    emit(c);
+    touched.push_back(r.id);
+  }
+  for (uint64_t id : touched) {
+    auto it = requests_.find(id);
+    if (it != requests_.end() && it->second->done()) end_request(*it->second);
   }
 }
 
@@ -244,6 +329,10 @@ void EngineCore::finish(Completion& c, FinishReason reason) {
   }
   c.finished = true;
   c.chunk.finish_reason = reason;
+  if (in_flight_) {
+    for (ScheduledSequence& s : in_flight_->plan.seqs)
+      if (s.seq == &c.seq) s.seq = nullptr;
+  }
   scheduler_.remove(&c.seq);
   ++c.seq.request->num_finished;
 }

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 
 #include "engine/block_manager.h"
@@ -22,12 +23,18 @@ struct EngineCoreConfig {
   int32_t block_size = 64;
   bool enable_prefix_caching = true;
   KvQuant kv_quant = KvQuant::kNone;
+  // Overlapped decode: while step t runs on the device, step t+1 is built and enqueued with t's sampled ids
+  // fed back on the device (ForwardBatch::feedback), so the host's work between steps (outputs,
+  // detokenizing, scheduling, uploads) hides behind the device's. Needs a model with
+  // supports_token_feedback(); see docs/engine.md for when a step continues this way.
+  bool overlap_steps = false;
 };
 
 class EngineCore {
  public:
   // `tokenizer` may be null (token ids only, no text). Allocates the KV cache.
   EngineCore(Model& model, const Tokenizer* tokenizer, const EngineCoreConfig& config, const ExecContext& ctx);
+  ~EngineCore();  // waits for a step still on the device
 
   // Takes a validated request (llm_engine.cc fills every field) and queues its first completion.
   void add(std::unique_ptr<RequestState> request);
@@ -36,8 +43,10 @@ class EngineCore {
   void abort(uint64_t request_id, FinishReason reason = FinishReason::kAbort, const std::string& error = {});
   void abort_all(FinishReason reason = FinishReason::kAbort, const std::string& error = {});
 
-  bool has_work() const { return scheduler_.has_work(); }
-  // One forward pass over the scheduled batch, then sampling and the output callbacks.
+  bool has_work() const { return scheduler_.has_work() || in_flight_.has_value(); }
+  // One forward pass over the scheduled batch, then sampling and the output callbacks. With overlap_steps a
+  // decode batch's next step may be enqueued before this one's outputs are processed; it completes in the
+  // next call.
   void step();
 
   EngineStats stats() const;
@@ -45,9 +54,26 @@ class EngineCore {
   const KvCache& cache() const { return cache_; }
 
  private:
+  // A step enqueued on the device whose outputs are not processed yet.
+  struct InFlight {
+    StepPlan plan;         // a row's seq becomes null when its completion finishes before the step completes
+    SampleFuture sampled;  // rows with needs_logits, in plan order (invalid when none samples)
+    std::vector<float> forced_logprob;  // per logits row: scoring rows' teacher-forced logprob
+    bool committed = true;              // false for a continuation until its fed-back tokens are appended
+  };
+
   std::unique_ptr<Completion> make_completion(RequestState& request, int index);
   ForwardBatch build_batch(const StepPlan& plan) const;
-  void sample_and_append(const StepPlan& plan, Tensor& logits);
+  // Schedules and enqueues a step; nullopt when nothing could run (or the step failed, its requests aborted).
+  std::optional<InFlight> launch_scheduled();
+  // Enqueues the decode step after `prev` with prev's sampled ids fed back, when the batch simply continues
+  // (every running sequence decodes, nothing could be admitted, no row needs the host's tokens); else nullopt.
+  std::optional<InFlight> launch_continuation(const InFlight& prev);
+  // Masks, then enqueues sampling of the step's logits. `pending`: tokens each row has sampled but not yet
+  // appended (1 for a continuation): their draw index and min_new_tokens count them.
+  void enqueue_sampling(InFlight& step, Tensor& logits, int32_t pending);
+  // Waits for the step's samples, appends them and streams the outputs.
+  void complete(InFlight& step);
   void append_token(Completion& c, int32_t token, TokenLogprob logprob);
   void fork_siblings(RequestState& request);
   void finish(Completion& c, FinishReason reason);
@@ -60,6 +86,8 @@ class EngineCore {
   BlockManager blocks_;
   Scheduler scheduler_;
   KvCache cache_;
+  bool overlap_steps_;
+  std::optional<InFlight> in_flight_;
   std::unordered_map<uint64_t, std::unique_ptr<RequestState>> requests_;
   uint64_t next_seq_id_ = 1;
   EngineStats counters_;  // the cumulative fields; stats() fills the rest

@@ -1,5 +1,6 @@
 #include "engine/llm_engine.h"
 
+#include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -28,6 +29,15 @@ class Handle final : public RequestHandle {
   uint64_t id_;
   std::shared_ptr<EngineInbox> inbox_;
 };
+
+// Overlapped decode steps (EngineCoreConfig::overlap_steps) pay off where the device runs asynchronously to
+// the host; on the CPU a step is synchronous and a continuation would only add a wasted token per finished
+// sequence. TURBOLM_OVERLAP_STEPS=0 turns it off (to measure what it brings), =1 forces it on.
+bool overlap_steps_enabled(Device device) {
+  const char* env = std::getenv("TURBOLM_OVERLAP_STEPS");
+  if (env != nullptr && *env != '\0') return std::string_view(env) != "0";
+  return device.is_cuda();
+}
 
 nlohmann::ordered_json parse_json_field(const std::string& text, const char* field) {
   try {
@@ -139,7 +149,8 @@ LlmEngine::LlmEngine(EngineParts parts, const EngineConfig& config) : parts_(std
       .num_blocks = num_blocks_,
       .block_size = block_size,
       .enable_prefix_caching = config.enable_prefix_caching,
-      .kv_quant = quant};
+      .kv_quant = quant,
+      .overlap_steps = overlap_steps_enabled(model.device())};
   core_ = std::make_unique<EngineCore>(*parts_.model, parts_.tokenizer.get(), core, ctx);
   // The other ranks' caches now, so that running out of memory on a GPU fails startup rather than a step.
   if (auto* tp = dynamic_cast<TensorParallelModel*>(parts_.model.get())) tp->attach_cache(core_->cache());

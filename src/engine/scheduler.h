@@ -47,6 +47,7 @@ class Scheduler {
   // Removes a finished or cancelled sequence from its queue and frees its blocks.
   void remove(Sequence* seq);
 
+  const SchedulerConfig& config() const { return config_; }
   bool has_work() const { return !running_.empty() || !waiting_.empty(); }
   int32_t num_running() const { return static_cast<int32_t>(running_.size()); }
   int32_t num_waiting() const { return static_cast<int32_t>(waiting_.size()); }

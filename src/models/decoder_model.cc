@@ -1,5 +1,6 @@
 #include "models/decoder_model.h"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 
@@ -8,6 +9,7 @@
 #include "ops/fused_linear.h"
 #include "ops/norm.h"
 #include "ops/qkv_rope_kv_write.h"
+#include "ops/sampling.h"
 #include "parallel/communicator.h"
 
 namespace turbolm {
@@ -36,6 +38,10 @@ int32_t cache_slot(const std::vector<int32_t>& block_table, int32_t pos, int64_t
 
 void check_token_id(int64_t id, int64_t vocab) {
   TLM_CHECK_ARG(id >= 0 && id < vocab) << "embedding: token id " << id << " is outside [0, " << vocab << ")";
+}
+
+bool has_placeholders(const ForwardBatch& batch) {
+  return std::any_of(batch.token_ids.begin(), batch.token_ids.end(), [](int32_t id) { return id < 0; });
 }
 
 Tensor host_i32(const std::vector<int32_t>& values, const Shape& shape) {
@@ -119,6 +125,7 @@ DecoderModel::StepInputs DecoderModel::prepare(const ExecContext& ctx, const For
   };
   in.token_ids =
       on_device(0, host_i32(weights_.shard.split() ? embedding_rows(batch.token_ids) : batch.token_ids, {T}));
+  if (has_placeholders(batch)) resolve_feedback_tokens(ctx, batch.feedback, in.token_ids);
   in.positions = on_device(1, host_i32(batch.positions, {T}));
   in.logit_rows = host_i32(rows, {static_cast<int64_t>(rows.size())});
   in.attention.query_start = on_device(2, host_i32(query_start, {S + 1}));
@@ -212,8 +219,27 @@ void DecoderModel::lm_head(const ExecContext& ctx, const Tensor& last, Tensor& l
   if (weights_.shard.split()) comm_->all_gather(ctx, f32, logits);
 }
 
+void DecoderModel::check_token_ids(const ForwardBatch& batch) const {
+  const int64_t rows = batch.feedback.defined() ? batch.feedback.numel() : 0;
+  for (const int32_t id : batch.token_ids) {
+    if (id >= 0) {
+      check_token_id(id, config_.vocab_size);
+      continue;
+    }
+    TLM_CHECK_ARG(supports_token_feedback()) << "token id " << id << ": this model takes no fed-back tokens";
+    TLM_CHECK_ARG(-static_cast<int64_t>(id) - 1 < rows)
+        << "token id " << id << " stands for fed-back row " << -static_cast<int64_t>(id) - 1 << ", but " << rows
+        << " rows were fed back";
+  }
+  if (batch.feedback.defined()) {
+    TLM_CHECK_ARG(batch.feedback.device() == device_ && batch.feedback.dtype() == DType::kI32)
+        << "fed-back ids must be i32 on " << device_.to_string() << ", got " << batch.feedback.to_string();
+  }
+}
+
 Tensor DecoderModel::forward(const ExecContext& ctx, const ForwardBatch& batch, KvCache& cache) {
   TLM_CHECK_GT(batch.num_tokens(), 0) << "empty step";
+  check_token_ids(batch);  // the device kernels cannot report a bad id
   if (graph_eligible(ctx, batch)) return forward_graphed(ctx, batch, cache);
   return run(ctx, batch, prepare(ctx, batch, cache.spec().block_size), cache);
 }
@@ -264,7 +290,6 @@ Tensor DecoderModel::forward_graphed(const ExecContext& ctx, const ForwardBatch&
   for (int64_t s = 0; s < S; ++s) {
     const auto& seq = batch.seqs[s];
     const int32_t id = batch.token_ids[seq.query_start];
-    check_token_id(id, config_.vocab_size);  // the embedding kernel cannot check ids it reads on the device
     TLM_CHECK_EQ(batch.positions[seq.query_start], seq.context_len - 1) << "sequence " << s;
     TLM_CHECK_GE(static_cast<int64_t>(seq.block_table.size()) * block_size, seq.context_len) << "sequence " << s;
     const int32_t p = seq.context_len - 1;
@@ -283,6 +308,7 @@ Tensor DecoderModel::forward_graphed(const ExecContext& ctx, const ForwardBatch&
   StepInputs in;
   const Tensor& g = graph_inputs_;
   in.token_ids = g.slice(0, 0, B);
+  if (has_placeholders(batch)) resolve_feedback_tokens(ctx, batch.feedback, in.token_ids);
   in.positions = g.slice(0, B, 2 * B);
   in.attention.query_start = g.slice(0, 2 * B, 3 * B + 1);
   in.attention.context_lens = g.slice(0, 3 * B + 1, 4 * B + 1);

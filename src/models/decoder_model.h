@@ -26,6 +26,8 @@ class DecoderModel final : public Model {
   size_t weight_bytes() const override { return weights_.bytes(); }
   Device device() const override { return device_; }
   Tensor forward(const ExecContext& ctx, const ForwardBatch& batch, KvCache& cache) override;
+  // One device: the embedding's rows are the ids themselves (a vocab-split shard maps them on the host).
+  bool supports_token_feedback() const override { return !weights_.shard.split(); }
 
  private:
   // Host-built step inputs, moved to the model's device.
@@ -51,6 +53,8 @@ class DecoderModel final : public Model {
   // Largest decode batch run through a CUDA graph (larger ones run eagerly: launch overhead no longer matters).
   static constexpr int64_t kMaxGraphBatch = 128;
 
+  // Every token id is in [0, vocab) or a placeholder for a row of batch.feedback.
+  void check_token_ids(const ForwardBatch& batch) const;
   StepInputs prepare(const ExecContext& ctx, const ForwardBatch& batch, int64_t block_size);
   // The whole step from the prepared inputs; `batch` is read only for dynamic RoPE.
   Tensor run(const ExecContext& ctx, const ForwardBatch& batch, const StepInputs& in, KvCache& cache);

@@ -27,9 +27,13 @@ struct ForwardBatch {
     std::vector<int32_t> block_table;  // logical block -> physical block, covering context_len tokens
     bool needs_logits = true;          // false for a prefill chunk that does not end the prompt
   };
-  std::vector<int32_t> token_ids;  // [T]
+  std::vector<int32_t> token_ids;  // [T]; feedback_token(r) (ops/sampling.h) stands for feedback[r]
   std::vector<int32_t> positions;  // [T] = context_len - query_len + i within each sequence
   std::vector<Sequence> seqs;      // [S]
+  // The ids the previous step sampled, still on the model's device (SampleFuture::token_ids(), [R] i32): lets a
+  // decode step be enqueued before the host has its input tokens. Only for models whose
+  // supports_token_feedback() is true; undefined when token_ids holds no placeholder.
+  Tensor feedback;
 
   int64_t num_tokens() const { return static_cast<int64_t>(token_ids.size()); }
   // Rows of the logits tensor forward() fills: one per sequence with needs_logits, in sequence order.
@@ -60,6 +64,8 @@ class Model {
   // model's device (the engine samples there, so only token ids cross to the host). The returned tensor stays
   // valid until the next forward call.
   virtual Tensor forward(const ExecContext& ctx, const ForwardBatch& batch, KvCache& cache) = 0;
+  // Whether forward() takes placeholder token ids resolved from ForwardBatch::feedback on the device.
+  virtual bool supports_token_feedback() const { return false; }
 };
 
 // Reads config.json, picks the family by architectures[0] (models/registry.h) and loads the weights.

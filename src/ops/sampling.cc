@@ -4,8 +4,15 @@
 
 namespace turbolm {
 
-std::vector<SampleResult> sample(const ExecContext& ctx, Tensor& logits, std::span<const SamplingParams> params,
-                                 std::span<const std::span<const int32_t>> penalty_tokens) {
+std::vector<SampleResult> SampleFuture::wait() {
+  TLM_CHECK(valid()) << "SampleFuture::wait: no pending sample (waited already?)";
+  auto finish = std::move(finish_);
+  finish_ = nullptr;
+  return finish();
+}
+
+SampleFuture sample_async(const ExecContext& ctx, Tensor& logits, std::span<const SamplingParams> params,
+                          std::span<const std::span<const int32_t>> penalty_tokens) {
   using namespace ops_detail;
   constexpr std::string_view op = "sample";
   check_device(op, ctx, logits, "logits");
@@ -26,7 +33,26 @@ std::vector<SampleResult> sample(const ExecContext& ctx, Tensor& logits, std::sp
     TLM_CHECK_ARG(p.top_p > 0.0f && p.top_p <= 1.0f) << "top_p must be in (0, 1], got " << p.top_p;
     TLM_CHECK_ARG(p.min_p >= 0.0f && p.min_p <= 1.0f) << "min_p must be in [0, 1], got " << p.min_p;
   }
-  TLM_DISPATCH(ctx, sample, ctx, logits, params, penalty_tokens);
+  TLM_DISPATCH(ctx, sample_async, ctx, logits, params, penalty_tokens);
+}
+
+std::vector<SampleResult> sample(const ExecContext& ctx, Tensor& logits, std::span<const SamplingParams> params,
+                                 std::span<const std::span<const int32_t>> penalty_tokens) {
+  return sample_async(ctx, logits, params, penalty_tokens).wait();
+}
+
+void resolve_feedback_tokens(const ExecContext& ctx, const Tensor& sampled, Tensor& ids) {
+  using namespace ops_detail;
+  constexpr std::string_view op = "resolve_feedback_tokens";
+  check_device(op, ctx, sampled, "sampled");
+  check_device(op, ctx, ids, "ids");
+  check_contiguous(op, sampled, "sampled");
+  check_contiguous(op, ids, "ids");
+  check_dtype(op, sampled, DType::kI32, "sampled");
+  check_dtype(op, ids, DType::kI32, "ids");
+  TLM_CHECK_ARG(sampled.rank() == 1 && ids.rank() == 1)
+      << op << ": sampled and ids must be vectors, got " << sampled.to_string() << " and " << ids.to_string();
+  TLM_DISPATCH(ctx, resolve_feedback_tokens, ctx, sampled, ids);
 }
 
 }  // namespace turbolm

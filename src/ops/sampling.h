@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <utility>
 #include <vector>
@@ -30,9 +31,42 @@ struct SampleResult {
   std::vector<std::pair<int32_t, float>> top_logprobs;  // N best raw logprobs, descending
 };
 
+// Sampling enqueued on the device by sample_async(): the sampled ids are usable on the device at once (the
+// next decode step can take them as its input tokens, ForwardBatch::feedback, before the host has them), the
+// host results come with wait(). On the CPU the results are ready on return. Move-only; destroying one that
+// was never waited for is fine (its staging is reused only after its copies finished).
+class SampleFuture {
+ public:
+  SampleFuture() = default;
+  SampleFuture(Tensor token_ids, std::function<std::vector<SampleResult>()> finish)
+      : token_ids_(std::move(token_ids)), finish_(std::move(finish)) {}
+
+  // [S] i32 on the logits' device. Work enqueued later on the same stream may read it.
+  const Tensor& token_ids() const { return token_ids_; }
+  // Blocks until the results are on the host. Once.
+  std::vector<SampleResult> wait();
+  bool valid() const { return static_cast<bool>(finish_); }
+
+ private:
+  Tensor token_ids_;
+  std::function<std::vector<SampleResult>()> finish_;
+};
+
 // logits: [S, V] f32 (may be modified in place); params[s] and penalty_tokens[s] (the ids the repetition
-// penalty applies to: prompt + generated so far) belong to row s.
+// penalty applies to: prompt + generated so far) belong to row s. params and penalty_tokens are read before
+// the call returns.
+SampleFuture sample_async(const ExecContext& ctx, Tensor& logits, std::span<const SamplingParams> params,
+                          std::span<const std::span<const int32_t>> penalty_tokens);
+
+// sample_async(...).wait().
 std::vector<SampleResult> sample(const ExecContext& ctx, Tensor& logits, std::span<const SamplingParams> params,
                                  std::span<const std::span<const int32_t>> penalty_tokens);
+
+// Token ids the host does not know yet, taken from an earlier step's sampled ids on the device:
+// ids[i] = sampled[-ids[i] - 1] where ids[i] < 0 (feedback_token() makes such a placeholder); other ids stay.
+// ids: [T] i32, sampled: [R] i32, both on ctx's device; a placeholder past R is an error (checked on the CPU,
+// left as is on the GPU, where the embedding then yields a zero row).
+void resolve_feedback_tokens(const ExecContext& ctx, const Tensor& sampled, Tensor& ids);
+constexpr int32_t feedback_token(int32_t sampled_row) { return -sampled_row - 1; }
 
 }  // namespace turbolm

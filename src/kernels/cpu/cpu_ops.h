@@ -40,5 +40,9 @@ void convert(const ExecContext& ctx, const Tensor& src, Tensor& dst);
 
 std::vector<SampleResult> sample(const ExecContext& ctx, Tensor& logits, std::span<const SamplingParams> params,
                                  std::span<const std::span<const int32_t>> penalty_tokens);
+// Samples now; the future hands over the finished results.
+SampleFuture sample_async(const ExecContext& ctx, Tensor& logits, std::span<const SamplingParams> params,
+                          std::span<const std::span<const int32_t>> penalty_tokens);
+void resolve_feedback_tokens(const ExecContext& ctx, const Tensor& sampled, Tensor& ids);
 
 }  // namespace turbolm::cpu

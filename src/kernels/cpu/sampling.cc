@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cmath>
 #include <limits>
+#include <memory>
 
 #include "kernels/cpu/cpu_ops.h"
 #include "ops/random.h"
@@ -152,6 +153,26 @@ std::vector<SampleResult> sample(const ExecContext& ctx, Tensor& logits, std::sp
     }
   });
   return results;
+}
+
+SampleFuture sample_async(const ExecContext& ctx, Tensor& logits, std::span<const SamplingParams> params,
+                          std::span<const std::span<const int32_t>> penalty_tokens) {
+  auto results = std::make_shared<std::vector<SampleResult>>(cpu::sample(ctx, logits, params, penalty_tokens));
+  Tensor ids = Tensor::empty({static_cast<int64_t>(results->size())}, DType::kI32);
+  for (size_t s = 0; s < results->size(); ++s) ids.data<int32_t>()[s] = (*results)[s].token;
+  return SampleFuture(std::move(ids), [results] { return std::move(*results); });
+}
+
+void resolve_feedback_tokens(const ExecContext&, const Tensor& sampled, Tensor& ids) {
+  const int64_t R = sampled.numel();
+  const int32_t* from = sampled.data<int32_t>();
+  int32_t* to = ids.data<int32_t>();
+  for (int64_t i = 0; i < ids.numel(); ++i) {
+    if (to[i] >= 0) continue;
+    const int64_t row = -static_cast<int64_t>(to[i]) - 1;
+    TLM_CHECK_ARG(row < R) << "resolve_feedback_tokens: token " << i << " takes sampled row " << row << " of " << R;
+    to[i] = from[row];
+  }
 }
 
 }  // namespace turbolm::cpu

@@ -54,8 +54,9 @@ void paged_attention(const ExecContext& ctx, const Tensor& q, const KvCache& cac
                      const AttentionMetadata& meta, float scale, Tensor& out);
 
 // logits: [S, V] f32 on the device; params and penalty_tokens on the host. Only the results cross to the host.
-std::vector<SampleResult> sample(const ExecContext& ctx, Tensor& logits, std::span<const SamplingParams> params,
-                                 std::span<const std::span<const int32_t>> penalty_tokens);
+SampleFuture sample_async(const ExecContext& ctx, Tensor& logits, std::span<const SamplingParams> params,
+                          std::span<const std::span<const int32_t>> penalty_tokens);
+void resolve_feedback_tokens(const ExecContext& ctx, const Tensor& sampled, Tensor& ids);
 
 // CUDA graphs (graph.cu), behind ops/step_graph.h. begin_graph_capture starts capturing on a private stream
 // (returned in *capture_stream) and returns a capture handle; end_graph_capture ends it and returns the

@@ -1,4 +1,5 @@
-// sample: logits -> tokens on the device; only the per-row results cross to the host (one copy, one sync).
+// sample: logits -> tokens on the device; only the per-row results cross to the host (one copy, waited for by
+// the future), and the ids stay on the device for the next step's inputs.
 // Reproduces the CPU backend's procedure (kernels/cpu/sampling.cc) step for step:
 //   chunk_kernel (grid rows x chunks, one block per contiguous chunk of a row, enough chunks to fill the GPU):
 //     one pass over the chunk (16-byte loads) gives its raw max, the max's lowest id and the f64 sum of
@@ -15,6 +16,7 @@
 #include <cstring>
 #include <cub/block/block_scan.cuh>
 #include <cub/device/device_segmented_radix_sort.cuh>
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -231,7 +233,7 @@ __global__ void __launch_bounds__(kThreads)
                    const RowParams* __restrict__ params, const Stats* __restrict__ chunk_stats,
                    const ArgMax* __restrict__ chunk_top, int top_stride, const int32_t* __restrict__ pen_ids,
                    float* __restrict__ pen_saved, float* __restrict__ sort_keys, int32_t* __restrict__ sort_ids,
-                   RowResult* __restrict__ results) {
+                   RowResult* __restrict__ results, int32_t* __restrict__ sampled_ids) {
   extern __shared__ ArgMax candidates[];  // [chunks][top_stride]: the chunks' top-N lists, in before() order
   __shared__ ArgMax scratch_a[32];
   __shared__ Stats row_stats;
@@ -319,6 +321,7 @@ __global__ void __launch_bounds__(kThreads)
     if (threadIdx.x == 0) {
       res.token = best.id;
       res.logprob = static_cast<float>(best_raw - lse);
+      sampled_ids[s] = best.id;
     }
   } else {
     float* keys = sort_keys + int64_t{p.sort_row} * vocab;
@@ -371,7 +374,7 @@ __global__ void __launch_bounds__(kThreads)
     walk_kernel(const float* __restrict__ logits, int vocab, const RowParams* __restrict__ params,
                 const int* __restrict__ rows, const int32_t* __restrict__ pen_ids, const float* __restrict__ pen_saved,
                 const float* __restrict__ sort_keys, const int32_t* __restrict__ sort_ids,
-                RowResult* __restrict__ results) {
+                RowResult* __restrict__ results, int32_t* __restrict__ sampled_ids) {
   __shared__ double scratch_d[32];
   __shared__ int found_index, last_kept;
   const int r = blockIdx.x, s = rows[r];
@@ -421,25 +424,75 @@ __global__ void __launch_bounds__(kThreads)
   if (threadIdx.x == 0) {
     results[s].token = token;
     results[s].logprob = static_cast<float>(raw - results[s].lse);
+    sampled_ids[s] = token;
+  }
+}
+
+// ids[i] = sampled[-ids[i] - 1] for the placeholders (ids[i] < 0) that name a row of `sampled`.
+__global__ void resolve_feedback_kernel(const int32_t* __restrict__ sampled, int rows, int32_t* __restrict__ ids,
+                                        int n) {
+  begin_dependent_kernel();
+  for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
+    const int32_t id = ids[i];
+    if (id < 0 && -(id + 1) < rows) ids[i] = sampled[-(id + 1)];
   }
 }
 
 size_t align_up(size_t n) { return (n + 255) / 256 * 256; }
 
+// Pinned staging of one sample_async call: its upload (parameters, penalty ids) and its download (results).
+// A future holds its slot until it is waited for or destroyed, so two steps can be in flight; a slot is
+// rewritten only after the copies that last used it finished (`done`, recorded after the download).
+struct StagingSlot {
+  PinnedBuffer upload, download;
+  cudaEvent_t done = nullptr;
+  bool busy = false;
+};
+
+class StagingPool {
+ public:
+  StagingSlot* acquire() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    StagingSlot* slot = nullptr;
+    for (auto& s : slots_)
+      if (!s->busy) slot = s.get();
+    if (slot == nullptr) {
+      slot = slots_.emplace_back(std::make_unique<StagingSlot>()).get();
+      CUDA_CHECK(cudaEventCreateWithFlags(&slot->done, cudaEventDisableTiming));
+    }
+    slot->busy = true;
+    CUDA_CHECK(cudaEventSynchronize(slot->done));
+    return slot;
+  }
+  void release(StagingSlot* slot) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    slot->busy = false;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<StagingSlot>> slots_;  // never shrinks: slots are handed out by address
+};
+
+StagingPool& staging_pool() {
+  static StagingPool* pool = new StagingPool;  // never destroyed: futures may outlive static destruction order
+  return *pool;
+}
+
 }  // namespace
 
-std::vector<SampleResult> sample(const ExecContext& ctx, Tensor& logits, std::span<const SamplingParams> params,
-                                 std::span<const std::span<const int32_t>> penalty_tokens) {
+SampleFuture sample_async(const ExecContext& ctx, Tensor& logits, std::span<const SamplingParams> params,
+                          std::span<const std::span<const int32_t>> penalty_tokens) {
   check_on_device(logits, "sample", "logits");
   TLM_CHECK(logits.dtype() == DType::kF32) << "sample: logits must be f32, got " << logits.to_string();
   const int rows = static_cast<int>(logits.dim(0)), vocab = static_cast<int>(logits.dim(1));
   TLM_CHECK_EQ(static_cast<int>(params.size()), rows) << "sample: one SamplingParams per row";
-  if (rows == 0) return {};
+  Tensor sampled_ids = Tensor::empty({rows}, DType::kI32, logits.device());
+  if (rows == 0) return SampleFuture(sampled_ids, [] { return std::vector<SampleResult>{}; });
   TLM_CHECK_GT(vocab, 0) << "sample: empty vocabulary";
   const cudaStream_t stream = stream_of(ctx);
-  static std::mutex mutex;  // the staging buffers below are shared
-  std::lock_guard<std::mutex> lock(mutex);
-  static PinnedBuffer upload, download;  // persist across calls: one upload, one download per step
+  // Released when the future is done with it (waited for, or destroyed unwaited).
+  std::shared_ptr<StagingSlot> slot(staging_pool().acquire(), [](StagingSlot* s) { staging_pool().release(s); });
 
   // Upload layout: RowParams[rows] | penalty ids | sort-row list | sort segment offsets.
   std::vector<RowParams> row_params(rows);
@@ -475,7 +528,7 @@ std::vector<SampleResult> sample(const ExecContext& ctx, Tensor& logits, std::sp
   const size_t rows_bytes = align_up(std::max(sorted, 1) * sizeof(int));
   const size_t offsets_bytes = align_up((sorted + 1) * sizeof(int));
   const size_t upload_bytes = params_bytes + pen_bytes + rows_bytes + offsets_bytes;
-  char* host = static_cast<char*>(upload.reserve(upload_bytes));
+  char* host = static_cast<char*>(slot->upload.reserve(upload_bytes));
   std::memcpy(host, row_params.data(), rows * sizeof(RowParams));
   int32_t* host_pen = reinterpret_cast<int32_t*>(host + params_bytes);
   for (int s = 0; s < static_cast<int>(penalty_tokens.size()) && s < rows; ++s)
@@ -512,7 +565,8 @@ std::vector<SampleResult> sample(const ExecContext& ctx, Tensor& logits, std::sp
   const size_t merge_bytes = size_t(chunks) * top_stride * sizeof(ArgMax);  // at most 32 KB
   prepare_kernel<<<rows, kThreads, merge_bytes, stream>>>(
       logits.data<float>(), vocab, chunks, chunk_len, d_params, chunk_stats.as<Stats>(), chunk_top.as<ArgMax>(),
-      top_stride, d_pen, pen_saved.as<float>(), keys_in.as<float>(), ids_in.as<int32_t>(), results.as<RowResult>());
+      top_stride, d_pen, pen_saved.as<float>(), keys_in.as<float>(), ids_in.as<int32_t>(), results.as<RowResult>(),
+      sampled_ids.data<int32_t>());
   CUDA_CHECK_LAUNCH();
   if (sorted > 0) {
     DeviceScratch keys_out(sort_elems * sizeof(float)), ids_out(sort_elems * 4);
@@ -526,22 +580,34 @@ std::vector<SampleResult> sample(const ExecContext& ctx, Tensor& logits, std::sp
         ids_out.as<int32_t>(), static_cast<int>(sort_elems), sorted, d_offsets, d_offsets + 1, 0, 32, stream));
     walk_kernel<<<sorted, kThreads, 0, stream>>>(logits.data<float>(), vocab, d_params, d_rows, d_pen,
                                                  pen_saved.as<float>(), keys_out.as<float>(), ids_out.as<int32_t>(),
-                                                 results.as<RowResult>());
+                                                 results.as<RowResult>(), sampled_ids.data<int32_t>());
     CUDA_CHECK_LAUNCH();
   }
-  RowResult* host_results = static_cast<RowResult*>(download.reserve(rows * sizeof(RowResult)));
+  auto* host_results = static_cast<RowResult*>(slot->download.reserve(rows * sizeof(RowResult)));
   CUDA_CHECK(
       cudaMemcpyAsync(host_results, results.as<RowResult>(), rows * sizeof(RowResult), cudaMemcpyDeviceToHost, stream));
-  CUDA_CHECK(cudaStreamSynchronize(stream));
+  CUDA_CHECK(cudaEventRecord(slot->done, stream));
 
-  std::vector<SampleResult> out(rows);
-  for (int s = 0; s < rows; ++s) {
-    out[s].token = host_results[s].token;
-    out[s].logprob = host_results[s].logprob;
-    for (int n = 0; n < host_results[s].num_top; ++n)
-      out[s].top_logprobs.emplace_back(host_results[s].top_ids[n], host_results[s].top_logprobs[n]);
-  }
-  return out;
+  return SampleFuture(std::move(sampled_ids), [slot, rows, host_results] {
+    CUDA_CHECK(cudaEventSynchronize(slot->done));
+    std::vector<SampleResult> out(rows);
+    for (int s = 0; s < rows; ++s) {
+      out[s].token = host_results[s].token;
+      out[s].logprob = host_results[s].logprob;
+      for (int n = 0; n < host_results[s].num_top; ++n)
+        out[s].top_logprobs.emplace_back(host_results[s].top_ids[n], host_results[s].top_logprobs[n]);
+    }
+    return out;
+  });
+}
+
+void resolve_feedback_tokens(const ExecContext& ctx, const Tensor& sampled, Tensor& ids) {
+  check_on_device(sampled, "resolve_feedback_tokens", "sampled");
+  check_on_device(ids, "resolve_feedback_tokens", "ids");
+  const int n = static_cast<int>(ids.numel());
+  if (n == 0) return;
+  launch_dependent(resolve_feedback_kernel, dim3(static_cast<unsigned>(ceil_div(n, 256))), dim3(256), 0, stream_of(ctx),
+                   sampled.data<int32_t>(), static_cast<int>(sampled.numel()), ids.data<int32_t>(), n);
 }
 
 }  // namespace turbolm::cuda

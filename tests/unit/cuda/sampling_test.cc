@@ -201,5 +201,47 @@ TEST(CudaSamplingTest, OddVocabSizes) {
   }
 }
 
+// Two samplings in flight at once (the second enqueued before the first is waited for, as overlapped engine steps
+// do), waited for in reverse order: each gives the CPU's tokens, and its ids on the device match its results.
+TEST(CudaSamplingTest, TwoAsyncSamplesInFlight) {
+  TLM_REQUIRE_GPU();
+  const int64_t rows = 5, vocab = 3001;
+  std::vector<SamplingParams> params(rows);
+  params[1] = random_params(0.7f, 40, 0.9f, 0.0f, 5);
+  params[3] = logprobs_params(4);
+  std::vector<Tensor> cpu, gpu;
+  for (uint32_t seed : {21u, 22u}) {
+    cpu.push_back(host_tensor(random_values(rows * vocab, seed, DType::kF32, -5.0f, 5.0f), {rows, vocab}, DType::kF32));
+    gpu.push_back(to_gpu(cpu.back()));
+  }
+  SampleFuture first = sample_async(gpu_ctx(), gpu[0], params, {});
+  SampleFuture second = sample_async(gpu_ctx(), gpu[1], params, {});
+  const std::vector<SampleResult> got1 = second.wait(), got0 = first.wait();
+  for (int k = 0; k < 2; ++k) {
+    SCOPED_TRACE(testing::Message() << "sampling " << k);
+    const std::vector<SampleResult>& g = k == 0 ? got0 : got1;
+    const Tensor ids = to_host((k == 0 ? first : second).token_ids());
+    const auto want = sample(cpu_ctx(), cpu[k], params, {});
+    for (int64_t s = 0; s < rows; ++s) {
+      EXPECT_EQ(g[s].token, want[s].token) << "row " << s;
+      EXPECT_EQ(ids.data<int32_t>()[s], g[s].token) << "row " << s;
+    }
+  }
+}
+
+TEST(CudaSamplingTest, ResolveFeedbackTokensMatchesCpu) {
+  TLM_REQUIRE_GPU();
+  const std::vector<int32_t> sampled = {40, 41, 42, 43};
+  std::vector<int32_t> ids;
+  for (int i = 0; i < 700; ++i) ids.push_back(i % 3 == 0 ? feedback_token(i % 4) : i);
+  Tensor cpu_ids = host_i32(ids, {700});
+  resolve_feedback_tokens(cpu_ctx(), host_i32(sampled, {4}), cpu_ids);
+  Tensor gpu_ids = to_gpu(host_i32(ids, {700}));
+  resolve_feedback_tokens(gpu_ctx(), to_gpu(host_i32(sampled, {4})), gpu_ids);
+  const Tensor got = to_host(gpu_ids);
+  EXPECT_EQ(std::vector<int32_t>(got.data<int32_t>(), got.data<int32_t>() + 700),
+            std::vector<int32_t>(cpu_ids.data<int32_t>(), cpu_ids.data<int32_t>() + 700));
+}
+
 }  // namespace
 }  // namespace turbolm

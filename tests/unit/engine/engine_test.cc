@@ -7,15 +7,19 @@
 
 #include "engine/llm_engine.h"
 #include "fake_model.h"
+#include "scoped_env.h"
 
 namespace turbolm {
 namespace {
 
 constexpr int32_t kEos = 1;
 
-std::unique_ptr<LlmEngine> make_engine(EngineConfig config, int64_t max_positions = 512) {
+// `model`, when given, receives the fake model the engine runs (owned by the engine).
+std::unique_ptr<LlmEngine> make_engine(EngineConfig config, int64_t max_positions = 512,
+                                       testing::FakeModel** model = nullptr) {
   EngineParts parts;
   parts.model = std::make_unique<testing::FakeModel>(64, max_positions);
+  if (model != nullptr) *model = static_cast<testing::FakeModel*>(parts.model.get());
   parts.eos_token_ids = {kEos};
   parts.model_dir = "/fake/model";
   if (config.cache_max_entry_count < 1) config.cache_max_entry_count = 256;
@@ -83,6 +87,20 @@ std::vector<int32_t> prompt_of(int i) {
   return p;
 }
 
+// Every test runs twice: with the engine's overlapped decode steps off and on (EngineCoreConfig::overlap_steps:
+// step t+1 enqueued with step t's sampled ids fed back before t's outputs are processed; on the CPU only
+// TURBOLM_OVERLAP_STEPS=1 turns it on).
+class EngineTest : public ::testing::TestWithParam<bool> {
+ protected:
+  bool overlapped() const { return GetParam(); }
+
+ private:
+  testing_util::ScopedEnv overlap_{"TURBOLM_OVERLAP_STEPS", GetParam() ? "1" : "0"};
+};
+
+INSTANTIATE_TEST_SUITE_P(Steps, EngineTest, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "overlapped" : "sequential"; });
+
 std::vector<std::vector<int32_t>> run_greedy(LlmEngine& engine, const std::vector<int>& which, int max_new = 24) {
   Collector c;
   for (size_t k = 0; k < which.size(); ++k) {
@@ -102,7 +120,7 @@ std::vector<std::vector<int32_t>> run_greedy(LlmEngine& engine, const std::vecto
   return out;
 }
 
-TEST(Engine, GreedyOutputsAreBatchInvariant) {
+TEST_P(EngineTest, GreedyOutputsAreBatchInvariant) {
   std::vector<int> all;
   for (int i = 0; i < 16; ++i) all.push_back(i);
   std::vector<std::vector<int32_t>> alone;
@@ -122,8 +140,15 @@ TEST(Engine, GreedyOutputsAreBatchInvariant) {
       {"batch of 3", {.max_batch_size = 3, .cache_block_seq_len = 4}},
   };
   for (const Variant& v : variants) {
-    auto engine = make_engine(v.config);
+    testing::FakeModel* model = nullptr;
+    auto engine = make_engine(v.config, 512, &model);
     EXPECT_EQ(run_greedy(*engine, all), alone) << v.name;
+    // Overlapped: the decode steps after the last admission took their tokens from the device.
+    if (overlapped()) {
+      EXPECT_GT(model->fed_back_tokens, 0) << v.name;
+    } else {
+      EXPECT_EQ(model->fed_back_tokens, 0) << v.name;
+    }
     EngineStats stats = wait_idle(*engine);
     EXPECT_EQ(stats.kv_blocks_used, 0) << v.name;
     if (std::string(v.name) == "tiny pool") {
@@ -137,7 +162,7 @@ TEST(Engine, GreedyOutputsAreBatchInvariant) {
   }
 }
 
-TEST(Engine, CancelFreesEveryBlockAndSendsAbort) {
+TEST_P(EngineTest, CancelFreesEveryBlockAndSendsAbort) {
   auto engine = make_engine({.cache_block_seq_len = 4});
   Collector c;
   Request r;
@@ -162,7 +187,7 @@ TEST(Engine, CancelFreesEveryBlockAndSendsAbort) {
   EXPECT_EQ(wait_idle(*engine).kv_blocks_used, 0);
 }
 
-TEST(Engine, SessionLenBoundsPromptAndOutput) {
+TEST_P(EngineTest, SessionLenBoundsPromptAndOutput) {
   auto engine = make_engine({.session_len = 40});
   Request too_long;
   too_long.prompt_ids.assign(40, 5);
@@ -184,7 +209,7 @@ TEST(Engine, SessionLenBoundsPromptAndOutput) {
   EXPECT_EQ(c.get(0).token_ids.size(), 10u);
 }
 
-TEST(Engine, PromptLargerThanThePoolFailsAtOnce) {
+TEST_P(EngineTest, PromptLargerThanThePoolFailsAtOnce) {
   auto engine = make_engine({.cache_max_entry_count = 4, .cache_block_seq_len = 8});
   Request r;
   r.prompt_ids.assign(40, 5);
@@ -196,7 +221,7 @@ TEST(Engine, PromptLargerThanThePoolFailsAtOnce) {
   EXPECT_THROW(engine->submit(bad_id, {}), Error);
 }
 
-TEST(Engine, StopTokenIdsAndMinNewTokens) {
+TEST_P(EngineTest, StopTokenIdsAndMinNewTokens) {
   auto engine = make_engine({});
   std::vector<int32_t> free_run = run_greedy(*engine, {5}, 30)[0];
   int32_t stop = free_run[3];
@@ -221,7 +246,7 @@ TEST(Engine, StopTokenIdsAndMinNewTokens) {
   EXPECT_GE(held.token_ids.size(), first + 2);
 }
 
-TEST(Engine, SeededSamplingIsReproducibleAndNCompletionsDiffer) {
+TEST_P(EngineTest, SeededSamplingIsReproducibleAndNCompletionsDiffer) {
   auto engine = make_engine({.cache_block_seq_len = 8});
   auto run = [&](int n, bool with_others) {
     Collector c;
@@ -263,7 +288,7 @@ TEST(Engine, SeededSamplingIsReproducibleAndNCompletionsDiffer) {
   EXPECT_EQ(run(1, false)[0].token_ids, a[0].token_ids);
 }
 
-TEST(Engine, ScoringMatchesTheGenerationLogprobs) {
+TEST_P(EngineTest, ScoringMatchesTheGenerationLogprobs) {
   auto engine = make_engine({.cache_block_seq_len = 4});
   Collector gen;
   Request r;
@@ -289,7 +314,7 @@ TEST(Engine, ScoringMatchesTheGenerationLogprobs) {
   for (size_t i = 0; i < s.logprobs.size(); ++i) EXPECT_NEAR(s.logprobs[i].logprob, g.logprobs[i].logprob, 1e-5);
 }
 
-TEST(Engine, DestructorAbortsInFlightRequests) {
+TEST_P(EngineTest, DestructorAbortsInFlightRequests) {
   Collector c;
   {
     // Long sequences (a large session_len and pool), so none can finish before the engine is destroyed.
@@ -310,7 +335,7 @@ TEST(Engine, DestructorAbortsInFlightRequests) {
   }
 }
 
-TEST(Engine, IdleEngineSleeps) {
+TEST_P(EngineTest, IdleEngineSleeps) {
   auto engine = make_engine({});
   run_greedy(*engine, {1}, 4);
   EngineStats before = wait_idle(*engine);
@@ -320,6 +345,61 @@ TEST(Engine, IdleEngineSleeps) {
   EXPECT_EQ(after.running, 0);
   EXPECT_EQ(after.waiting, 0);
   EXPECT_EQ(after.requests_finished, 1);
+}
+
+// Overlapped decode steps change when the host learns each token, never which tokens: a mixed workload (greedy
+// and seeded sampling, n = 2, logprobs, stop ids, min_new_tokens, a repetition penalty, length caps, a batch
+// limit that keeps requests waiting) gives the same tokens, logprobs and finish reasons both ways.
+TEST(EngineOverlap, MixedWorkloadMatchesSequentialSteps) {
+  auto run = [](bool overlap, int* fed_back) {
+    testing_util::ScopedEnv env("TURBOLM_OVERLAP_STEPS", overlap ? "1" : "0");
+    testing::FakeModel* model = nullptr;
+    auto engine = make_engine({.max_batch_size = 6, .cache_block_seq_len = 4}, 512, &model);
+    Collector c;
+    int completions = 0;
+    for (int i = 0; i < 14; ++i) {
+      Request r;
+      r.prompt_ids = prompt_of(i);
+      r.gen.max_new_tokens = 3 + i * 7 % 23;
+      r.gen.ignore_eos = i % 3 != 0;
+      r.gen.do_sample = i % 2 == 1;
+      r.gen.temperature = 0.8f;
+      r.gen.top_p = i % 4 == 1 ? 0.9f : 1.0f;
+      r.gen.top_k = i % 4 == 3 ? 8 : 0;
+      r.gen.random_seed = 100 + i;
+      r.gen.n = i % 5 == 2 ? 2 : 1;
+      r.gen.logprobs = i % 4 == 0 ? 3 : 0;
+      if (i % 6 == 4) r.gen.stop_token_ids = {7, 9};
+      if (i % 7 == 5) r.gen.min_new_tokens = 4;
+      if (i == 9) r.gen.repetition_penalty = 1.3f;
+      engine->submit(r, c.callback(static_cast<size_t>(i)));
+      completions += r.gen.n;
+    }
+    c.wait(completions);
+    std::vector<Response> out;
+    for (int i = 0; i < 14; ++i)
+      for (int k = 0; k < (i % 5 == 2 ? 2 : 1); ++k) out.push_back(c.get(static_cast<size_t>(i), k));
+    EXPECT_EQ(wait_idle(*engine).kv_blocks_used, 0);
+    *fed_back = model->fed_back_tokens;
+    return out;
+  };
+  int fed_sequential = 0, fed_overlapped = 0;
+  const std::vector<Response> sequential = run(false, &fed_sequential);
+  const std::vector<Response> overlapped = run(true, &fed_overlapped);
+  EXPECT_EQ(fed_sequential, 0);
+  EXPECT_GT(fed_overlapped, 0);
+  ASSERT_EQ(sequential.size(), overlapped.size());
+  for (size_t i = 0; i < sequential.size(); ++i) {
+    const Response &a = sequential[i], &b = overlapped[i];
+    EXPECT_EQ(a.token_ids, b.token_ids) << "completion " << i;
+    EXPECT_EQ(a.finish_reason, b.finish_reason) << "completion " << i;
+    ASSERT_EQ(a.logprobs.size(), b.logprobs.size()) << "completion " << i;
+    for (size_t t = 0; t < a.logprobs.size(); ++t) {
+      EXPECT_EQ(a.logprobs[t].token, b.logprobs[t].token);
+      EXPECT_EQ(a.logprobs[t].logprob, b.logprobs[t].logprob);
+      EXPECT_EQ(a.logprobs[t].top, b.logprobs[t].top);
+    }
+  }
 }
 
 }  // namespace

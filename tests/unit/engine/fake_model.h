@@ -33,6 +33,7 @@ class FakeModel final : public Model {
     return spec;
   }
   size_t weight_bytes() const override { return 0; }
+  bool supports_token_feedback() const override { return true; }
   Device device() const override { return Device::cpu(); }
 
   Tensor forward(const ExecContext&, const ForwardBatch& batch, KvCache& cache) override {
@@ -45,7 +46,12 @@ class FakeModel final : public Model {
     int64_t row = 0;
     for (const ForwardBatch::Sequence& s : batch.seqs) {
       for (int32_t i = 0; i < s.query_len; ++i) {
-        slots[slot(s, batch.positions[s.query_start + i])] = static_cast<float>(batch.token_ids[s.query_start + i]);
+        int32_t id = batch.token_ids[s.query_start + i];
+        if (id < 0) {  // a fed-back token (ops/sampling.h feedback_token)
+          id = batch.feedback.data<int32_t>()[-id - 1];
+          ++fed_back_tokens;
+        }
+        slots[slot(s, batch.positions[s.query_start + i])] = static_cast<float>(id);
       }
       if (!s.needs_logits) continue;
       uint64_t h = 0;
@@ -58,6 +64,7 @@ class FakeModel final : public Model {
   }
 
   std::atomic<int> steps{0};
+  std::atomic<int> fed_back_tokens{0};
 
  private:
   ModelConfig config_;

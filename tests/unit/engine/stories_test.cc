@@ -6,12 +6,14 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 #include "engine/llm_engine.h"
 #include "engine/perplexity.h"
 #include "engine/placement.h"
 #include "models/sequence_runner.h"
 #include "ops/elementwise.h"
+#include "scoped_env.h"
 #include "stories_engine.h"
 
 namespace turbolm {
@@ -33,6 +35,27 @@ TEST(Stories, GreedyIsBatchInvariant) {
   }
   for (const auto& ids : alone) EXPECT_GE(ids.size(), 5u);
   testing_util::expect_greedy_in_every_scheduling_mode(EngineConfig{}, texts, alone);
+}
+
+// The real model with overlapped decode steps (EngineCoreConfig::overlap_steps: each continuing step's input
+// tokens are placeholders resolved from the step before's sampled ids): the same greedy outputs as sequential
+// steps in every scheduling mode, with sequences ending on EOS while their next step is already enqueued.
+TEST(Stories, OverlappedStepsGiveTheSameGreedyOutputs) {
+  const std::vector<std::string> texts = testing_util::stories_prompts();
+  std::vector<std::vector<int32_t>> sequential;
+  {
+    testing_util::ScopedEnv env("TURBOLM_OVERLAP_STEPS", "0");
+    sequential = greedy_ids(*make_stories_engine({.enable_prefix_caching = false}), texts);
+  }
+  testing_util::ScopedEnv env("TURBOLM_OVERLAP_STEPS", "1");
+  auto engine = make_stories_engine({.enable_prefix_caching = false});
+  EXPECT_EQ(greedy_ids(*engine, texts), sequential);
+  // Stats are published just after the step whose callbacks finished the requests.
+  for (int i = 0; i < 500 && engine->stats().requests_finished < 32; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  const EngineStats stats = engine->stats();
+  EXPECT_GT(stats.overlapped_steps, stats.steps / 2) << stats.overlapped_steps << " of " << stats.steps;
+  testing_util::expect_greedy_in_every_scheduling_mode(EngineConfig{}, texts, sequential);
 }
 
 TEST(Stories, LogprobsMatchTheModelsLogits) {

@@ -240,5 +240,38 @@ TEST(Sample, RejectsBadParameters) {
   EXPECT_THROW(sample_one({1.0f, 2.0f}, p), Error);
 }
 
+TEST(SampleAsync, IdsMatchTheResultsAndWaitIsOnce) {
+  std::mt19937 rng(7);
+  Tensor logits = test::random_tensor({4, 90}, DType::kF32, rng, -3, 3);
+  std::vector<SamplingParams> params(4);
+  params[1].greedy = params[3].greedy = false;
+  params[3].seed = 11;
+  SampleFuture future = sample_async(ExecContext{}, logits, params, {});
+  ASSERT_TRUE(future.valid());
+  const Tensor ids = future.token_ids();
+  ASSERT_EQ(ids.shape(), Shape({4}));
+  const std::vector<SampleResult> results = future.wait();
+  for (int s = 0; s < 4; ++s) EXPECT_EQ(ids.data<int32_t>()[s], results[s].token) << "row " << s;
+  EXPECT_FALSE(future.valid());
+  EXPECT_THROW(future.wait(), Error);
+}
+
+TEST(ResolveFeedbackTokens, ReplacesPlaceholdersOnly) {
+  Tensor sampled = Tensor::empty({3}, DType::kI32);
+  std::vector<int32_t> rows = {7, 9, 11};
+  std::copy(rows.begin(), rows.end(), sampled.data<int32_t>());
+  Tensor ids = Tensor::empty({5}, DType::kI32);
+  const std::vector<int32_t> in = {5, feedback_token(2), feedback_token(0), 0, feedback_token(2)};
+  std::copy(in.begin(), in.end(), ids.data<int32_t>());
+  resolve_feedback_tokens(ExecContext{}, sampled, ids);
+  EXPECT_EQ(std::vector<int32_t>(ids.data<int32_t>(), ids.data<int32_t>() + 5),
+            (std::vector<int32_t>{5, 11, 7, 0, 11}));
+
+  *ids.data<int32_t>() = feedback_token(3);  // past the sampled rows
+  EXPECT_THROW(resolve_feedback_tokens(ExecContext{}, sampled, ids), Error);
+  Tensor f32 = Tensor::empty({5}, DType::kF32);
+  EXPECT_THROW(resolve_feedback_tokens(ExecContext{}, sampled, f32), Error);
+}
+
 }  // namespace
 }  // namespace turbolm
