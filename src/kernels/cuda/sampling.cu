@@ -105,7 +105,8 @@ __device__ __forceinline__ Stats merge(Stats a, Stats b) {
 // Adds element i (value x) to a thread's running statistics. -inf adds nothing to the sum (and must not try:
 // while the max is -inf too, exp(x - max) is NaN). Each term is an f32 exp (relative error ~1e-7; terms are at
 // most 1) summed in f64: an f64 exp per element made the pass over 64 rows of 151,936 logits compute-bound
-// (71 us on H100 for 39 MB). Rescaling, rare, stays f64.
+// (71 us on H100 for 39 MB). Rescaling stays f64; raise_max() does it once per batch of loads, so that this
+// branch is taken only by the few scalars outside the 16-byte vectors.
 __device__ __forceinline__ void add(Stats& st, float x, int i) {
   if (x > st.max) {
     st.sum = rescale(st.sum, st.max, x) + 1.0;
@@ -114,6 +115,25 @@ __device__ __forceinline__ void add(Stats& st, float x, int i) {
   } else {
     if (x == st.max && i < st.id) st.id = i;
     if (x > -INFINITY) st.sum += static_cast<double>(expf(x - st.max));
+  }
+}
+
+// Raises the running max to the largest of the next `count` loaded vectors before add() sees them (their
+// elements then never exceed it, and the one equal to it sets the id). Per element, a new max is frequent at
+// the start of a thread's run and in some lane of a warp most of the time: rescaling there (an f64 exp under
+// divergence) made chunk_kernel ~43 us for 64 rows on H100 and H200 alike, i.e. bound by issue, not memory.
+__device__ __forceinline__ void raise_max(Stats& st, const Vec<float>* q, int count) {
+  float m = -INFINITY;
+#pragma unroll
+  for (int b = 0; b < kLoadBatch; ++b)  // unrolled with a guard: q stays in registers
+    if (b < count) {
+#pragma unroll
+      for (int k = 0; k < 4; ++k) m = fmaxf(m, q[b].v[k]);
+    }
+  if (m > st.max) {
+    st.sum = rescale(st.sum, st.max, m);
+    st.max = m;
+    st.id = INT_MAX;
   }
 }
 
@@ -155,10 +175,10 @@ __device__ __forceinline__ int owner_of(const ChunkLayout& l, int i) {
 
 // Calls f(x, i) for the elements of thread `owner`, or with parts > 1 for share `part` of them (its vectors dealt
 // round-robin, its scalars to part 0). kLoadBatch loads in flight per caller: one at a time leaves a grid of a
-// few blocks per SM latency-bound.
-template <typename F>
+// few blocks per SM latency-bound. on_batch(q, count) sees each batch of loaded vectors before f does.
+template <typename F, typename OnBatch>
 __device__ __forceinline__ void for_each_of(const float* row, const ChunkLayout& l, int owner, int part, int parts,
-                                            F&& f) {
+                                            F&& f, OnBatch&& on_batch) {
   if (part == 0 && l.begin + owner < l.vec_begin) f(row[l.begin + owner], l.begin + owner);
   const int vecs = (l.tail_begin - l.vec_begin) >> 2, step = parts * blockDim.x;
   for (int first = owner + part * blockDim.x; first < vecs; first += kLoadBatch * step) {
@@ -166,6 +186,7 @@ __device__ __forceinline__ void for_each_of(const float* row, const ChunkLayout&
 #pragma unroll
     for (int b = 0; b < kLoadBatch; ++b)
       if (first + b * step < vecs) q[b].load_global(row + l.vec_begin + 4 * (first + b * step));
+    on_batch(q, min(kLoadBatch, (vecs - first + step - 1) / step));
 #pragma unroll
     for (int b = 0; b < kLoadBatch; ++b) {
       if (first + b * step >= vecs) break;
@@ -191,7 +212,9 @@ __global__ void __launch_bounds__(kChunkThreads)
   const int64_t slot = int64_t{s} * gridDim.y + c;
 
   Stats st{-INFINITY, INT_MAX, 0.0};
-  for_each_of(row, layout, threadIdx.x, 0, 1, [&](float x, int i) { add(st, x, i); });
+  for_each_of(
+      row, layout, threadIdx.x, 0, 1, [&](float x, int i) { add(st, x, i); },
+      [&](const Vec<float>* q, int count) { raise_max(st, q, count); });
   const Stats chunk = block_merge(st, scratch_s);
   if (threadIdx.x == 0) stats[slot] = chunk;
 
@@ -206,9 +229,12 @@ __global__ void __launch_bounds__(kChunkThreads)
     const int owner = owner_of(layout, pick.id);
     if (warp == owner >> 5) {
       ArgMax next{-INFINITY, INT_MAX};
-      for_each_of(row, layout, owner, lane, 32, [&](float x, int i) {
-        if (before(pick.value, pick.id, x, i) && before(x, i, next.value, next.id)) next = {x, i};
-      });
+      for_each_of(
+          row, layout, owner, lane, 32,
+          [&](float x, int i) {
+            if (before(pick.value, pick.id, x, i) && before(x, i, next.value, next.id)) next = {x, i};
+          },
+          [](const Vec<float>*, int) {});
       next = warp_argmax(next);
       if (threadIdx.x == owner) mine = next;
     }
