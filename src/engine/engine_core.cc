@@ -124,13 +124,12 @@ void EngineCore::step() {
   InFlight done = std::move(*in_flight_);
   in_flight_ = std::move(next);  // before complete(): a completion that finishes there drops its row here
   complete(done);
-  if (in_flight_ && !in_flight_->committed) {
-    // The fed-back tokens are appended now, so the continuation's blocks can be hashed with them.
+  if (in_flight_) {
+    // The continuation launched above: its fed-back tokens are appended now, so its blocks can be hashed.
     StepPlan live;
     for (const ScheduledSequence& s : in_flight_->plan.seqs)
       if (s.seq != nullptr) live.seqs.push_back(s);
     scheduler_.finish_step(live);
-    in_flight_->committed = true;
   }
 }
 
@@ -211,7 +210,7 @@ std::optional<EngineCore::InFlight> EngineCore::launch_continuation(const InFlig
   counters_.kv_blocks_peak = std::max(counters_.kv_blocks_peak, blocks_.num_used_blocks());
   ++counters_.steps;
   ++counters_.overlapped_steps;
-  InFlight step{.plan = std::move(plan), .committed = false};
+  InFlight step{.plan = std::move(plan)};
   enqueue_sampling(step, logits, 1);
   return step;
 }

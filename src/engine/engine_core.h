@@ -59,7 +59,6 @@ class EngineCore {
     StepPlan plan;         // a row's seq becomes null when its completion finishes before the step completes
     SampleFuture sampled;  // rows with needs_logits, in plan order (invalid when none samples)
     std::vector<float> forced_logprob;  // per logits row: scoring rows' teacher-forced logprob
-    bool committed = true;              // false for a continuation until its fed-back tokens are appended
   };
 
   std::unique_ptr<Completion> make_completion(RequestState& request, int index);

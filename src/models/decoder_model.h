@@ -72,7 +72,8 @@ class DecoderModel final : public Model {
   void fused_layer(const ExecContext& ctx, const ForwardBatch& batch, const StepInputs& in, int64_t layer,
                    KvCache& cache, Tensor& residual);
   Tensor buffer(int slot, const Shape& shape) { return scratch_.get(slot, shape, act_dtype_, device_); }
-  // Token ids as rows of this rank's embedding shard (ids of other ranks -> its zero row). Host, [T].
+  // Token ids (checked by check_token_ids) as rows of this rank's embedding shard (ids of other ranks -> its
+  // zero row). Host, [T].
   std::vector<int32_t> embedding_rows(const std::vector<int32_t>& token_ids) const;
   // Sums a row-parallel layer's partial outputs over the ranks (nothing to do at tp 1).
   void reduce(const ExecContext& ctx, Tensor& partial) const;
