@@ -1,6 +1,7 @@
 // Per-op timings of the CUDA backend at Qwen3-8B shapes, next to the device's measured ceilings.
 // Prints a markdown table: op, shape, median time, achieved bandwidth / FLOP rate.
-//   turbolm_cuda_ops_bench [--quick | --gemv]   (--gemv: the copy ceiling and the decode GEMVs only)
+//   turbolm_cuda_ops_bench [--quick | --gemv | --chain | --sampling]   (--gemv: the copy ceiling and the decode
+//   GEMVs only; --chain: a bs1 step's projections; --sampling: the sampling pass only)
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -479,6 +480,11 @@ int main(int argc, char** argv) {
   const bool gemv_only = argc > 1 && std::strcmp(argv[1], "--gemv") == 0;
   if (argc > 1 && std::strcmp(argv[1], "--chain") == 0) {
     bench_decode_chain();
+    return 0;
+  }
+  if (argc > 1 && std::strcmp(argv[1], "--sampling") == 0) {
+    std::printf("| op | shape | median us | GB/s | TFLOP/s |\n| --- | --- | --- | --- | --- |\n");
+    bench_sampling();
     return 0;
   }
   std::printf("device: %s\n\n| op | shape | median us | GB/s | TFLOP/s |\n| --- | --- | --- | --- | --- |\n",

@@ -2,8 +2,9 @@
 // the future), and the ids stay on the device for the next step's inputs.
 // Reproduces the CPU backend's procedure (kernels/cpu/sampling.cc) step for step:
 //   chunk_kernel (grid rows x chunks, one block per contiguous chunk of a row, enough chunks to fill the GPU):
-//     one pass over the chunk (16-byte loads) gives its raw max, the max's lowest id and the f64 sum of
-//     exp(x - chunk max) (online: a new max rescales the sum); a row asking for N logprobs also gets the chunk's
+//     one pass over the chunk (16-byte loads) gives its raw max, the max's lowest id and the sum of
+//     exp(x - chunk max) (online: a new max rescales the sum; f32 within a batch of loads, f64 across); the block's
+//     threads merge by max first, then by one rescaled sum each; a row asking for N logprobs also gets the chunk's
 //     top-N raw candidates (N rounds of "the best element after the previous pick" over the cached chunk);
 //   prepare_kernel (one block per row): combines the chunks, lse = M + log(sum_c s_c exp(m_c - M)) (f64) and the
 //     top-N raw logprobs as a merge of the chunks' sorted candidates, applies the repetition penalty over the
@@ -34,6 +35,9 @@ constexpr int kMaxLogprobs = 64;
 constexpr int kMaxChunks = 64;   // per row: prepare_kernel merges the chunks in one warp, two per lane
 constexpr int kMinChunk = 2048;  // elements: smaller chunks cost more in blocks and merging than they save
 constexpr int kLoadBatch = 4;    // 16-byte loads in flight per chunk_kernel thread
+// chunk_kernel blocks wanted per SM: each thread has one batch of loads in flight and waits for it, so the pass
+// needs several blocks per SM to keep enough bytes in flight (two per SM left 64 rows at 1.3 TB/s on an H100).
+constexpr int kChunkBlocksPerSm = 8;
 
 struct RowParams {
   int greedy;
@@ -90,9 +94,13 @@ __device__ ArgMax block_argmax(ArgMax a, ArgMax* scratch) {
   return block_reduce(a, scratch, ArgMax{-INFINITY, INT_MAX}, [](ArgMax x) { return warp_argmax(x); });
 }
 
-// sum * exp(from - to), for to >= from. Equal maxima keep the sum as is: for -inf == -inf, exp would give NaN.
+constexpr float kLog2e = 1.4426950408889634f;
+
+// sum * exp(from - to), for to >= from, the factor an f32 exp2 (relative error ~1e-7; an f64 exp here, at every
+// raised max and merge step, was much of chunk_kernel's time). Equal maxima keep the sum as is: for -inf == -inf,
+// exp would give NaN.
 __device__ __forceinline__ double rescale(double sum, float from, float to) {
-  return from == to ? sum : sum * exp(static_cast<double>(from) - static_cast<double>(to));
+  return from == to ? sum : sum * static_cast<double>(exp2f((from - to) * kLog2e));
 }
 
 // The statistics of two runs together: the first max in before() order, both sums rescaled to it.
@@ -102,11 +110,15 @@ __device__ __forceinline__ Stats merge(Stats a, Stats b) {
   return {max, b_first ? b.id : a.id, rescale(a.sum, a.max, max) + rescale(b.sum, b.max, max)};
 }
 
-// Adds element i (value x) to a thread's running statistics. -inf adds nothing to the sum (and must not try:
-// while the max is -inf too, exp(x - max) is NaN). Each term is an f32 exp (relative error ~1e-7; terms are at
-// most 1) summed in f64: an f64 exp per element made the pass over 64 rows of 151,936 logits compute-bound
-// (71 us on H100 for 39 MB). Rescaling stays f64; raise_max() does it once per batch of loads, so that this
-// branch is taken only by the few scalars outside the 16-byte vectors.
+// 2^x by the special-function unit alone (ex2.approx: relative error ~2^-22; -inf gives +0).
+__device__ __forceinline__ float fast_exp2(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+}
+
+// Adds element i (value x) to a thread's running statistics; for the few scalars outside a chunk's 16-byte
+// vectors. -inf adds nothing (and must not try: while the max is -inf too, exp(x - max) is NaN).
 __device__ __forceinline__ void add(Stats& st, float x, int i) {
   if (x > st.max) {
     st.sum = rescale(st.sum, st.max, x) + 1.0;
@@ -114,15 +126,17 @@ __device__ __forceinline__ void add(Stats& st, float x, int i) {
     st.id = i;
   } else {
     if (x == st.max && i < st.id) st.id = i;
-    if (x > -INFINITY) st.sum += static_cast<double>(expf(x - st.max));
+    if (x > -INFINITY) st.sum += exp2f((x - st.max) * kLog2e);
   }
 }
 
-// Raises the running max to the largest of the next `count` loaded vectors before add() sees them (their
-// elements then never exceed it, and the one equal to it sets the id). Per element, a new max is frequent at
-// the start of a thread's run and in some lane of a warp most of the time: rescaling there (an f64 exp under
-// divergence) made chunk_kernel ~43 us for 64 rows on H100 and H200 alike, i.e. bound by issue, not memory.
-__device__ __forceinline__ void raise_max(Stats& st, const Vec<float>* q, int count) {
+// Adds a batch of a thread's vectors to its running statistics; element k of vector b has index base + b * stride
+// + k (a thread walks its elements in increasing index order, after its leading scalars). The max rises to the
+// batch's once (rescaling the sum), and its id is then the batch's first occurrence of it: a later tie never wins.
+// The terms exp(x - max) cost an FMA and an ex2 each and are summed in f32 (at most 16, each at most 1) before
+// the f64 sum takes them. Per element, the rescaling branch and f64 arithmetic made this pass over 64 rows of
+// 151,936 logits issue-bound (29.6 us on an H100 for 39 MB; f64 exp per element: 71 us).
+__device__ __forceinline__ void add_batch(Stats& st, const Vec<float>* q, int count, int base, int stride) {
   float m = -INFINITY;
 #pragma unroll
   for (int b = 0; b < kLoadBatch; ++b)  // unrolled with a guard: q stays in registers
@@ -130,11 +144,31 @@ __device__ __forceinline__ void raise_max(Stats& st, const Vec<float>* q, int co
 #pragma unroll
       for (int k = 0; k < 4; ++k) m = fmaxf(m, q[b].v[k]);
     }
-  if (m > st.max) {
-    st.sum = rescale(st.sum, st.max, m);
-    st.max = m;
-    st.id = INT_MAX;
+  if (m > st.max || st.id == INT_MAX) {  // a new max, or the first elements of an all -inf run so far
+    if (m > st.max) {
+      st.sum = rescale(st.sum, st.max, m);
+      st.max = m;
+    }
+    int id = INT_MAX;
+#pragma unroll
+    for (int b = kLoadBatch - 1; b >= 0; --b)  // backwards: the first occurrence is written last
+      if (b < count) {
+#pragma unroll
+        for (int k = 3; k >= 0; --k)
+          if (q[b].v[k] == m) id = base + b * stride + k;
+      }
+    st.id = id;
   }
+  if (st.max == -INFINITY) return;  // only -inf so far: nothing to add
+  const float offset = st.max * kLog2e;
+  float sum = 0.0f;
+#pragma unroll
+  for (int b = 0; b < kLoadBatch; ++b)
+    if (b < count) {
+#pragma unroll
+      for (int k = 0; k < 4; ++k) sum += fast_exp2(fmaf(q[b].v[k], kLog2e, -offset));
+    }
+  st.sum += sum;
 }
 
 __device__ __forceinline__ Stats warp_merge(Stats a) {
@@ -145,9 +179,16 @@ __device__ __forceinline__ Stats warp_merge(Stats a) {
   return a;
 }
 
-// Block-wide merge; every thread gets the result. `scratch` holds 32 Stats.
-__device__ Stats block_merge(Stats a, Stats* scratch) {
-  return block_reduce(a, scratch, Stats{-INFINITY, INT_MAX, 0.0}, [](Stats x) { return warp_merge(x); });
+// Block-wide merge; every thread gets the result. `scratch` holds 32 ArgMax and 32 doubles. The max and its id
+// first, then each thread's sum rescaled to it once and summed: a tree of merge() steps rescales at every level.
+__device__ Stats block_merge(Stats a, ArgMax* scratch_a, double* scratch_d) {
+  const ArgMax best = block_argmax(ArgMax{a.max, a.id}, scratch_a);
+  const double sum = block_reduce(rescale(a.sum, a.max, best.value), scratch_d, 0.0, [](double x) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) x += __shfl_xor_sync(0xffffffffu, x, o);
+    return x;
+  });
+  return {best.value, best.id, sum};
 }
 
 // How chunk_kernel deals row[begin, end) to its threads: 16-byte vectors over the aligned middle, vector v to
@@ -173,9 +214,10 @@ __device__ __forceinline__ int owner_of(const ChunkLayout& l, int i) {
   return ((i - l.vec_begin) >> 2) % blockDim.x;
 }
 
-// Calls f(x, i) for the elements of thread `owner`, or with parts > 1 for share `part` of them (its vectors dealt
-// round-robin, its scalars to part 0). kLoadBatch loads in flight per caller: one at a time leaves a grid of a
-// few blocks per SM latency-bound. on_batch(q, count) sees each batch of loaded vectors before f does.
+// Visits the elements of thread `owner`, or with parts > 1 share `part` of them (its vectors dealt round-robin, its
+// scalars to part 0), in increasing index order: f(x, i) for each scalar, on_batch(q, count, base, stride) for each
+// batch of `count` loaded vectors (element k of q[b] has index base + b * stride + k). kLoadBatch loads in flight
+// per caller: one at a time leaves a grid of a few blocks per SM latency-bound.
 template <typename F, typename OnBatch>
 __device__ __forceinline__ void for_each_of(const float* row, const ChunkLayout& l, int owner, int part, int parts,
                                             F&& f, OnBatch&& on_batch) {
@@ -186,16 +228,22 @@ __device__ __forceinline__ void for_each_of(const float* row, const ChunkLayout&
 #pragma unroll
     for (int b = 0; b < kLoadBatch; ++b)
       if (first + b * step < vecs) q[b].load_global(row + l.vec_begin + 4 * (first + b * step));
-    on_batch(q, min(kLoadBatch, (vecs - first + step - 1) / step));
-#pragma unroll
-    for (int b = 0; b < kLoadBatch; ++b) {
-      if (first + b * step >= vecs) break;
-      const int i = l.vec_begin + 4 * (first + b * step);
-#pragma unroll
-      for (int k = 0; k < 4; ++k) f(q[b].v[k], i + k);
-    }
+    on_batch(q, min(kLoadBatch, (vecs - first + step - 1) / step), l.vec_begin + 4 * first, 4 * step);
   }
   if (part == 0 && l.tail_begin + owner < l.end) f(row[l.tail_begin + owner], l.tail_begin + owner);
+}
+
+// for_each_of's batch handler that calls f(x, i) for every element.
+template <typename F>
+__device__ __forceinline__ auto each_element(F& f) {
+  return [&f](const Vec<float>* q, int count, int base, int stride) {
+#pragma unroll
+    for (int b = 0; b < kLoadBatch; ++b) {
+      if (b >= count) break;
+#pragma unroll
+      for (int k = 0; k < 4; ++k) f(q[b].v[k], base + b * stride + k);
+    }
+  };
 }
 
 // Grid (rows, chunks): block (s, c) reads chunk c = [c * chunk_len, min((c + 1) * chunk_len, vocab)) of row s
@@ -204,8 +252,8 @@ __device__ __forceinline__ void for_each_of(const float* row, const ChunkLayout&
 __global__ void __launch_bounds__(kChunkThreads)
     chunk_kernel(const float* __restrict__ logits, int vocab, int chunk_len, const RowParams* __restrict__ params,
                  Stats* __restrict__ stats, ArgMax* __restrict__ top, int top_stride) {
-  __shared__ Stats scratch_s[32];
   __shared__ ArgMax scratch_a[32];
+  __shared__ double scratch_d[32];
   const int s = blockIdx.x, c = blockIdx.y, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const float* row = logits + int64_t{s} * vocab;
   const ChunkLayout layout = chunk_layout(row, c * chunk_len, min((c + 1) * chunk_len, vocab));
@@ -214,8 +262,8 @@ __global__ void __launch_bounds__(kChunkThreads)
   Stats st{-INFINITY, INT_MAX, 0.0};
   for_each_of(
       row, layout, threadIdx.x, 0, 1, [&](float x, int i) { add(st, x, i); },
-      [&](const Vec<float>* q, int count) { raise_max(st, q, count); });
-  const Stats chunk = block_merge(st, scratch_s);
+      [&](const Vec<float>* q, int count, int base, int stride) { add_batch(st, q, count, base, stride); });
+  const Stats chunk = block_merge(st, scratch_a, scratch_d);
   if (threadIdx.x == 0) stats[slot] = chunk;
 
   // Top-N: N rounds of "the best element ordered after the previous pick". Every thread holds the best of its
@@ -229,12 +277,10 @@ __global__ void __launch_bounds__(kChunkThreads)
     const int owner = owner_of(layout, pick.id);
     if (warp == owner >> 5) {
       ArgMax next{-INFINITY, INT_MAX};
-      for_each_of(
-          row, layout, owner, lane, 32,
-          [&](float x, int i) {
-            if (before(pick.value, pick.id, x, i) && before(x, i, next.value, next.id)) next = {x, i};
-          },
-          [](const Vec<float>*, int) {});
+      auto consider = [&](float x, int i) {
+        if (before(pick.value, pick.id, x, i) && before(x, i, next.value, next.id)) next = {x, i};
+      };
+      for_each_of(row, layout, owner, lane, 32, consider, each_element(consider));
       next = warp_argmax(next);
       if (threadIdx.x == owner) mine = next;
     }
@@ -576,11 +622,12 @@ SampleFuture sample_async(const ExecContext& ctx, Tensor& logits, std::span<cons
   const size_t sort_elems = size_t(std::max(sorted, 1)) * vocab;
   DeviceScratch keys_in(sorted > 0 ? sort_elems * sizeof(float) : 0), ids_in(sorted > 0 ? sort_elems * 4 : 0);
 
-  // Chunks per row: about two chunk_kernel blocks per SM in all, each chunk at least kMinChunk elements and a
-  // multiple of 4 (the chunks of a 16-byte aligned row are aligned too). On 132 SMs at vocab 151936: 1 row -> 64
-  // chunks of 2376, 64 rows -> 5 of 30388, 264 rows or more -> 1.
+  // Chunks per row: about kChunkBlocksPerSm chunk_kernel blocks per SM in all, each chunk at least kMinChunk
+  // elements and a multiple of 4 (the chunks of a 16-byte aligned row are aligned too). On 132 SMs at vocab
+  // 151936: 1 row -> 64 chunks of 2376, 64 rows -> 17 of 8940, 1056 rows or more -> 1.
   const int max_chunks = std::clamp(vocab / kMinChunk, 1, kMaxChunks);
-  const int wanted = static_cast<int>(std::min<int64_t>(ceil_div(2 * multiprocessor_count(), rows), max_chunks));
+  const int wanted =
+      static_cast<int>(std::min<int64_t>(ceil_div(kChunkBlocksPerSm * multiprocessor_count(), rows), max_chunks));
   const int chunk_len = static_cast<int>(ceil_div(ceil_div(vocab, wanted), 4) * 4);
   const int chunks = static_cast<int>(ceil_div(vocab, chunk_len));  // every chunk non-empty
   DeviceScratch chunk_stats(size_t(rows) * chunks * sizeof(Stats));
