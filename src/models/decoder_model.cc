@@ -201,12 +201,16 @@ void DecoderModel::fused_layer(const ExecContext& ctx, const ForwardBatch& batch
   const DecoderLayerWeights& w = weights_.layers[layer];
   const int64_t T = residual.dim(0);
   const float eps = static_cast<float>(config_.rms_norm_eps);
+  // A projection followed directly by another names it (ops/fused_linear.h); qkv does not name o: warming o
+  // while attention runs delayed attention's own reads more than it saved.
+  const LinearWeight& after_down =
+      layer + 1 < config_.num_hidden_layers ? weights_.layers[layer + 1].qkv : weights_.lm_head;
   Tensor qkv = buffer(kQkv, {T, w.qkv.out_features()});
   rms_norm_linear(ctx, residual, w.attn_norm, eps, w.qkv, qkv);
-  linear_add(ctx, attend(ctx, batch, in, layer, qkv, cache), w.o, residual);
+  linear_add(ctx, attend(ctx, batch, in, layer, qkv, cache), w.o, residual, &w.gate_up);
   Tensor gate_up = buffer(kGateUp, {T, w.gate_up.out_features()});
-  rms_norm_linear(ctx, residual, w.ffn_norm, eps, w.gate_up, gate_up);
-  silu_mul_linear_add(ctx, gate_up, w.down, residual);
+  rms_norm_linear(ctx, residual, w.ffn_norm, eps, w.gate_up, gate_up, &w.down);
+  silu_mul_linear_add(ctx, gate_up, w.down, residual, &after_down);
 }
 
 void DecoderModel::lm_head(const ExecContext& ctx, const Tensor& last, Tensor& logits) {

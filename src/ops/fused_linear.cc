@@ -27,13 +27,14 @@ void check_operands(std::string_view op, const ExecContext& ctx, const Tensor& x
 }  // namespace
 
 void rms_norm_linear(const ExecContext& ctx, const Tensor& x, const Tensor& gamma, float eps, const LinearWeight& w,
-                     Tensor& y) {
+                     Tensor& y, const LinearWeight* next) {
   check_operands("rms_norm_linear", ctx, x, w.in_features(), w, y, "y");
   ops_detail::check_device("rms_norm_linear", ctx, gamma, "gamma");
   ops_detail::check_shape("rms_norm_linear", gamma, {w.in_features()}, "gamma");
   if (x.dim(0) == 0) return;
 #if TLM_OPS_HAVE_CUDA
-  if (ctx.device.is_cuda() && x.dim(0) <= kMaxFusedLinearTokens && cuda::rms_norm_linear(ctx, x, gamma, eps, w, y))
+  if (ctx.device.is_cuda() && x.dim(0) <= kMaxFusedLinearTokens &&
+      cuda::rms_norm_linear(ctx, x, gamma, eps, w, y, next))
     return;
 #endif
   Tensor normed = Tensor::empty(x.shape(), x.dtype(), x.device());
@@ -41,25 +42,27 @@ void rms_norm_linear(const ExecContext& ctx, const Tensor& x, const Tensor& gamm
   linear(ctx, normed, w, y);
 }
 
-void linear_add(const ExecContext& ctx, const Tensor& x, const LinearWeight& w, Tensor& residual) {
+void linear_add(const ExecContext& ctx, const Tensor& x, const LinearWeight& w, Tensor& residual,
+                const LinearWeight* next) {
   check_operands("linear_add", ctx, x, w.in_features(), w, residual, "residual");
   ops_detail::check_dtype("linear_add", residual, x.dtype(), "residual");
   if (x.dim(0) == 0) return;
 #if TLM_OPS_HAVE_CUDA
-  if (ctx.device.is_cuda() && x.dim(0) <= kMaxFusedLinearTokens && cuda::linear_add(ctx, x, w, residual)) return;
+  if (ctx.device.is_cuda() && x.dim(0) <= kMaxFusedLinearTokens && cuda::linear_add(ctx, x, w, residual, next)) return;
 #endif
   Tensor delta = Tensor::empty(residual.shape(), residual.dtype(), residual.device());
   linear(ctx, x, w, delta);
   add(ctx, residual, delta, residual);
 }
 
-void silu_mul_linear_add(const ExecContext& ctx, const Tensor& gate_up, const LinearWeight& w, Tensor& residual) {
+void silu_mul_linear_add(const ExecContext& ctx, const Tensor& gate_up, const LinearWeight& w, Tensor& residual,
+                         const LinearWeight* next) {
   check_operands("silu_mul_linear_add", ctx, gate_up, 2 * w.in_features(), w, residual, "residual");
   ops_detail::check_dtype("silu_mul_linear_add", residual, gate_up.dtype(), "residual");
   if (gate_up.dim(0) == 0) return;
 #if TLM_OPS_HAVE_CUDA
   if (ctx.device.is_cuda() && gate_up.dim(0) <= kMaxFusedLinearTokens &&
-      cuda::silu_mul_linear_add(ctx, gate_up, w, residual))
+      cuda::silu_mul_linear_add(ctx, gate_up, w, residual, next))
     return;
 #endif
   Tensor act = Tensor::empty({gate_up.dim(0), w.in_features()}, gate_up.dtype(), gate_up.device());

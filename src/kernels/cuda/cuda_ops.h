@@ -22,9 +22,11 @@ void linear(const ExecContext& ctx, const Tensor& x, const LinearWeight& w, Tens
 // The fused decode projections of ops/fused_linear.h, each one bulk-copy GEMV kernel (fused_linear.cu); false,
 // doing nothing, where that kernel does not apply (the op then runs the separate kernels).
 bool rms_norm_linear(const ExecContext& ctx, const Tensor& x, const Tensor& gamma, float eps, const LinearWeight& w,
-                     Tensor& y);
-bool linear_add(const ExecContext& ctx, const Tensor& x, const LinearWeight& w, Tensor& residual);
-bool silu_mul_linear_add(const ExecContext& ctx, const Tensor& gate_up, const LinearWeight& w, Tensor& residual);
+                     Tensor& y, const LinearWeight* next);
+bool linear_add(const ExecContext& ctx, const Tensor& x, const LinearWeight& w, Tensor& residual,
+                const LinearWeight* next);
+bool silu_mul_linear_add(const ExecContext& ctx, const Tensor& gate_up, const LinearWeight& w, Tensor& residual,
+                         const LinearWeight* next);
 
 void rms_norm(const ExecContext& ctx, const Tensor& x, const Tensor& gamma, float eps, Tensor& out);
 void add_rms_norm(const ExecContext& ctx, Tensor& residual, const Tensor& delta, const Tensor& gamma, float eps,

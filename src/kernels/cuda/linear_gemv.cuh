@@ -46,6 +46,12 @@ struct BulkGemvArgs {
   void* y = nullptr;
   DType y_dtype = DType::kBF16;
   void* residual = nullptr;
+  // The weight the step's next projection streams, [next_out, next_in] in `dtype` (a hint, or nullptr): once
+  // a block has requested all of its own rows, its producer keeps the stream going into L2 with the first rows the
+  // next bulk GEMV's block of the same index will read, one ring slot's bytes per slot freed, 64 KB in all, so
+  // that HBM does not idle while one projection's blocks drain and the next one's start.
+  const void* next_w = nullptr;
+  int next_in = 0, next_out = 0;
 };
 
 // Returns false, doing nothing, where the kernel does not apply: before sm_90, tokens > 2, in % 8 != 0, rows

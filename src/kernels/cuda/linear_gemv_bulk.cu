@@ -18,6 +18,11 @@
 // is staged in shared memory once, through the prologue. A consumer warp computes its unit's rows alone (lanes over
 // 16-byte column vectors, f32 accumulation as the classic kernel and the CPU, one warp reduction a row) and applies
 // the epilogue. No block-wide barrier after the prologue, no atomics: deterministic.
+//
+// L2 warm-up (BulkGemvArgs::next_w): after its last unit, the producer goes on through the ring's slots as the
+// consumers free them, but instead of a unit it prefetches into L2 the next unit-sized piece of the rows the next
+// projection's block of the same index reads first (kWarmBytes in all). HBM then keeps streaming at the same pace
+// while this block drains and the next kernel's block, which cannot share the SM's shared memory, starts.
 #include <algorithm>
 
 #include "kernels/cuda/common.cuh"
@@ -34,6 +39,10 @@ constexpr size_t kRingBytes = 192 << 10;      // copies in flight per SM
 constexpr int kMaxSlots = 64;
 constexpr int kMinSlots = 2;
 constexpr size_t kMaxSharedBytes = 226 << 10;  // sm_90 allows 227 KB a block: 1 KB left for static shared memory
+// L2 warm-up bytes per block (BulkGemvArgs::next_w), at most one ring. H100, Qwen3-8B bs1: 64 KB +0.7-1.0% over
+// none (two runs); 32 KB +0.1%, 96 KB -0.2%, 192 KB -4%: a longer warm-up takes bandwidth from the draining
+// blocks themselves. Warming o during attention (all of it, into L2, at once) lost 0.7-5%.
+constexpr int64_t kWarmBytes = 64 << 10;
 
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
 __device__ __forceinline__ uint32_t shared_address(const void* p) {
@@ -66,7 +75,16 @@ __device__ __forceinline__ void bulk_load(void* dst, const void* src, uint32_t b
       "l"(src), "r"(bytes), "r"(shared_address(bar)), "l"(policy)
       : "memory");
 }
+// Starts moving [src, src + bytes) into L2 (bytes a multiple of 16, src 16-byte aligned); nothing waits for it.
+__device__ __forceinline__ void prefetch_l2(const void* src, uint32_t bytes) {
+  asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(src), "r"(bytes) : "memory");
+}
 #endif
+
+// First row of block b of a bulk GEMV over `out` rows on `blocks` blocks: each block owns a contiguous run.
+__host__ __device__ __forceinline__ int block_row_begin(int b, int out, int blocks) {
+  return static_cast<int>(int64_t{b} * out / blocks);
+}
 
 // Barrier of the consumer warps only (the producer warp has left).
 __device__ __forceinline__ void consumers_sync() { asm volatile("bar.sync 1, %0;" ::"n"(kConsumerThreads) : "memory"); }
@@ -82,6 +100,11 @@ struct Params {
   float eps;
   int tokens, in, out;
   int unit_rows, warps, slots_per_warp;  // rows per unit; consumer warps with units; ring slots per such warp
+  // The L2 warm-up: next_w's rows of next_row_bytes, block b of next_blocks owning block_row_begin(b, next_out,
+  // next_blocks) onwards; warm_units pieces of one unit's bytes each (0: none).
+  const unsigned char* next_w;
+  int64_t next_row_bytes;
+  int next_out, next_blocks, warm_units;
 };
 
 // x' into shared memory, xs [NT][in] (zeros past `tokens`), by the 256 consumer threads, after the kernel ahead.
@@ -156,8 +179,8 @@ __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(const Params<T, 
   uint64_t* full = reinterpret_cast<uint64_t*>(xs + int64_t{NT} * in);
   uint64_t* empty = full + slots;
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  const int row_begin = static_cast<int>(int64_t{blockIdx.x} * p.out / gridDim.x);
-  const int row_end = static_cast<int>(int64_t{blockIdx.x + 1} * p.out / gridDim.x);
+  const int row_begin = block_row_begin(blockIdx.x, p.out, gridDim.x);
+  const int row_end = block_row_begin(blockIdx.x + 1, p.out, gridDim.x);
   const int units = (row_end - row_begin + p.unit_rows - 1) / p.unit_rows;
   // Unit u: consumer warp u % warps, its (u / warps)-th unit k, slot warp * spw + k % spw, phase k / spw.
   auto slot_of = [&](int u) { return (u % p.warps) * spw + (u / p.warps) % spw; };
@@ -178,9 +201,28 @@ __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(const Params<T, 
     if (lane == 0) {
       uint64_t policy = 0;
       asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(policy));
-      for (int u = 0; u < units; ++u) {
+      // The warm-up's pieces: this block's counterpart in the next GEMV, its first warm_bytes.
+      const bool warm = blockIdx.x < p.next_blocks && p.warm_units > 0;
+      const int64_t unit_bytes = unit_elems * int64_t{sizeof(T)};
+      int64_t warm_bytes = 0;
+      const unsigned char* warm_src = nullptr;
+      if (warm) {
+        const int first = block_row_begin(blockIdx.x, p.next_out, p.next_blocks);
+        warm_bytes = min(int64_t{block_row_begin(blockIdx.x + 1, p.next_out, p.next_blocks) - first} * p.next_row_bytes,
+                         p.warm_units * unit_bytes);
+        warm_src = p.next_w + first * p.next_row_bytes;
+      }
+      // Pieces u >= units reuse the slots of units u - slots (always real units: warm_units <= slots), so the
+      // waits pace them with the consumers.
+      const int total = units + (warm ? static_cast<int>((warm_bytes + unit_bytes - 1) / unit_bytes) : 0);
+      for (int u = 0; u < total; ++u) {
         const int s = slot_of(u), phase = phase_of(u);
         if (phase > 0) barrier_wait(&empty[s], (phase - 1) & 1);
+        if (u >= units) {
+          const int64_t off = (u - units) * unit_bytes;
+          prefetch_l2(warm_src + off, static_cast<uint32_t>(min(unit_bytes, warm_bytes - off)));
+          continue;
+        }
         const int r0 = row_begin + u * p.unit_rows, rows = min(p.unit_rows, row_end - r0);
         bulk_load(ring + s * unit_elems, p.w + int64_t{r0} * in, static_cast<uint32_t>(rows * in * sizeof(T)), &full[s],
                   policy);
@@ -251,8 +293,18 @@ BulkPlan plan_for(int in, int tokens, size_t elem_bytes) {
   return plan;
 }
 
+bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+
+// Blocks of a bulk GEMV over `out` rows: one per SM.
+int bulk_blocks(int out) { return std::min(multiprocessor_count(), out); }
+
 template <typename T, typename OutT, int NT, GemvPrologue P, GemvEpilogue E>
 void launch(const BulkGemvArgs& a, const BulkPlan& plan, cudaStream_t stream) {
+  // A hint the prefetch cannot take (rows not whole 16-byte pieces, unaligned) is dropped.
+  const bool warm = a.next_w != nullptr && aligned16(a.next_w) && a.next_out > 0 && a.next_in > 0 && a.next_in % 8 == 0;
+  const int64_t unit_bytes = int64_t{plan.unit_rows} * a.in * static_cast<int64_t>(sizeof(T));
+  const int slots = plan.warps * plan.slots_per_warp;
+  const int warm_units = warm ? static_cast<int>(std::min<int64_t>(slots, kWarmBytes / unit_bytes)) : 0;
   Params<T, OutT> p{static_cast<const T*>(a.w),
                     static_cast<const T*>(a.x),
                     static_cast<const T*>(a.gamma),
@@ -265,11 +317,15 @@ void launch(const BulkGemvArgs& a, const BulkPlan& plan, cudaStream_t stream) {
                     a.out,
                     plan.unit_rows,
                     plan.warps,
-                    plan.slots_per_warp};
+                    plan.slots_per_warp,
+                    static_cast<const unsigned char*>(a.next_w),
+                    int64_t{a.next_in} * static_cast<int64_t>(sizeof(T)),
+                    a.next_out,
+                    warm ? bulk_blocks(a.next_out) : 0,
+                    warm_units};
   auto* kernel = gemv_bulk_kernel<T, OutT, NT, P, E>;
   ensure_max_dynamic_shared_memory(reinterpret_cast<const void*>(kernel), kMaxSharedBytes);
-  const int blocks = std::min(multiprocessor_count(), a.out);
-  launch_dependent(kernel, blocks, kThreads, plan.shared_bytes, stream, p);
+  launch_dependent(kernel, bulk_blocks(a.out), kThreads, plan.shared_bytes, stream, p);
 }
 
 template <typename T, int NT>
@@ -293,8 +349,6 @@ bool device_takes_bulk_gemv() {
   static const bool yes = hopper_feature_enabled("TURBOLM_CUDA_GEMV", "classic");
   return yes;
 }
-
-bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
 }  // namespace
 

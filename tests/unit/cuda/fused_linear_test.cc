@@ -109,6 +109,37 @@ TEST_P(CudaFusedLinearTest, SiluMulLinearAdd) {
   EXPECT_LE(relative_error(values_of(res_fused), values_of(res_cpu)), tolerance(dtype));
 }
 
+// Naming the next projection (the L2 warm-up hint) changes no result: next weights with more rows than SMs, with
+// fewer (77: the later blocks warm nothing), rows not whole 16-byte pieces (dropped) and an unaligned view
+// (dropped). The hinted weight is unchanged.
+TEST_P(CudaFusedLinearTest, NextWeightHintChangesNothing) {
+  const auto [dtype, T, in, out] = GetParam();
+  const ExecContext gpu = gpu_ctx();
+  const Tensor x = operand({T, in}, 51).second, gamma = operand({in}, 52, 0.5f, 1.5f).second;
+  const Tensor gate_up = operand({T, 2 * in}, 53, -3.0f, 3.0f).second, res = operand({T, out}, 54).second;
+  const LinearWeight w = weight({out, in}, 55, true);
+  const LinearWeight big = weight({4096, 1032}, 57, true), small = weight({77, 2056}, 58, true);
+  const LinearWeight odd = weight({300, 36}, 59, true);
+  const Tensor flat = weight({65, 1024}, 60, true).weight.view({65 * 1024});
+  const LinearWeight unaligned{flat.slice(0, 1, 1 + 64 * 1024).view({64, 1024}), Tensor()};  // 2 bytes off
+  const std::vector<float> big_before = values_of(big.weight);
+  Tensor want_y = poisoned_gpu({T, out}, dtype), want_add = to_gpu(to_host(res)), want_silu = to_gpu(to_host(res));
+  rms_norm_linear(gpu, x, gamma, 1e-6f, w, want_y);
+  linear_add(gpu, x, w, want_add);
+  silu_mul_linear_add(gpu, gate_up, w, want_silu);
+  for (const LinearWeight* next : {&big, &small, &odd, &unaligned}) {
+    SCOPED_TRACE(next->weight.to_string());
+    Tensor y = poisoned_gpu({T, out}, dtype), add = to_gpu(to_host(res)), silu = to_gpu(to_host(res));
+    rms_norm_linear(gpu, x, gamma, 1e-6f, w, y, next);
+    linear_add(gpu, x, w, add, next);
+    silu_mul_linear_add(gpu, gate_up, w, silu, next);
+    expect_bitwise_equal(values_of(y), values_of(want_y));
+    expect_bitwise_equal(values_of(add), values_of(want_add));
+    expect_bitwise_equal(values_of(silu), values_of(want_silu));
+  }
+  expect_bitwise_equal(values_of(big.weight), big_before);
+}
+
 // One and two tokens (the fused range), three (the separate ops), Qwen3-8B's hidden size, rows of 12288 (the down
 // projection: 8 warps with one slot each), odd sizes (partial vectors of norm threads, fewer rows than SMs).
 INSTANTIATE_TEST_SUITE_P(Shapes, CudaFusedLinearTest,
