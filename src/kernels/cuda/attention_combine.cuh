@@ -34,37 +34,20 @@ class DecodePartials {
 };
 
 // out[row of s, head] = sum_j w_j o_j / sum_j w_j with w_j = l_j * exp2(m_j - max m). Block = (s, head), D threads.
-// The splits' {max, sum} come in with one load per thread into shared memory, and the splits with tokens are listed
-// there, so that the loads of their o are independent of each other (graphed decode steps size the split grid for
-// the widest block table: most splits of a short context are empty). Dynamic shared memory: num_splits float2 and
-// num_splits int. The sum runs over the splits in ascending order.
 template <typename T, int D>
 __global__ void combine_kernel(const float* __restrict__ part_o, const float2* __restrict__ part_ml,
                                const int32_t* __restrict__ query_start, int q_heads, int num_splits,
                                T* __restrict__ out) {
   begin_dependent_kernel();
-  extern __shared__ float2 split_ml[];                        // [num_splits]
-  int* live = reinterpret_cast<int*>(split_ml + num_splits);  // [live_count] splits with tokens, ascending
-  __shared__ int live_count;
   const int s = blockIdx.x, head = blockIdx.y, d = threadIdx.x;
   const int64_t base = decode_partial_index(s, q_heads, head, num_splits, 0);
-  for (int j = d; j < num_splits; j += D) split_ml[j] = part_ml[base + j];
-  __syncthreads();
-  if (d == 0) {
-    int count = 0;
-    for (int j = 0; j < num_splits; ++j)
-      if (split_ml[j].y != 0.0f) live[count++] = j;
-    live_count = count;
-  }
   float m = -INFINITY;
-  for (int j = 0; j < num_splits; ++j) m = fmaxf(m, split_ml[j].x);
-  __syncthreads();
+  for (int j = 0; j < num_splits; ++j) m = fmaxf(m, part_ml[base + j].x);
   float num = 0.0f, den = 0.0f;
-  const int count = live_count;
-#pragma unroll 8
-  for (int k = 0; k < count; ++k) {
-    const int j = live[k];
-    const float w = split_ml[j].y * exp2f(split_ml[j].x - m);
+  for (int j = 0; j < num_splits; ++j) {
+    const float2 ml = part_ml[base + j];
+    if (ml.y == 0.0f) continue;
+    const float w = ml.y * exp2f(ml.x - m);
     num += w * part_o[(base + j) * D + d];
     den += w;
   }
@@ -75,8 +58,7 @@ __global__ void combine_kernel(const float* __restrict__ part_o, const float2* _
 template <typename T, int D>
 void launch_decode_combine(const DecodePartials& partials, const AttentionParams& p, int num_splits, T* out,
                            cudaStream_t stream) {
-  const size_t shared = size_t(num_splits) * (sizeof(float2) + sizeof(int));
-  launch_dependent(combine_kernel<T, D>, dim3(p.num_seqs, p.q_heads), D, shared, stream, partials.o(), partials.ml(),
+  launch_dependent(combine_kernel<T, D>, dim3(p.num_seqs, p.q_heads), D, 0, stream, partials.o(), partials.ml(),
                    p.query_start, p.q_heads, num_splits, out);
 }
 
