@@ -163,6 +163,14 @@ void Server::run() {
   for (int i = 1; i < std::max(1, s.config.io_threads); ++i) threads.emplace_back([&s] { s.io.run(); });
   s.io.run();
   for (auto& t : threads) t.join();
+  if (s.config.handle_signals) {
+    // Asio puts back the default action (death by signal) when the set is cleared or destroyed; a SIGINT/SIGTERM
+    // repeated while the engine and the rest of the process tear down must not turn a clean exit into that.
+    error_code ignored;
+    s.signals.clear(ignored);
+    std::signal(SIGINT, SIG_IGN);
+    std::signal(SIGTERM, SIG_IGN);
+  }
   TLM_LOG_INFO("server stopped");
 }
 

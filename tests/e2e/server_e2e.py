@@ -328,6 +328,21 @@ class ShutdownE2E(unittest.TestCase):
         self.assertEqual(server.stop(), 0)  # a second signal during shutdown is harmless; stop() waits
         self.assertLess(time.time() - start, 15)
 
+    def test_signals_repeated_until_exit_are_harmless(self):
+        # Regression: a signal arriving after the server's own handler was removed (during teardown) used to kill
+        # the process with the signal's status. Keep signalling from the first one until the process is gone.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            server = ServerProcess(ARGS.turbolm, ARGS.model, *ENGINE_FLAGS)
+            sent = 0
+            while server.proc.poll() is None:
+                try:
+                    server.proc.send_signal(sig)
+                    sent += 1
+                except ProcessLookupError:
+                    break
+                time.sleep(0.0005)
+            self.assertEqual(server.stop(), 0, f"{sig.name} x{sent}\n" + "".join(server.stderr_lines[-10:]))
+
 
 def main():
     global ARGS
