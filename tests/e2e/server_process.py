@@ -19,7 +19,8 @@ class ServerProcess:
         self.api_key = api_key
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.stderr_lines = []
-        threading.Thread(target=self._drain_stderr, daemon=True).start()
+        self._drainer = threading.Thread(target=self._drain_stderr, daemon=True)
+        self._drainer.start()
         self.port = self._wait_for_port(startup_timeout)
         self.base_url = f"http://127.0.0.1:{self.port}"
         self._wait_healthy(startup_timeout)
@@ -94,6 +95,9 @@ class ServerProcess:
                 self.proc.kill()
                 self.proc.wait()
         self.proc.stdout.close()
+        self._drainer.join(timeout=5)  # the pipe ends with the process; then the file can be closed
+        if not self._drainer.is_alive():
+            self.proc.stderr.close()
         return self.proc.returncode
 
     def __enter__(self):
