@@ -13,6 +13,7 @@
 
 #include "cli/commands.h"
 #include "cli/engine_options.h"
+#include "cli/validators.h"
 #include "core/error.h"
 #include "turbolm/pipeline.h"
 
@@ -119,7 +120,8 @@ void add_chat(CLI::App& app) {
   cmd->add_option("--top-k", g.top_k, "keep the k most likely tokens (0 = off)")->capture_default_str();
   cmd->add_option("--repetition-penalty", g.repetition_penalty, "HF repetition penalty (1 = off)")
       ->capture_default_str();
-  auto* seed = cmd->add_option("--seed", "random seed (same seed, same reply)");
+  auto* seed =
+      cmd->add_option("--seed", "random seed (same seed, same reply)")->type_name("UINT")->check(non_negative());
   cmd->callback([opt, seed] {
     if (seed->count() > 0) opt->gen.random_seed = seed->as<uint64_t>();
     run_chat(*opt);

@@ -1,5 +1,6 @@
 #include "cli/engine_options.h"
 
+#include "cli/validators.h"
 #include "core/error.h"
 #include "parallel/tcp_bootstrap.h"
 
@@ -11,7 +12,7 @@ void add_engine_options(CLI::App& cmd, EngineConfig& c) {
   cmd.add_option("--max-batch-size", c.max_batch_size,
                  "sequences per engine step (0 = LMDeploy's default for the device: 1024 on H100/H200, 384 on A100, "
                  "128 on other GPUs and the CPU)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative())
       ->capture_default_str();
   cmd.add_option("--cache-max-entry-count", c.cache_max_entry_count,
                  "KV cache: < 1 = fraction of free memory after the weights, >= 1 = number of blocks")
@@ -32,10 +33,10 @@ void add_engine_options(CLI::App& cmd, EngineConfig& c) {
   // Cross-flag rules (node_rank < nnodes, tp a multiple of nnodes, an address iff nnodes > 1) are checked by
   // Engine::create, so every front end gets them.
   cmd.add_option("--nnodes", c.nnodes, "number of nodes (hosts) the --tp ranks span")
-      ->check(CLI::PositiveNumber)
+      ->check(positive())
       ->capture_default_str();
   cmd.add_option("--node-rank", c.node_rank, "the rank of this node, in [0, nnodes)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative())
       ->capture_default_str();
   cmd.add_option("--dist-init-addr", c.dist_init_addr,
                  "HOST:PORT of node 0 for the distributed bootstrap, the same on every node (e.g. 10.0.0.1:29500); "

@@ -1,0 +1,37 @@
+// Number checks for CLI flags. CLI11's NonNegativeNumber / PositiveNumber state their range as two 300-digit
+// doubles ("Value -1 not in range 0.000000 to 1797693..."); these say what the flag needs.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cmath>
+#include <string>
+
+namespace turbolm::cli {
+
+namespace detail {
+// A validator accepting numbers v with v > 0 (strictly) or v >= 0.
+inline CLI::Validator number_at_least_zero(bool strictly, const char* label) {
+  return CLI::Validator(
+      [strictly](std::string& text) -> std::string {
+        double value = 0.0;
+        size_t used = 0;
+        try {
+          value = std::stod(text, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (used == 0 || used != text.size() || std::isnan(value)) return "'" + text + "' is not a number";
+        if (strictly ? value <= 0.0 : value < 0.0)
+          return std::string("must be ") + (strictly ? "> 0" : ">= 0") + ", got " + text;
+        return "";
+      },
+      label);
+}
+}  // namespace detail
+
+// For ->check(): the flag's value is a number >= 0.
+inline CLI::Validator non_negative() { return detail::number_at_least_zero(false, "NONNEGATIVE"); }
+// For ->check(): the flag's value is a number > 0.
+inline CLI::Validator positive() { return detail::number_at_least_zero(true, "POSITIVE"); }
+
+}  // namespace turbolm::cli
