@@ -118,6 +118,9 @@ ChatTemplate ChatTemplate::from_model_dir(const fs::path& dir, std::string_view 
   std::optional<std::string> source;
   std::vector<std::string> available;
   const ojson* templates = config.is_object() && config.contains("chat_template") ? &config["chat_template"] : nullptr;
+  TLM_CHECK_ARG(!templates || templates->is_string() || templates->is_array() || templates->is_null())
+      << (dir / "tokenizer_config.json").string()
+      << ": \"chat_template\" must be a string or a list of {\"name\", \"template\"}, got " << templates->type_name();
   std::string wanted = name.empty() ? "default" : std::string(name);
   if (!name.empty()) {
     // Named templates: tokenizer_config.json's list, or additional_chat_templates/NAME.jinja (newer transformers).

@@ -121,6 +121,19 @@ TEST_F(ModelDir, FolderWithoutTemplateIsNotFound) {
   }
 }
 
+// A "chat_template" of another type is a broken file, not a missing template (no silent fallback to a built-in).
+TEST_F(ModelDir, TemplateOfAnotherTypeIsAnError) {
+  write("tokenizer_config.json", R"({"chat_template": 5})");
+  try {
+    ChatTemplate::from_model_dir(dir_);
+    FAIL() << "expected kInvalidArgument";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("must be a string or a list"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("got number"), std::string::npos) << e.what();
+  }
+}
+
 TEST(ChatTemplate, SharedStoriesModelHasNoTemplateAndFallsBack) {
   fs::path model = testing::shared_dir() / "models/stories260K-hf";
   ASSERT_TRUE(fs::exists(model)) << model;
