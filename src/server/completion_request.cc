@@ -27,12 +27,12 @@ std::vector<Request> read_prompts(const nlohmann::json& prompt) {
   if (prompt.is_string()) {
     prompts.push_back(raw(prompt.get<std::string>()));
   } else if (prompt.is_array() && !prompt.empty()) {
-    if (prompt.size() > kMaxPrompts) {
-      throw ApiError::invalid_request(fmt::format("'prompt' may hold at most {} prompts", kMaxPrompts), "prompt");
-    }
-    if (prompt[0].is_number()) {
+    if (prompt[0].is_number()) {  // one prompt of token ids: as long as the session allows
       prompts.push_back(ids(read_token_ids(prompt, "prompt")));
     } else {
+      if (prompt.size() > kMaxPrompts) {
+        throw ApiError::invalid_request(fmt::format("'prompt' may hold at most {} prompts", kMaxPrompts), "prompt");
+      }
       for (size_t i = 0; i < prompt.size(); ++i) {
         const nlohmann::json& item = prompt[i];
         if (item.is_string()) {

@@ -20,7 +20,17 @@ std::string preview(const nlohmann::json& value) {
 }  // namespace
 
 nlohmann::json parse_json_object(std::string_view body) {
-  nlohmann::json value = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  // Parsing is iterative, but writing a value back out (error messages, chat templates) recurses once per level:
+  // a 200 KB body of nested brackets would overflow an io thread's stack.
+  auto limit_depth = [](int depth, nlohmann::json::parse_event_t event, nlohmann::json&) {
+    if (depth >= kMaxJsonDepth &&
+        (event == nlohmann::json::parse_event_t::object_start || event == nlohmann::json::parse_event_t::array_start)) {
+      throw ApiError::invalid_request(fmt::format("The request body nests JSON deeper than {} levels.", kMaxJsonDepth),
+                                      {}, "invalid_json");
+    }
+    return true;
+  };
+  nlohmann::json value = nlohmann::json::parse(body, limit_depth, /*allow_exceptions=*/false);
   if (value.is_discarded()) throw ApiError::invalid_request("The request body is not valid JSON.", {}, "invalid_json");
   if (!value.is_object())
     throw ApiError::invalid_request("The request body must be a JSON object.", {}, "invalid_json");

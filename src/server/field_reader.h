@@ -13,7 +13,11 @@
 
 namespace turbolm::server {
 
-// Parses a request body; 400 when it is not JSON or not an object.
+// Deepest nesting of objects and arrays a request body may have (the body object is level 1; OpenAI tool schemas
+// stay far below).
+constexpr int kMaxJsonDepth = 64;
+
+// Parses a request body; 400 when it is not JSON, not an object or nested deeper than kMaxJsonDepth.
 nlohmann::json parse_json_object(std::string_view body);
 
 class FieldReader {

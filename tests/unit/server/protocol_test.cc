@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "server/api_error.h"
+#include "server/field_reader.h"
 
 namespace turbolm::server {
 namespace {
@@ -127,6 +128,21 @@ TEST(ChatRequest, RejectsNonJsonAndNonObjects) {
   }
 }
 
+// Deep nesting is refused while parsing: writing such a value back out (error messages, templates) recurses per
+// level and overflowed the stack at ~100,000 levels. kMaxJsonDepth levels pass, one more does not.
+TEST(ChatRequest, RejectsJsonNestedTooDeeply) {
+  auto body = [](int levels) {  // the body object, then levels - 1 nested arrays in an unknown field
+    return "{\"x\":" + std::string(levels - 1, '[') + std::string(levels - 1, ']') + "}";
+  };
+  EXPECT_EQ(error_of([&] { parse_chat_completion(body(kMaxJsonDepth)); }).type(), "invalid_request_error");
+  EXPECT_EQ(error_of([&] { parse_chat_completion(body(kMaxJsonDepth)); }).param(), "x");  // parsed: unknown field
+  for (int levels : {kMaxJsonDepth + 1, 100000}) {
+    ApiError e = error_of([&] { parse_chat_completion(body(levels)); });
+    EXPECT_EQ(e.status(), 400) << levels;
+    EXPECT_NE(std::string(e.what()).find("deeper than"), std::string::npos) << e.what();
+  }
+}
+
 TEST(CompletionRequest, PromptForms) {
   auto one = parse_completion(R"({"model":"m","prompt":"Once"})");
   ASSERT_EQ(one.prompts.size(), 1u);
@@ -138,6 +154,12 @@ TEST(CompletionRequest, PromptForms) {
   auto ids = parse_completion(R"({"model":"m","prompt":[1,2,3]})");
   ASSERT_EQ(ids.prompts.size(), 1u);
   EXPECT_EQ(ids.prompts[0].prompt_ids, (std::vector<int32_t>{1, 2, 3}));
+  // One prompt of token ids is not a list of prompts: it may be longer than the 1024-prompt limit.
+  std::string many = "5";
+  for (int i = 1; i < 2000; ++i) many += ",5";
+  auto long_ids = parse_completion(R"({"model":"m","prompt":[)" + many + "]}");
+  ASSERT_EQ(long_ids.prompts.size(), 1u);
+  EXPECT_EQ(long_ids.prompts[0].prompt_ids.size(), 2000u);
   auto nested = parse_completion(R"({"model":"m","prompt":[[1],[2,3]],"logprobs":2})");
   ASSERT_EQ(nested.prompts.size(), 2u);
   EXPECT_EQ(nested.logprobs, 2);
