@@ -55,8 +55,9 @@ std::unique_ptr<Completion> EngineCore::make_completion(RequestState& request, i
   c->sampling.seed = index == 0 ? request.seed : random_bits(request.seed, (1ull << 40) + index);
   c->sampling.num_logprobs = gen.logprobs;
   if (tokenizer_ != nullptr && !request.scoring()) {
+    // The prompt's tail starts the window: the first token reads as a continuation (its leading space kept).
     c->detokenizer = std::make_unique<IncrementalDetokenizer>(*tokenizer_, gen.skip_special_tokens,
-                                                              gen.spaces_between_special_tokens);
+                                                              gen.spaces_between_special_tokens, request.prompt_ids);
   }
   c->stop_strings = StopStringMatcher(request.stop_strings, gen.include_stop_str_in_output);
   c->chunk.index = index;

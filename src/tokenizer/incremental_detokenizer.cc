@@ -3,6 +3,8 @@
 // point where decoding from there cannot change later text: not inside a run of byte-fallback tokens, not inside a
 // UTF-8 sequence, and where the anchored prefix still yields text (so first-token rules such as Strip or
 // Metaspace's leading-space removal stay inside the emitted part).
+#include <algorithm>
+
 #include "core/error.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/unicode.h"
@@ -16,10 +18,20 @@ bool ends_with_replacement(const std::string& s) {
 }  // namespace
 
 IncrementalDetokenizer::IncrementalDetokenizer(const Tokenizer& tok, bool skip_special_tokens,
-                                               bool spaces_between_special_tokens)
+                                               bool spaces_between_special_tokens, std::span<const int32_t> context)
     : tok_(tok),
       skip_special_tokens_(skip_special_tokens),
-      spaces_between_special_tokens_(spaces_between_special_tokens) {}
+      spaces_between_special_tokens_(spaces_between_special_tokens) {
+  constexpr size_t kContextIds = 6;  // enough for a word's pieces; vLLM takes 5
+  const size_t n = std::min(kContextIds, context.size());
+  ids_.assign(context.end() - static_cast<std::ptrdiff_t>(n), context.end());
+  if (ids_.empty()) return;
+  if (tok_.is_byte_fallback(ids_.back()) || ends_with_replacement(decode_range(0, ids_.size()))) {
+    ids_.clear();  // the tail's text is not final yet: start without it
+    return;
+  }
+  read_ = ids_.size();
+}
 
 std::string IncrementalDetokenizer::decode_range(size_t begin, size_t end) const {
   return tok_.decode(std::span<const int32_t>(ids_).subspan(begin, end - begin), skip_special_tokens_,

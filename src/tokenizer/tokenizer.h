@@ -57,10 +57,14 @@ class Tokenizer {
 // Streaming detokenizer: push ids one at a time; each push returns the newly completed text (never a broken UTF-8
 // sequence); the concatenation of all deltas + finish() equals tokenizer.decode(all ids, same flags).
 // Each push decodes only a short window of recent ids (like vLLM's prefix/read offsets).
+// `context`: the ids before the first pushed one (a prompt). Their text is not emitted, but the last few of them
+// start the window, so the first ids read as a continuation (a SentencePiece "▁upon" after "Once" gives " upon", as
+// vLLM and LMDeploy stream it); the deltas then concatenate to decode(tail + ids) minus decode(tail) for that tail
+// (none when the prompt ends inside a byte run or a UTF-8 sequence, whose reading later ids could change).
 class IncrementalDetokenizer {
  public:
   IncrementalDetokenizer(const Tokenizer& tok, bool skip_special_tokens = true,
-                         bool spaces_between_special_tokens = true);
+                         bool spaces_between_special_tokens = true, std::span<const int32_t> context = {});
   std::string push(int32_t id);
   std::string finish();
 

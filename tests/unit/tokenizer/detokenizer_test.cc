@@ -75,5 +75,50 @@ TEST(Detokenizer, ByteFallbackRunsAndLeadingSpace) {
   EXPECT_EQ(streamed + detok.finish(), "Hi 😀 there");
 }
 
+// With the prompt as context, the first ids read as a continuation: SentencePiece's "▁upon" after "Once" keeps
+// its space (vLLM's and LMDeploy's streamed text), where a decode of the ids alone drops it.
+TEST(Detokenizer, PromptContextKeepsTheLeadingSpace) {
+  auto tok = Tokenizer::from_dir(test::shared_dir() / "tokenizers/llama2");
+  const std::vector<int32_t> prompt = tok->encode("Once", true);
+  const std::vector<int32_t> all = tok->encode("Once upon a time", true);
+  ASSERT_EQ(std::vector<int32_t>(all.begin(), all.begin() + prompt.size()), prompt);
+  const std::vector<int32_t> output(all.begin() + prompt.size(), all.end());
+  ASSERT_EQ(tok->decode(output, true), "upon a time");
+  IncrementalDetokenizer detok(*tok, true, true, prompt);
+  std::string streamed;
+  for (int32_t id : output) streamed += detok.push(id);
+  EXPECT_EQ(streamed + detok.finish(), " upon a time");
+}
+
+// Every split of the fixtures' ids into (prompt, output): the deltas concatenate to decode(tail + output) minus
+// decode(tail) for the prompt's last 6 ids, or to decode(output) when the tail ends inside a byte run or a UTF-8
+// sequence (the detokenizer then starts without it).
+TEST_P(DetokenizerTest, PromptContextStreamsTheContinuation) {
+  const auto fixture = nlohmann::json::parse(test::read_file(test::fixture_dir() / (GetParam() + ".json")));
+  auto tok = Tokenizer::from_dir(test::shared_dir() / fixture["folder"].get<std::string>());
+  for (const auto& c : fixture["cases"]) {
+    const auto ids = c["ids_special"].get<std::vector<int32_t>>();
+    for (size_t split = 1; split < ids.size(); split += 3) {
+      const std::vector<int32_t> tail(ids.begin() + std::max<std::ptrdiff_t>(0, split - 6), ids.begin() + split);
+      const std::vector<int32_t> output(ids.begin() + split, ids.end());
+      for (bool skip : {false, true}) {
+        IncrementalDetokenizer detok(*tok, skip, true, std::span<const int32_t>(ids.data(), split));
+        std::string streamed;
+        for (int32_t id : output) streamed += detok.push(id);
+        streamed += detok.finish();
+        const std::string head = tok->decode(tail, skip);
+        std::vector<int32_t> joined = tail;
+        joined.insert(joined.end(), output.begin(), output.end());
+        const std::string full = tok->decode(joined, skip);
+        const bool clean = !tok->is_byte_fallback(tail.back()) &&
+                           !(head.size() >= 3 && head.compare(head.size() - 3, 3, "\xEF\xBF\xBD") == 0);
+        const std::string want = clean ? full.substr(head.size()) : tok->decode(output, skip);
+        ASSERT_TRUE(!clean || full.compare(0, head.size(), head) == 0) << "the tail's text is a prefix";
+        EXPECT_EQ(streamed, want) << c.dump().substr(0, 80) << " split " << split << " skip " << skip;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace turbolm
