@@ -16,6 +16,10 @@ struct TokenLogprob {
   int32_t token = -1;
   float logprob = 0.0f;
   std::vector<std::pair<int32_t, float>> top;  // top-N (token, logprob), descending
+  // The texts of `token` and of each `top` token as they read at this point of the sequence (a SentencePiece
+  // "▁upon" gives " upon"; special tokens by name), what OpenAI's logprobs show; empty without a tokenizer.
+  std::string text;
+  std::vector<std::string> top_text;
 };
 
 // One streamed chunk: what was generated since the previous chunk of the same request.

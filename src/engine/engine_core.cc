@@ -291,7 +291,13 @@ void EngineCore::append_token(Completion& c, int32_t token, TokenLogprob logprob
   RequestState& r = *c.seq.request;
   c.seq.token_ids.push_back(token);
   c.chunk.token_ids.push_back(token);
-  if (r.gen.logprobs > 0 || r.scoring()) c.chunk.logprobs.push_back(std::move(logprob));
+  if (r.gen.logprobs > 0 || r.scoring()) {
+    if (c.detokenizer) {  // before the push: the texts read as continuations of what came before
+      logprob.text = c.detokenizer->peek(token);
+      for (const auto& [id, lp] : logprob.top) logprob.top_text.push_back(c.detokenizer->peek(id));
+    }
+    c.chunk.logprobs.push_back(std::move(logprob));
+  }
   ++counters_.generation_tokens_total;
   if (c.seq.index == 0 && c.seq.num_generated() == 1 && r.gen.n > 1) fork_siblings(r);
 

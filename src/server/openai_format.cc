@@ -27,7 +27,14 @@ nlohmann::json usage_json(const GenerationRun& run) {
 
 namespace {
 
-std::string token_text(const Engine& engine, int32_t token) { return engine.decode({token}, false); }
+// The engine's text of the token (as it reads in the sequence); a decode of the id alone where it gave none.
+std::string token_text(const Engine& engine, int32_t token, const std::string* engine_text) {
+  return engine_text != nullptr && !engine_text->empty() ? *engine_text : engine.decode({token}, false);
+}
+std::string token_text(const Engine& engine, const TokenLogprob& lp) { return token_text(engine, lp.token, &lp.text); }
+std::string top_text(const Engine& engine, const TokenLogprob& lp, size_t i) {
+  return token_text(engine, lp.top[i].first, i < lp.top_text.size() ? &lp.top_text[i] : nullptr);
+}
 
 nlohmann::json utf8_bytes(const std::string& text) {
   nlohmann::json bytes = nlohmann::json::array();
@@ -40,10 +47,10 @@ nlohmann::json utf8_bytes(const std::string& text) {
 nlohmann::json chat_logprobs_json(const Engine& engine, const std::vector<TokenLogprob>& logprobs, int top_n) {
   nlohmann::json content = nlohmann::json::array();
   for (const TokenLogprob& lp : logprobs) {
-    std::string text = token_text(engine, lp.token);
+    std::string text = token_text(engine, lp);
     nlohmann::json top = nlohmann::json::array();
     for (size_t i = 0; i < lp.top.size() && static_cast<int>(i) < top_n; ++i) {
-      std::string alt = token_text(engine, lp.top[i].first);
+      std::string alt = top_text(engine, lp, i);
       top.push_back({{"token", alt}, {"logprob", lp.top[i].second}, {"bytes", utf8_bytes(alt)}});
     }
     content.push_back({{"token", text}, {"logprob", lp.logprob}, {"bytes", utf8_bytes(text)}, {"top_logprobs", top}});
@@ -56,12 +63,12 @@ nlohmann::json completion_logprobs_json(const Engine& engine, const std::vector<
   nlohmann::json tokens = nlohmann::json::array(), token_logprobs = nlohmann::json::array(),
                  top_logprobs = nlohmann::json::array(), offsets = nlohmann::json::array();
   for (const TokenLogprob& lp : logprobs) {
-    std::string text = token_text(engine, lp.token);
+    std::string text = token_text(engine, lp);
     tokens.push_back(text);
     token_logprobs.push_back(lp.logprob);
     nlohmann::json top = nlohmann::json::object();
     for (size_t i = 0; i < lp.top.size() && static_cast<int>(i) < top_n; ++i) {
-      top[token_text(engine, lp.top[i].first)] = lp.top[i].second;
+      top[top_text(engine, lp, i)] = lp.top[i].second;
     }
     top_logprobs.push_back(std::move(top));
     offsets.push_back(text_offset);

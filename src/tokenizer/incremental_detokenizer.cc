@@ -63,6 +63,15 @@ std::string IncrementalDetokenizer::push(int32_t id) {
   return delta;
 }
 
+std::string IncrementalDetokenizer::peek(int32_t id) const {
+  std::vector<int32_t> ids = ids_;
+  ids.push_back(id);
+  const std::string before = tok_.decode(ids_, false, spaces_between_special_tokens_);
+  const std::string after = tok_.decode(ids, false, spaces_between_special_tokens_);
+  if (after.size() >= before.size() && after.compare(0, before.size(), before) == 0) return after.substr(before.size());
+  return tok_.decode(std::span<const int32_t>(&id, 1), false, spaces_between_special_tokens_);
+}
+
 std::string IncrementalDetokenizer::finish() {
   const std::string emitted = decode_range(0, read_);
   const std::string full = decode_range(0, ids_.size());

@@ -116,6 +116,20 @@ class ServerE2E(unittest.TestCase):
             self.assertEqual(len(entry.top_logprobs), 3)
             # Greedy: the sampled token is the most likely one.
             self.assertAlmostEqual(entry.top_logprobs[0].logprob, entry.logprob, places=4)
+            self.assertEqual(entry.top_logprobs[0].token, entry.token)
+            self.assertEqual(bytes(entry.bytes), entry.token.encode())
+        # The tokens read as they do in the text (spaces kept): joined, they are the reply.
+        self.assertEqual("".join(e.token for e in content), r.choices[0].message.content)
+        # Completions: tokens join to the text, which continues the prompt (" upon", not "upon"), and text_offset
+        # points at each token; echo adds the prompt in front without gluing words.
+        c = self.client.completions.create(model=self.model, prompt="Once", max_tokens=6, temperature=0, logprobs=2,
+                                           extra_body={"ignore_eos": True}).choices[0]
+        self.assertTrue(c.text.startswith(" "), c.text)
+        self.assertEqual("".join(c.logprobs.tokens), c.text)
+        self.assertEqual(c.logprobs.text_offset, [len("".join(c.logprobs.tokens[:i])) for i in range(6)])
+        echo = self.client.completions.create(model=self.model, prompt="Once", max_tokens=6, temperature=0, echo=True,
+                                              extra_body={"ignore_eos": True}).choices[0]
+        self.assertEqual(echo.text, "Once" + c.text)
 
     def test_sampling_with_seed_is_reproducible(self):
         a = self.chat(temperature=1.0, seed=123, max_tokens=24).choices[0].message.content

@@ -85,6 +85,28 @@ TEST(Stories, LogprobsMatchTheModelsLogits) {
   }
 }
 
+// Text reads as a continuation of the prompt (SentencePiece's "▁upon" after "Once" gives " upon", as vLLM and
+// LMDeploy stream it), and so do the logprobs' token texts: joined, they are the output text; each top token's
+// text is what that token would have added there.
+TEST(Stories, TextAndLogprobTextsContinueThePrompt) {
+  auto engine = make_stories_engine({});
+  Request r = text_request("Once", 12);
+  r.gen.logprobs = 3;
+  r.gen.ignore_eos = true;
+  Result out = run_requests(*engine, {r})[0];
+  ASSERT_EQ(out.logprobs.size(), 12u);
+  ASSERT_FALSE(out.text.empty());
+  EXPECT_EQ(out.text[0], ' ') << out.text;
+  EXPECT_EQ(out.text, " " + engine->decode(out.ids, true));  // the ids alone lose the space
+  std::string joined;
+  for (const TokenLogprob& lp : out.logprobs) {
+    joined += lp.text;
+    ASSERT_EQ(lp.top_text.size(), lp.top.size());
+    EXPECT_EQ(lp.top_text[0], lp.text);  // greedy: the top token is the chosen one
+  }
+  EXPECT_EQ(joined, out.text);
+}
+
 TEST(Stories, MultiTokenStopStringStopsAndNeverLeaks) {
   auto engine = make_stories_engine({});
   const std::string prompt = "Once upon a time, there was a little girl named Lily";
