@@ -80,8 +80,11 @@ class BeastExchange final : public Exchange {
     res.set(http::field::cache_control, "no-cache");
     res.set("X-Accel-Buffering", "no");  // tell reverse proxies not to buffer the event stream
     add_headers(res, extra_headers_);
+    // HTTP/1.0 has no chunked encoding: the body runs until the connection closes.
+    chunked_ = request_.version() >= 11;
+    if (!chunked_) keep_alive_ = false;
     res.keep_alive(keep_alive_);
-    res.chunked(true);
+    res.chunked(chunked_);
     http::response_serializer<http::empty_body> serializer{res};
     error_code ec;
     stream_.expires_after(seconds(config_.write_timeout_s));
@@ -95,15 +98,19 @@ class BeastExchange final : public Exchange {
     if (broken_ || client_gone_) co_return false;
     error_code ec;
     stream_.expires_after(seconds(config_.write_timeout_s));
-    co_await asio::async_write(stream_, http::make_chunk(asio::buffer(data)),
-                               asio::redirect_error(asio::use_awaitable, ec));
+    if (chunked_) {
+      co_await asio::async_write(stream_, http::make_chunk(asio::buffer(data)),
+                                 asio::redirect_error(asio::use_awaitable, ec));
+    } else {
+      co_await asio::async_write(stream_, asio::buffer(data), asio::redirect_error(asio::use_awaitable, ec));
+    }
     stream_.expires_never();
     if (ec) broken_ = true;
     co_return !broken_;
   }
 
   asio::awaitable<void> end_stream() override {
-    if (broken_) co_return;
+    if (broken_ || !chunked_) co_return;  // unchunked (HTTP/1.0): closing the connection ends the body
     error_code ec;
     stream_.expires_after(seconds(config_.write_timeout_s));
     co_await asio::async_write(stream_, http::make_chunk_last(), asio::redirect_error(asio::use_awaitable, ec));
@@ -156,6 +163,7 @@ class BeastExchange final : public Exchange {
   const ServerConfig& config_;
   HeaderList extra_headers_;
   bool keep_alive_;
+  bool chunked_ = true;  // streamed bodies: chunked, or (HTTP/1.0) delimited by closing the connection
   bool started_ = false;
   bool broken_ = false;
   bool client_gone_ = false;
@@ -185,6 +193,22 @@ asio::awaitable<void> write_error_and_close(beast::tcp_stream& stream, const Api
   char sink[16384];
   for (size_t total = 0; !ec && total < (64u << 20);) {
     total += co_await stream.async_read_some(asio::buffer(sink), asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+// RFC 9112 2.2: a server SHOULD ignore empty lines before a request-line (clients that end a body with an extra
+// CRLF, then pipeline the next request). Reads until the buffer starts with something else.
+asio::awaitable<void> skip_empty_lines(beast::tcp_stream& stream, beast::flat_buffer& buffer, error_code& ec) {
+  while (true) {
+    const auto* data = static_cast<const char*>(buffer.data().data());
+    size_t blank = 0;
+    while (blank < buffer.size() && (data[blank] == '\r' || data[blank] == '\n')) ++blank;
+    buffer.consume(blank);
+    if (buffer.size() > 0) co_return;
+    const size_t n =
+        co_await stream.async_read_some(buffer.prepare(4096), asio::redirect_error(asio::use_awaitable, ec));
+    buffer.commit(n);
+    if (ec) co_return;
   }
 }
 
@@ -271,7 +295,8 @@ asio::awaitable<void> run_http_session(SessionEnv& env, asio::ip::tcp::socket so
     error_code ec;
     state->idle = true;
     stream.expires_after(seconds(config.idle_timeout_s));
-    co_await http::async_read_header(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    co_await skip_empty_lines(stream, buffer, ec);
+    if (!ec) co_await http::async_read_header(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
     state->idle = false;
     if (!ec && parser.get()[http::field::expect] == "100-continue" && !parser.is_done()) {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -296,7 +321,8 @@ asio::awaitable<void> run_http_session(SessionEnv& env, asio::ip::tcp::socket so
     std::string route;
     co_await dispatch(env, exchange, request, route);
     co_await exchange.stop_watch();
-    env.ctx.metrics.record_http(route, exchange.status());
+    // 499 (nginx's "client closed request"): the client left before any response was sent.
+    env.ctx.metrics.record_http(route, exchange.status() != 0 ? exchange.status() : 499);
     TLM_LOG_DEBUG("{} {} -> {} ({:.1f} ms)", sv(request.method_string()), sv(request.target()), exchange.status(),
                   std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
     if (!exchange.reusable()) break;

@@ -318,6 +318,67 @@ TEST_F(ServerTest, NonStreamingClientDisconnectCancelsToo) {
   socket.close();
   EXPECT_TRUE(engine_drains());
   EXPECT_EQ(get("/v1/models").status, 200);
+  // Nothing was sent back: the metrics count it as 499 (client closed request), not as status "0".
+  EXPECT_TRUE(metrics_show("route=\"/v1/chat/completions\",status=\"499\"")) << get("/metrics").body;
+  EXPECT_EQ(get("/metrics").body.find("status=\"0\""), std::string::npos);
+}
+
+// Reads everything the server sends until it closes the connection.
+std::string read_until_closed(boost::asio::ip::tcp::socket& socket) {
+  std::string all;
+  char buf[4096];
+  boost::system::error_code ec;
+  while (!ec) all.append(buf, socket.read_some(boost::asio::buffer(buf), ec));
+  return all;
+}
+
+// HTTP/1.0 has no chunked encoding: a stream to a 1.0 client is the raw event stream, ended by closing.
+TEST_F(ServerTest, StreamToHttp10ClientIsUnchunkedAndCloses) {
+  start();
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket socket(io);
+  socket.connect({boost::asio::ip::make_address("127.0.0.1"), port_});
+  const std::string body = chat({{"stream", true}}).dump();
+  const std::string request =
+      "POST /v1/chat/completions HTTP/1.0\r\nContent-Type: application/json\r\n"
+      "Content-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body;
+  boost::asio::write(socket, boost::asio::buffer(request));
+  const std::string reply = read_until_closed(socket);
+  const size_t head_end = reply.find("\r\n\r\n");
+  ASSERT_NE(head_end, std::string::npos) << reply;
+  const std::string head = reply.substr(0, head_end);
+  EXPECT_EQ(head.rfind("HTTP/1.0 200", 0), 0u) << head;
+  EXPECT_EQ(head.find("chunked"), std::string::npos) << head;
+  const std::vector<std::string> events = sse_payloads(reply.substr(head_end + 4));
+  ASSERT_FALSE(events.empty()) << reply;
+  EXPECT_EQ(events.back(), "[DONE]");
+  std::string text;
+  for (size_t i = 0; i + 1 < events.size(); ++i) {
+    const nlohmann::json chunk = nlohmann::json::parse(events[i]);  // a chunk size line would not parse
+    if (!chunk["choices"].empty()) text += chunk["choices"][0]["delta"].value("content", "");
+  }
+  EXPECT_EQ(text, kScript);
+}
+
+// RFC 9112 2.2: empty lines before a request-line are ignored (a client that ends a body with an extra CRLF and
+// pipelines the next request on the same connection).
+TEST_F(ServerTest, EmptyLinesBetweenPipelinedRequestsAreIgnored) {
+  start();
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket socket(io);
+  socket.connect({boost::asio::ip::make_address("127.0.0.1"), port_});
+  const std::string body = chat({{"max_tokens", 1}}).dump();
+  const std::string requests =
+      "\r\nPOST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\n\r\n" + body + "\r\n\r\nGET /v1/models HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  boost::asio::write(socket, boost::asio::buffer(requests));
+  const std::string reply = read_until_closed(socket);
+  size_t first = reply.find("HTTP/1.1 200"), second = reply.find("HTTP/1.1 200", first + 1);
+  EXPECT_NE(first, std::string::npos) << reply;
+  EXPECT_NE(second, std::string::npos) << reply;
+  EXPECT_NE(reply.find("\"object\":\"list\""), std::string::npos) << reply;
+  EXPECT_EQ(reply.find("400"), std::string::npos) << reply;
 }
 
 TEST_F(ServerTest, AbortRequestBySessionId) {
