@@ -1,8 +1,12 @@
 // turbolm: one binary, one subcommand per job (generate, tokenize, chat, serve, lite, bench, ...).
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <exception>
+#include <iostream>
+#include <new>
 
 #include "cli/argv_normalize.h"
 #include "cli/commands.h"
@@ -40,8 +44,17 @@ int main(int argc, char** argv) {
   } catch (const turbolm::Error& e) {
     std::fprintf(stderr, "turbolm: error: %s\n", e.what());
     return e.code() == turbolm::ErrorCode::kInvalidArgument ? 2 : 1;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "turbolm: error: out of memory\n");
+    return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "turbolm: error: %s\n", e.what());
+    return 1;
+  }
+  // Output that could not be written (a full disk, a closed pipe) is a failure, not a silent exit 0.
+  std::cout.flush();
+  if (std::fflush(stdout) != 0 || std::ferror(stdout) || !std::cout) {
+    std::fprintf(stderr, "turbolm: error: writing the output failed: %s\n", std::strerror(errno));
     return 1;
   }
   return 0;

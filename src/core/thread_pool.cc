@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <string>
+#include <system_error>
 
 #include "core/error.h"
 
@@ -32,10 +33,20 @@ void spin_then_yield(Done done) {
 
 ThreadPool::ThreadPool(int num_threads) {
   TLM_CHECK_GE(num_threads, 1);
-  for (int i = 1; i < num_threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+  try {
+    for (int i = 1; i < num_threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+  } catch (const std::system_error& e) {
+    // The threads already started wait for work: stop them, or unwinding destroys what they wait on.
+    const size_t started = workers_.size() + 1;
+    stop_workers();
+    TLM_FAIL(kOutOfMemory) << "cannot start " << num_threads << " threads (" << started << " started): " << e.what()
+                           << "; ask for fewer (--num-threads)";
+  }
 }
 
-ThreadPool::~ThreadPool() {
+ThreadPool::~ThreadPool() { stop_workers(); }
+
+void ThreadPool::stop_workers() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stop_.store(true);

@@ -38,6 +38,7 @@ class ThreadPool {
   static int default_num_threads();
 
  private:
+  void stop_workers();  // wakes the workers with stop_ set and joins them
   void worker_loop(int index);
   void run_chunk(int index);
 

@@ -120,9 +120,17 @@ LlmEngine::LlmEngine(EngineParts parts, const EngineConfig& config) : parts_(std
   if (config_.max_batch_size == 0) config_.max_batch_size = default_max_batch_size(model.device());
   TLM_CHECK_ARG(config.cache_block_seq_len >= 1) << "cache_block_seq_len must be >= 1";
   TLM_CHECK_ARG(config.max_prefill_token_num >= 1) << "max_prefill_token_num must be >= 1";
+  TLM_CHECK_ARG(config.session_len >= 0) << "session_len must be >= 0 (0 = the model's max positions), got "
+                                         << config.session_len;
+  TLM_CHECK_ARG(config.num_threads >= 0 && config.num_threads <= 4096)
+      << "num_threads must be in [0, 4096] (0 = all cores), got " << config.num_threads;
   config_.session_len = config.session_len > 0 ? config.session_len : static_cast<int>(mc.max_position_embeddings);
-  TLM_CHECK_ARG(config_.session_len >= 2) << "session_len must be >= 2 (the model config gives no "
-                                          << "max_position_embeddings; pass --session-len)";
+  if (config.session_len > 0) {
+    TLM_CHECK_ARG(config_.session_len >= 2) << "session_len must be >= 2, got " << config.session_len;
+  } else {
+    TLM_CHECK_ARG(config_.session_len >= 2) << "session_len must be >= 2 (the model config gives no "
+                                            << "max_position_embeddings; pass --session-len)";
+  }
 
   const int32_t block_size = config.cache_block_seq_len;
   const KvQuant quant = kv_quant_from_policy(config.quant_policy);
@@ -135,6 +143,12 @@ LlmEngine::LlmEngine(EngineParts parts, const EngineConfig& config) : parts_(std
     // weights in device memory, so the free figure already excludes them. Under tensor parallelism the spec
     // and the device are rank 0's: every rank holds one shard and a cache of the same size.
     pool.available_bytes = available_memory(model.device());
+  } else {
+    try {  // a block count is checked against it where it is known
+      pool.available_bytes = available_memory(model.device());
+    } catch (const Error&) {
+      pool.available_bytes = 0;
+    }
   }
   num_blocks_ = kv_pool_blocks(pool);
   TLM_LOG_INFO("KV cache: {} blocks x {} tokens = {} tokens, {:.1f} MiB ({} bytes/block, quant_policy {})", num_blocks_,

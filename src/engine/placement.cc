@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <fstream>
 #include <string>
 #include <utility>
@@ -26,6 +27,7 @@ Device resolve_device(std::string_view name) {
     std::string index(name.substr(5));
     TLM_CHECK_ARG(!index.empty() && index.find_first_not_of("0123456789") == std::string::npos)
         << "bad device '" << name << "': expected auto, cpu, cuda or cuda:N";
+    TLM_CHECK_ARG(index.size() <= 4) << "bad device '" << name << "': no GPU has that index";
     return Device::cuda(std::stoi(index));
   }
   TLM_FAIL(kInvalidArgument) << "bad device '" << name << "': expected auto, cpu, cuda or cuda:N";
@@ -75,9 +77,18 @@ int default_max_batch_size(Device device) {
 }
 
 int64_t kv_pool_blocks(const KvPoolRequest& r) {
-  TLM_CHECK_ARG(r.cache_max_entry_count > 0) << "cache_max_entry_count must be > 0, got " << r.cache_max_entry_count;
-  if (r.cache_max_entry_count >= 1) return static_cast<int64_t>(r.cache_max_entry_count);
+  TLM_CHECK_ARG(r.cache_max_entry_count > 0 && std::isfinite(r.cache_max_entry_count))
+      << "cache_max_entry_count must be a finite number > 0, got " << r.cache_max_entry_count;
   TLM_CHECK_GT(r.bytes_per_block, 0u);
+  if (r.cache_max_entry_count >= 1) {
+    const double bytes = std::floor(r.cache_max_entry_count) * static_cast<double>(r.bytes_per_block);
+    constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+    TLM_CHECK_ARG(r.available_bytes == 0 ? bytes < 0x1p62 : bytes <= static_cast<double>(r.available_bytes))
+        << "cache_max_entry_count " << r.cache_max_entry_count << " blocks need " << bytes / kGiB << " GiB; "
+        << static_cast<double>(r.available_bytes) / kGiB
+        << " GiB are available (a value below 1 is a fraction of the free memory)";
+    return static_cast<int64_t>(r.cache_max_entry_count);
+  }
   auto blocks = static_cast<int64_t>(r.cache_max_entry_count * static_cast<double>(r.available_bytes) /
                                      static_cast<double>(r.bytes_per_block));
   return std::max<int64_t>(1, std::min(blocks, r.max_useful_blocks));

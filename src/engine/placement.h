@@ -24,11 +24,13 @@ int default_max_batch_size(Device device);
 struct KvPoolRequest {
   double cache_max_entry_count = 0.8;  // < 1: fraction of available memory; >= 1: number of blocks
   size_t bytes_per_block = 0;          // across all layers, keys and values (KvCacheSpec::bytes_per_block)
-  size_t available_bytes = 0;          // available_memory() after the weights are loaded
+  size_t available_bytes = 0;          // available_memory() after the weights are loaded; 0 = unknown (a count
+                                       // is then taken as is)
   int64_t max_useful_blocks = 0;       // max_batch_size full-length sequences: more could never be used
 };
 
-// Number of KV blocks for the pool; at least 1. A fraction is capped at max_useful_blocks.
+// Number of KV blocks for the pool; at least 1. A fraction is capped at max_useful_blocks; a count must fit the
+// available memory (else kInvalidArgument saying how much it asks for).
 int64_t kv_pool_blocks(const KvPoolRequest& request);
 
 }  // namespace turbolm

@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+#include <string>
+
 #include "turbolm/engine.h"
 #include "turbolm/error.h"
 
@@ -32,6 +35,45 @@ TEST(DefaultMaxBatchSizeTest, EngineResolvesZeroAndRejectsNegative) {
   config.max_batch_size = 3;
   EXPECT_EQ(Engine::create(model, config)->config().max_batch_size, 3);
   config.max_batch_size = -1;
+  EXPECT_THROW(Engine::create(model, config), Error);
+}
+
+// A block count must fit the memory there is (1e12 blocks used to end in std::bad_alloc), and be finite.
+TEST(KvPoolBlocksTest, CountsAreCheckedAgainstAvailableMemory) {
+  KvPoolRequest r{.cache_max_entry_count = 100, .bytes_per_block = 1 << 20, .available_bytes = size_t{1} << 30};
+  EXPECT_EQ(kv_pool_blocks(r), 100);
+  r.cache_max_entry_count = 1e12;
+  try {
+    kv_pool_blocks(r);
+    ADD_FAILURE() << "accepted 1e12 blocks";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("GiB are available"), std::string::npos) << e.what();
+  }
+  r.available_bytes = 0;  // unknown: a sane count is taken as is, an absurd one is still refused
+  r.cache_max_entry_count = 100;
+  EXPECT_EQ(kv_pool_blocks(r), 100);
+  r.cache_max_entry_count = 1e300;
+  EXPECT_THROW(kv_pool_blocks(r), Error);
+  for (double bad : {0.0, -1.0, std::numeric_limits<double>::infinity(), std::numeric_limits<double>::quiet_NaN()}) {
+    r.cache_max_entry_count = bad;
+    EXPECT_THROW(kv_pool_blocks(r), Error) << bad;
+  }
+}
+
+// Engine flags with no meaning below zero are refused, not read as "the default".
+TEST(DefaultMaxBatchSizeTest, EngineRejectsNegativeSessionLenAndThreads) {
+  const std::string model = std::string(TURBOLM_SHARED_DIR) + "/models/stories260K-hf";
+  EngineConfig config;
+  config.device = "cpu";
+  config.num_threads = 1;
+  config.cache_max_entry_count = 64;
+  config.session_len = -1;
+  EXPECT_THROW(Engine::create(model, config), Error);
+  config.session_len = 0;
+  config.num_threads = -1;
+  EXPECT_THROW(Engine::create(model, config), Error);
+  config.num_threads = 5000;
   EXPECT_THROW(Engine::create(model, config), Error);
 }
 
