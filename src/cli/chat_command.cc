@@ -60,6 +60,7 @@ void run_chat(const ChatOptions& opt) {
   }
   ChatSession session;
   bool interrupted_at_prompt = false;
+  int failed_turns = 0;
   for (;;) {
     if (interactive) std::fputs("\n>>> ", stdout), std::fflush(stdout);
     std::string line;
@@ -91,13 +92,25 @@ void run_chat(const ChatOptions& opt) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
       }
     });
-    Response reply = pipe.chat(
-        session, line, opt.gen,
-        [](const GenerationOutput& chunk) {
-          std::fwrite(chunk.text.data(), 1, chunk.text.size(), stdout);
-          std::fflush(stdout);
-        },
-        stop.get_token());
+    Response reply;
+    try {
+      reply = pipe.chat(
+          session, line, opt.gen,
+          [](const GenerationOutput& chunk) {
+            std::fwrite(chunk.text.data(), 1, chunk.text.size(), stdout);
+            std::fflush(stdout);
+          },
+          stop.get_token());
+    } catch (const Error& e) {
+      // A turn that cannot run (e.g. the history outgrew --session-len) leaves the history as it was; the
+      // conversation goes on.
+      watcher.request_stop();
+      watcher.join();
+      ++failed_turns;
+      std::fflush(stdout);
+      std::fprintf(stderr, "turbolm: error: %s\n(this turn was dropped; /reset clears the history)\n", e.what());
+      continue;
+    }
     watcher.request_stop();
     watcher.join();
     if (reply.finish_reason == FinishReason::kAbort) std::fputs(" [stopped]", stdout);
@@ -105,6 +118,8 @@ void run_chat(const ChatOptions& opt) {
     std::fputs("\n", stdout);
     std::fflush(stdout);
   }
+  // Piped input: turns that failed make the exit status say so.
+  if (!interactive && failed_turns > 0) TLM_FAIL(kInvalidArgument) << failed_turns << " turn(s) failed";
 }
 
 void add_chat(CLI::App& app) {

@@ -53,6 +53,14 @@ def main():
     reply = run(common + ["chat", model, "--max-new-tokens", "16", "--cache-max-entry-count", "32"],
                 stdin="Who are you?\n/exit\n")
     assert reply.strip(), "empty chat output"
+    # A turn too long for --session-len is reported and dropped; the conversation goes on (here after /reset),
+    # and piped input then exits non-zero.
+    p = subprocess.run(common + ["chat", model, "--max-new-tokens", "8", "--cache-max-entry-count", "32",
+                                 "--session-len", "128"], input="Hi\n" + "word " * 300 + "\n/reset\nHi\n",
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 2, (p.returncode, p.stderr[-1000:])
+    assert "this turn was dropped" in p.stderr and "1 turn(s) failed" in p.stderr, p.stderr[-1000:]
+    assert "(history cleared)" in p.stdout and p.stdout.count("\n") >= 3, p.stdout
 
     # The server: token ids in, the fixture's greedy ids out; and a chat completion.
     with ServerProcess(a.turbolm, model, "--cache-max-entry-count", "64") as server:
