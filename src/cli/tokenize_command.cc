@@ -20,14 +20,22 @@ struct TokenizeOptions {
   bool skip_special = false;
 };
 
-// Ids on stdin: whitespace/comma separated, or a JSON array, or {"ids": [...]}.
-std::vector<int32_t> parse_ids(const std::string& input) {
+// Ids on stdin: whitespace/comma separated, or a JSON array, or {"ids": [...]}; each in [0, vocab_size).
+std::vector<int32_t> parse_ids(const std::string& input, int64_t vocab_size) {
   std::vector<int32_t> ids;
+  auto add = [&](int64_t id) {
+    TLM_CHECK_ARG(id >= 0 && id < vocab_size)
+        << "tokenize --decode: token id " << id << " is outside the vocabulary [0, " << vocab_size << ")";
+    ids.push_back(static_cast<int32_t>(id));
+  };
   auto j = nlohmann::json::parse(input, nullptr, /*allow_exceptions=*/false);
   if (!j.is_discarded() && (j.is_array() || (j.is_object() && j.contains("ids")))) {
     for (const auto& v : j.is_array() ? j : j["ids"]) {
       TLM_CHECK_ARG(v.is_number_integer()) << "tokenize --decode: ids must be integers";
-      ids.push_back(v.get<int32_t>());
+      // Beyond int64 the JSON parser keeps a float: refused above; unsigned ids past int64 read negative.
+      TLM_CHECK_ARG(!v.is_number_unsigned() || v.get<uint64_t>() <= uint64_t{INT64_MAX})
+          << "tokenize --decode: token id " << v.dump() << " is outside the vocabulary [0, " << vocab_size << ")";
+      add(v.get<int64_t>());
     }
     return ids;
   }
@@ -37,13 +45,18 @@ std::vector<int32_t> parse_ids(const std::string& input) {
   std::istringstream in(cleaned);
   std::string word;
   while (in >> word) {
+    int64_t id = 0;
     try {
       size_t used = 0;
-      ids.push_back(static_cast<int32_t>(std::stol(word, &used)));
+      id = std::stoll(word, &used);
       TLM_CHECK_ARG(used == word.size()) << "tokenize --decode: '" << word << "' is not a token id";
-    } catch (const std::logic_error&) {
+    } catch (const std::out_of_range&) {
+      TLM_FAIL(kInvalidArgument) << "tokenize --decode: token id " << word << " is outside the vocabulary [0, "
+                                 << vocab_size << ")";
+    } catch (const std::invalid_argument&) {
       TLM_FAIL(kInvalidArgument) << "tokenize --decode: '" << word << "' is not a token id";
     }
+    add(id);
   }
   return ids;
 }
@@ -52,7 +65,7 @@ void run(const TokenizeOptions& opt) {
   auto tok = Tokenizer::from_dir(opt.model);
   const std::string input{std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
   if (opt.decode) {
-    const std::string text = tok->decode(parse_ids(input), opt.skip_special);
+    const std::string text = tok->decode(parse_ids(input, tok->vocab_size()), opt.skip_special);
     if (opt.json) {
       std::cout << nlohmann::json{{"text", text}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
                 << "\n";

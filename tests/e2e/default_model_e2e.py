@@ -46,6 +46,11 @@ def main():
             ids = json.loads(run(common + ["tokenize", "--model", model, "--json"], stdin=case["prompt"]))["ids"]
             assert ids == case["prompt_ids"], (ids, case["prompt_ids"])
     print(f"generate / chat-template / tokenize: {len(greedy)} cases match transformers")
+    # Ids outside the vocabulary are refused, also past 32 bits (4294967298 used to wrap to id 2).
+    for bad in ("4294967298", "[4294967298]", "-1", "[18446744073709551615]"):
+        p = subprocess.run(common + ["tokenize", "--model", model, "--decode"], input=bad, capture_output=True,
+                           text=True, timeout=60)
+        assert p.returncode == 2 and "outside the vocabulary" in p.stderr, (bad, p.returncode, p.stderr)
 
     # generate --prompt prints text; chat answers a line from stdin.
     text = run(common + ["generate", "--model", model, "--prompt", greedy[0]["prompt"], "--max-new-tokens", "8"])
