@@ -1,7 +1,9 @@
 // `turbolm bench serve --base-url URL`: load-tests a running OpenAI-compatible server (ours or any other) and
 // reports TTFT, TPOT, ITL, E2EL, req/s and tok/s with `vllm bench serve`'s definitions.
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <limits>
 
@@ -33,6 +35,15 @@ void run_bench_serve(BenchServeOptions& opt) {
   TLM_CHECK_ARG(spec.request_rate > 0) << "--request-rate must be positive (inf = all at once)";
   TLM_CHECK_ARG(spec.max_concurrency >= 0) << "--max-concurrency must be >= 0";
   TLM_CHECK_ARG(opt.random_range_ratio >= 0 && opt.random_range_ratio < 1) << "--random-range-ratio must be in [0, 1)";
+  TLM_CHECK_ARG(opt.random_input_len >= 1) << "--random-input-len must be >= 1";
+  TLM_CHECK_ARG(opt.random_output_len >= 1) << "--random-output-len must be >= 1";
+  // Opened before the run: an unwritable path fails now, not after the whole benchmark.
+  std::ofstream result_file;
+  if (!opt.result_file.empty()) {
+    result_file.open(opt.result_file);
+    TLM_CHECK_ARG(result_file.is_open()) << "cannot write --result-file " << opt.result_file << ": "
+                                         << std::strerror(errno);
+  }
   if (spec.model.empty()) spec.model = server::fetch_model_name(spec);
 
   std::vector<server::BenchPrompt> prompts;
@@ -65,7 +76,9 @@ void run_bench_serve(BenchServeOptions& opt) {
     json["num_prompts"] = prompts.size();
     json["max_concurrency"] = spec.max_concurrency;
     json["request_rate"] = std::isfinite(spec.request_rate) ? nlohmann::json(spec.request_rate) : nlohmann::json("inf");
-    std::ofstream(opt.result_file) << json.dump(2) << "\n";
+    result_file << json.dump(2) << "\n";
+    result_file.close();
+    TLM_CHECK_ARG(!result_file.fail()) << "writing --result-file " << opt.result_file << " failed";
   }
   TLM_CHECK_ARG(summary.failed == 0) << summary.failed << " of " << prompts.size() << " requests failed";
 }

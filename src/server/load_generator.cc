@@ -12,6 +12,7 @@
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -128,7 +129,9 @@ asio::awaitable<RequestResult> send_one(const LoadSpec& spec, const BenchPrompt&
 
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
-  parser.body_limit(boost::none);
+  // Not boost::none: Boost 1.74 compares a Content-Length against an empty limit as "exceeded", which hid every
+  // plain (non-streamed) reply, errors included, behind "body limit exceeded".
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
   std::string pending;
   Clock::time_point last = start;
   bool done = false;

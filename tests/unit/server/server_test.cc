@@ -11,6 +11,7 @@
 
 #include "fake_engine.h"
 #include "http_client.h"
+#include "server/load_generator.h"
 
 namespace turbolm::server {
 namespace {
@@ -321,6 +322,24 @@ TEST_F(ServerTest, NonStreamingClientDisconnectCancelsToo) {
   // Nothing was sent back: the metrics count it as 499 (client closed request), not as status "0".
   EXPECT_TRUE(metrics_show("route=\"/v1/chat/completions\",status=\"499\"")) << get("/metrics").body;
   EXPECT_EQ(get("/metrics").body.find("status=\"0\""), std::string::npos);
+}
+
+// The load generator (bench serve) against this server: requests succeed, and a reply the server refuses shows
+// its status and message (a plain 400 body used to read as "http: body limit exceeded").
+TEST_F(ServerTest, LoadGeneratorRunsAndReportsServerErrors) {
+  start();
+  LoadSpec spec;
+  spec.port = port_;
+  spec.model = "fake-model";
+  LoadResult ok = run_load(spec, {{"Once upon a time", 4}, {"Hello", 4}});
+  ASSERT_EQ(ok.requests.size(), 2u);
+  for (const auto& r : ok.requests) EXPECT_TRUE(r.success) << r.error;
+  spec.temperature = -1;
+  LoadResult refused = run_load(spec, {{"Once upon a time", 4}});
+  ASSERT_EQ(refused.requests.size(), 1u);
+  EXPECT_FALSE(refused.requests[0].success);
+  EXPECT_NE(refused.requests[0].error.find("HTTP 400"), std::string::npos) << refused.requests[0].error;
+  EXPECT_NE(refused.requests[0].error.find("temperature"), std::string::npos) << refused.requests[0].error;
 }
 
 // Reads everything the server sends until it closes the connection.
