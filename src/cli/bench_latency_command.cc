@@ -2,7 +2,9 @@
 // memory bandwidth decode achieves next to what this machine can stream.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "cli/commands.h"
@@ -28,6 +30,8 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+double rounded(double v) { return std::round(v * 100.0) / 100.0; }  // two decimals, as printed before
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
@@ -36,6 +40,9 @@ double median(std::vector<double> v) {
 void run_latency(const LatencyOptions& opt) {
   TLM_CHECK_ARG(opt.input_len >= 1 && opt.output_len >= 1 && opt.repeat >= 1)
       << "--input-len, --output-len and --repeat must be positive";
+  TLM_CHECK_ARG(int64_t{opt.input_len} + opt.output_len <= (1 << 24))
+      << "--input-len + --output-len must be at most " << (1 << 24) << " tokens";
+  TLM_CHECK_ARG(opt.threads >= 0 && opt.threads <= 4096) << "--threads must be in [0, 4096] (0 = all cores)";
   ThreadPool pool(opt.threads > 0 ? opt.threads : ThreadPool::default_num_threads());
   ExecContext ctx;
   ctx.pool = &pool;
@@ -69,12 +76,18 @@ void run_latency(const LatencyOptions& opt) {
   const double machine_gbps = ctx.device.is_cpu() ? cpu::measure_read_bandwidth_gbps(pool) : 0.0;
 
   if (opt.json) {
-    std::printf(
-        "{\"model\":\"%s\",\"device\":\"%s\",\"threads\":%d,\"isa\":\"%s\",\"input_len\":%d,\"output_len\":%d,"
-        "\"prefill_tok_s\":%.2f,\"decode_tok_s\":%.2f,\"decode_bytes_per_token\":%.0f,\"achieved_gbps\":%.2f,"
-        "\"machine_read_gbps\":%.2f}\n",
-        opt.model.c_str(), ctx.device.to_string().c_str(), pool.num_threads(), cpu_features().to_string().c_str(),
-        opt.input_len, opt.output_len, prefill_tps, decode_tps, bytes_per_token, achieved_gbps, machine_gbps);
+    const nlohmann::ordered_json json = {{"model", opt.model},
+                                         {"device", ctx.device.to_string()},
+                                         {"threads", pool.num_threads()},
+                                         {"isa", cpu_features().to_string()},
+                                         {"input_len", opt.input_len},
+                                         {"output_len", opt.output_len},
+                                         {"prefill_tok_s", rounded(prefill_tps)},
+                                         {"decode_tok_s", rounded(decode_tps)},
+                                         {"decode_bytes_per_token", std::round(bytes_per_token)},
+                                         {"achieved_gbps", rounded(achieved_gbps)},
+                                         {"machine_read_gbps", rounded(machine_gbps)}};
+    std::printf("%s\n", json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return;
   }
   std::printf("model            %s (%s, %.1f MB weights)\n", opt.model.c_str(), config.architecture.c_str(),

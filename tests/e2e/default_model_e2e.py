@@ -67,6 +67,14 @@ def main():
     assert "this turn was dropped" in p.stderr and "1 turn(s) failed" in p.stderr, p.stderr[-1000:]
     assert "(history cleared)" in p.stdout and p.stdout.count("\n") >= 3, p.stdout
 
+    # bench latency --json is JSON whatever the model path holds (quotes and backslashes used to break it).
+    with tempfile.TemporaryDirectory() as tmp:
+        odd = os.path.join(tmp, 'q"m\\x')
+        os.symlink(os.path.abspath(model), odd)
+        out = json.loads(run(common + ["bench", "latency", "--model", odd, "--input-len", "4", "--output-len", "2",
+                                       "--repeat", "1", "--json"]))
+        assert out["model"] == odd and out["decode_tok_s"] > 0, out
+
     # The server: token ids in, the fixture's greedy ids out; and a chat completion.
     with ServerProcess(a.turbolm, model, "--cache-max-entry-count", "64") as server:
         case = greedy[0]
