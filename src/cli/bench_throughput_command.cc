@@ -37,13 +37,26 @@ std::vector<Job> make_jobs(const ThroughputOptions& opt, LlmEngine& engine) {
     std::ifstream in(opt.dataset);
     TLM_CHECK_ARG(in.good()) << "cannot read " << opt.dataset;
     std::string line;
-    while (static_cast<int>(jobs.size()) < opt.num_prompts && std::getline(in, line)) {
+    for (int line_no = 1; static_cast<int>(jobs.size()) < opt.num_prompts && std::getline(in, line); ++line_no) {
       if (line.empty()) continue;
-      nlohmann::json j = nlohmann::json::parse(line);
       Job job;
-      job.prompt = j.contains("prompt_ids") ? j["prompt_ids"].get<std::vector<int32_t>>()
-                                            : engine.encode(j.at("prompt").get<std::string>(), true);
-      job.output_len = j.value("output_len", opt.output_len);
+      try {
+        const nlohmann::json j = nlohmann::json::parse(line);
+        if (!j.is_object()) throw std::invalid_argument("not a JSON object");
+        if (j.contains("prompt_ids")) {
+          job.prompt = j["prompt_ids"].get<std::vector<int32_t>>();
+        } else if (j.contains("prompt")) {
+          job.prompt = engine.encode(j["prompt"].get<std::string>(), true);
+        } else {
+          throw std::invalid_argument("needs \"prompt\" or \"prompt_ids\"");
+        }
+        job.output_len = j.value("output_len", opt.output_len);
+        if (job.output_len < 1) throw std::invalid_argument("\"output_len\" must be >= 1");
+      } catch (const Error&) {
+        throw;
+      } catch (const std::exception& e) {
+        TLM_FAIL(kInvalidArgument) << opt.dataset << ":" << line_no << ": " << e.what();
+      }
       jobs.push_back(std::move(job));
     }
     TLM_CHECK_ARG(!jobs.empty()) << opt.dataset << " has no requests";
@@ -73,6 +86,10 @@ void bench_throughput(const ThroughputOptions& opt) {
   const int concurrency = opt.concurrency > 0 ? opt.concurrency : static_cast<int>(jobs.size());
   const ThroughputRun run = run_throughput(*engine, jobs, concurrency, GenerationConfig{});
   TLM_CHECK_ARG(run.failed == 0) << "a request ended with " << run.first_problem;
+  // Outputs cut short (session_len, the KV pool) would make the figures lie.
+  TLM_CHECK_ARG(run.short_outputs == 0) << run.short_outputs << " of " << jobs.size()
+                                        << " requests ended before their output length (first: " << run.first_problem
+                                        << "); raise --session-len or --cache-max-entry-count, or ask for less";
   const double seconds = run.seconds;
   EngineStats stats = engine->stats();
   nlohmann::ordered_json result = {

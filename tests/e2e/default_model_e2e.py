@@ -75,6 +75,19 @@ def main():
                                        "--repeat", "1", "--json"]))
         assert out["model"] == odd and out["decode_tok_s"] > 0, out
 
+    # bench throughput: a bad dataset line is named by file and line; outputs cut short by the KV pool fail the
+    # run instead of giving figures for fewer tokens.
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
+        f.write('{"prompt": "Once"}\n{bad\n')
+    p = subprocess.run(common + ["bench", "throughput", "--model", model, "--dataset", f.name],
+                       capture_output=True, text=True, timeout=120)
+    os.unlink(f.name)
+    assert p.returncode == 2 and f"{f.name}:2:" in p.stderr, (p.returncode, p.stderr[-500:])
+    p = subprocess.run(common + ["bench", "throughput", "--model", model, "--num-prompts", "2", "--input-len", "30",
+                                 "--output-len", "40", "--cache-max-entry-count", "2", "--cache-block-seq-len", "16"],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and "ended before their output length" in p.stderr, (p.returncode, p.stderr[-500:])
+
     # The server: token ids in, the fixture's greedy ids out; and a chat completion.
     with ServerProcess(a.turbolm, model, "--cache-max-entry-count", "64") as server:
         case = greedy[0]
