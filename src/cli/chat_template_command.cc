@@ -62,7 +62,7 @@ void add(CLI::App& app) {
   auto opts = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("chat-template", "Render a chat template over a conversation (JSON) to stdout");
   cmd->add_option("--model", opts->model, "Hugging Face model folder holding the chat template");
-  cmd->add_option("--template", opts->template_spec,
+  cmd->add_option("--template,--chat-template", opts->template_spec,
                   "a .jinja file, a ChatTemplateConfig .json file or a built-in name");
   cmd->add_option("--name", opts->template_name, "named template in the model folder (e.g. tool_use)");
   cmd->add_option("--context", opts->context, "JSON: messages, add_generation_prompt, tools, bos_token, ...")

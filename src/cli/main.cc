@@ -20,6 +20,37 @@ std::vector<CommandRegistration>& command_registry() {
 }
 }  // namespace turbolm::cli
 
+namespace {
+
+// The first word that names no command of its group ("turbolm foo", "turbolm bench foo"), with the group's
+// commands; "" when the command path is fine. CLI11 would only say "A subcommand is required".
+std::string unknown_command(CLI::App& app, const std::vector<std::string>& args) {
+  CLI::App* group = &app;
+  std::string path = "turbolm";
+  for (size_t i = 1; i < args.size(); ++i) {
+    const std::string& word = args[i];
+    if (word == "--log-level") {  // the one top-level option that takes a value
+      ++i;
+      continue;
+    }
+    if (word.starts_with("-")) continue;
+    const auto commands = group->get_subcommands([](CLI::App*) { return true; });
+    if (commands.empty()) return "";
+    CLI::App* next = nullptr;
+    std::string names;
+    for (CLI::App* c : commands) {
+      if (c->check_name(word)) next = c;
+      names += (names.empty() ? "" : ", ") + c->get_name();
+    }
+    if (next == nullptr) return "unknown command '" + path + " " + word + "'; one of: " + names;
+    group = next;
+    path += " " + word;
+  }
+  return "";
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   CLI::App app{"turbolm: compress, run and serve large language models (LMDeploy-compatible commands)", "turbolm"};
   app.require_subcommand(1);
@@ -35,6 +66,10 @@ int main(int argc, char** argv) {
   for (const auto& command : registry) command.add(app);
 
   std::vector<std::string> args = turbolm::cli::normalize_long_options(argc, argv);
+  if (const std::string unknown = unknown_command(app, args); !unknown.empty()) {
+    std::fprintf(stderr, "turbolm: error: %s (see --help)\n", unknown.c_str());
+    return 2;
+  }
   std::vector<const char*> cargs;
   for (const auto& a : args) cargs.push_back(a.c_str());
   try {

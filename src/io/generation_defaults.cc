@@ -1,3 +1,5 @@
+#include <fmt/format.h>
+
 #include <limits>
 
 #include "core/error.h"
@@ -13,8 +15,12 @@ constexpr int64_t kMaxInt = std::numeric_limits<int32_t>::max();
 std::optional<double> in_range(const JsonFields& f, std::string_view key, double lo, double hi, bool lo_open) {
   const std::optional<double> v = f.get_double(key);
   if (v && (*v < lo || *v > hi || (lo_open && *v == lo))) {
-    f.fail(key, "must be in " + std::string(lo_open ? "(" : "[") + std::to_string(lo) + ", " + std::to_string(hi) +
-                    "], got " + std::to_string(*v));
+    // "must be > 0", "must be >= 0" or "must be in (0, 1]", with numbers as short as they can be written.
+    const std::string low = fmt::format("{}", lo), high = fmt::format("{}", hi);
+    const std::string rule = hi == std::numeric_limits<double>::max()
+                                 ? (lo_open ? "> " : ">= ") + low
+                                 : "in " + std::string(lo_open ? "(" : "[") + low + ", " + high + "]";
+    f.fail(key, fmt::format("must be {}, got {}", rule, *v));
   }
   return v;
 }

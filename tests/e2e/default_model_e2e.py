@@ -67,6 +67,11 @@ def main():
     assert "this turn was dropped" in p.stderr and "1 turn(s) failed" in p.stderr, p.stderr[-1000:]
     assert "(history cleared)" in p.stdout and p.stdout.count("\n") >= 3, p.stdout
 
+    # An unknown command is named, with the commands of its group.
+    for words, named in ((["foo"], "'turbolm foo'"), (["bench", "foo"], "'turbolm bench foo'")):
+        p = subprocess.run([a.turbolm] + words, capture_output=True, text=True, timeout=60)
+        assert p.returncode == 2 and "unknown command " + named in p.stderr, (words, p.returncode, p.stderr)
+
     # bench latency --json is JSON whatever the model path holds (quotes and backslashes used to break it).
     with tempfile.TemporaryDirectory() as tmp:
         odd = os.path.join(tmp, 'q"m\\x')

@@ -49,9 +49,12 @@ TEST(GenerationDefaults, SamplingFields) {
 }
 
 TEST(GenerationDefaults, RejectsBadValues) {
+  // The rule reads as written, not as a range up to a 300-digit double.
   expect_error([&] { parse(R"({"temperature": -0.5})"); }, ErrorCode::kInvalidArgument,
-               {"generation_config.json", "'temperature' must be in"});
-  expect_error([&] { parse(R"({"top_p": 0})"); }, ErrorCode::kInvalidArgument, {"'top_p'"});
+               {"generation_config.json", "'temperature' must be >= 0, got -0.5"});
+  expect_error([&] { parse(R"({"repetition_penalty": 0})"); }, ErrorCode::kInvalidArgument,
+               {"'repetition_penalty' must be > 0, got 0"});
+  expect_error([&] { parse(R"({"top_p": 0})"); }, ErrorCode::kInvalidArgument, {"'top_p' must be in (0, 1], got 0"});
   expect_error([&] { parse(R"({"top_p": 1.5})"); }, ErrorCode::kInvalidArgument, {"'top_p'"});
   expect_error([&] { parse(R"({"top_k": -1})"); }, ErrorCode::kInvalidArgument, {"'top_k'"});
   expect_error([&] { parse(R"({"top_k": 0.5})"); }, ErrorCode::kInvalidArgument, {"'top_k' must be an integer"});
