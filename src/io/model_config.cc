@@ -110,6 +110,10 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j, std::string_view sou
   c.num_attention_heads = required_positive(text, "num_attention_heads");
   c.vocab_size = required_positive(text, "vocab_size");
   c.max_position_embeddings = text.get_int("max_position_embeddings", 0, kMaxInt).value_or(0);
+  // Every supported family gates its MLP with SiLU; another activation would run silently wrong.
+  if (const std::optional<std::string> act = text.get_string("hidden_act"); act && *act != "silu" && *act != "swish")
+    TLM_FAIL(kUnsupported) << text.source() << ": hidden_act '" << *act
+                           << "' is not supported (the model families here use silu)";
 
   c.num_key_value_heads =
       text.has("num_key_value_heads") ? required_positive(text, "num_key_value_heads") : c.num_attention_heads;

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/logging.h"
 #include "ops/elementwise.h"
 
 namespace turbolm {
@@ -242,6 +243,11 @@ DecoderWeights load_decoder_weights(const ModelConfig& c, const FamilySpec& fami
     LinearWeight up = shard_rows(loader.linear(layer_name(family.up, i), I, H), i_begin, i_end);
     l.gate_up = loader.place(fuse({gate, up}, "gate/up"));
     l.down = loader.place(shard_columns(loader.linear(layer_name(family.down, i), H, I), i_begin, i_end, s.rank == 0));
+  }
+  // Like transformers, more layers than config.json names are a warning (the output will not be the model's).
+  if (source.contains(layer_name(family.attn_norm, c.num_hidden_layers)) && s.rank == 0) {
+    TLM_LOG_WARNING("{}: the checkpoint has layers past num_hidden_layers = {} in config.json; they are not used",
+                    source.dir().string(), c.num_hidden_layers);
   }
   return w;
 }

@@ -124,6 +124,14 @@ TEST(ModelConfig, UnknownRopeTypeIsUnsupported) {
       ErrorCode::kUnsupported, {"config.json", "rope type 'ntk-by-parts'"});
 }
 
+// The MLP runs SiLU: a config asking for another activation is refused, not run wrong.
+TEST(ModelConfig, HiddenActOtherThanSiluIsUnsupported) {
+  EXPECT_NO_THROW(parse(with(llama(), "hidden_act", "silu")));
+  EXPECT_NO_THROW(parse(llama()));  // absent: the families' default
+  expect_error([&] { parse(with(llama(), "hidden_act", "gelu_pytorch_tanh")); }, ErrorCode::kUnsupported,
+               {"config.json", "hidden_act 'gelu_pytorch_tanh' is not supported"});
+}
+
 TEST(ModelConfig, YarnAndLongRope) {
   const ModelConfig yarn = parse(with(llama(), "rope_scaling",
                                       {{"type", "yarn"},

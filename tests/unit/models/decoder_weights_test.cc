@@ -108,6 +108,19 @@ TEST_F(TinyFolder, MissingTensorNamesIt) {
   }
 }
 
+// A checkpoint with more layers than config.json names loads what config.json asks for, with a warning (as
+// transformers does): the output will not be the checkpoint's model.
+TEST_F(TinyFolder, LayersPastTheConfigAreAWarning) {
+  write_config("LlamaForCausalLM", true);
+  NamedTensors t = llama_tensors();
+  t.push_back({"model.layers.1.input_layernorm.weight", filled({8}, 1)});
+  write_safetensors(dir_ / "model.safetensors", t);
+  ::testing::internal::CaptureStderr();
+  auto model = load_model(dir_);
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(log.find("layers past num_hidden_layers = 1"), std::string::npos) << log;
+}
+
 TEST_F(TinyFolder, WrongShapeIsInvalidArgument) {
   write_config("LlamaForCausalLM", true);
   NamedTensors t = llama_tensors();
