@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "cli/commands.h"
+#include "cli/validators.h"
 #include "core/error.h"
 #include "server/load_generator.h"
 
@@ -104,7 +105,9 @@ void add_bench_serve(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--temperature", opt->spec.temperature, "sampling temperature (0 = greedy)")->capture_default_str();
   cmd->add_flag("--ignore-eos", opt->spec.ignore_eos, "generate exactly max_tokens per request");
-  cmd->add_option("--seed", opt->spec.seed, "dataset and arrival-time seed")->capture_default_str();
+  cmd->add_option("--seed", opt->spec.seed, "dataset and arrival-time seed")
+      ->check(uint64_value())
+      ->capture_default_str();
   cmd->add_option("--result-file", opt->result_file, "write the summary as JSON here");
   cmd->callback([opt] { run_bench_serve(*opt); });
 }

@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/engine_options.h"
+#include "cli/validators.h"
 #include "core/error.h"
 #include "engine/llm_engine.h"
 #include "engine/throughput_run.h"
@@ -138,7 +139,7 @@ void add_bench_throughput(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--concurrency", opt->concurrency, "requests in flight at most (0 = all)")->capture_default_str();
   cmd->add_option("--dataset", opt->dataset, "JSONL: {\"prompt\": text | \"prompt_ids\": [...], \"output_len\": n}");
-  cmd->add_option("--seed", opt->seed, "seed of the random prompts")->capture_default_str();
+  cmd->add_option("--seed", opt->seed, "seed of the random prompts")->check(uint64_value())->capture_default_str();
   cmd->add_flag("--json", opt->json, "print one JSON object");
   add_engine_options(*cmd, opt->engine);
   cmd->callback([opt] { bench_throughput(*opt); });

@@ -136,7 +136,7 @@ void add_chat(CLI::App& app) {
   cmd->add_option("--repetition-penalty", g.repetition_penalty, "HF repetition penalty (1 = off)")
       ->capture_default_str();
   auto* seed =
-      cmd->add_option("--seed", "random seed (same seed, same reply)")->type_name("UINT")->check(non_negative());
+      cmd->add_option("--seed", "random seed (same seed, same reply)")->type_name("UINT64")->check(uint64_value());
   cmd->callback([opt, seed] {
     if (seed->count() > 0) opt->gen.random_seed = seed->as<uint64_t>();
     run_chat(*opt);

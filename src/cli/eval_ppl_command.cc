@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/engine_options.h"
+#include "cli/validators.h"
 #include "core/error.h"
 #include "engine/perplexity.h"
 
@@ -61,7 +62,8 @@ void add_eval_ppl(CLI::App& app) {
   cmd->add_option("--text", opt->text, "UTF-8 text file")->required()->check(CLI::ExistingFile);
   cmd->add_option("--context", opt->context, "window length in tokens (0 = min(session_len, 1024))");
   cmd->add_option("--stride", opt->stride, "window step in tokens (0 = context / 2)");
-  cmd->add_option("--max-tokens", opt->max_tokens, "score only the first N tokens of the text (0 = all)");
+  cmd->add_option("--max-tokens", opt->max_tokens, "score only the first N tokens of the text (0 = all)")
+      ->check(non_negative());
   cmd->add_flag("--json", opt->json, "print one JSON object");
   add_engine_options(*cmd, opt->engine);
   cmd->callback([opt] { run_ppl(*opt); });

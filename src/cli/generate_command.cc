@@ -122,7 +122,7 @@ void add_generate(CLI::App& app) {
       cmd->add_option("--top-k", g.top_k, "keep the k most likely tokens (0 = off)"),
       cmd->add_option("--top-p", g.top_p, "nucleus sampling mass (1 = off)"),
       cmd->add_option("--min-p", g.min_p, "drop tokens below min_p x the top probability (0 = off)"),
-      cmd->add_option("--seed", "random seed (same seed, same output)")->type_name("UINT")->check(non_negative()),
+      cmd->add_option("--seed", "random seed (same seed, same output)")->type_name("UINT64")->check(uint64_value()),
   };
   cmd->add_option("--repetition-penalty", g.repetition_penalty, "HF repetition penalty (1 = off)");
   cmd->add_flag("--ignore-eos", g.ignore_eos, "keep generating past end-of-sequence tokens");

@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cmath>
+#include <stdexcept>
 #include <string>
 
 namespace turbolm::cli {
@@ -28,6 +29,22 @@ inline CLI::Validator number_at_least_zero(bool strictly, const char* label) {
       label);
 }
 }  // namespace detail
+
+// For ->check(): the flag's value is an integer in [0, 2^64) (seeds: CLI11 would saturate larger ones silently).
+inline CLI::Validator uint64_value() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos)
+          return "must be an integer >= 0, got '" + text + "'";
+        try {
+          (void)std::stoull(text);
+        } catch (const std::out_of_range&) {
+          return "must be below 2^64, got " + text;
+        }
+        return "";
+      },
+      "");  // the option's type name says it
+}
 
 // For ->check(): the flag's value is a number >= 0.
 inline CLI::Validator non_negative() { return detail::number_at_least_zero(false, "NONNEGATIVE"); }

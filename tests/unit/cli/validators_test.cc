@@ -10,7 +10,7 @@ namespace {
 // Parses `value` into a flag checked by `check`; returns the parse error's text ("" = accepted).
 std::string parse_error(const CLI::Validator& check, const std::string& value) {
   CLI::App app;
-  double parsed = 0.0;
+  std::string parsed;  // the validator sees the text as given
   app.add_option("--n", parsed)->check(check);
   try {
     app.parse(std::vector<std::string>{value, "--n"});  // CLI11 takes the arguments in reverse
@@ -39,6 +39,14 @@ TEST(CliValidators, RefusalsNameTheFlagAndTheRule) {
     const std::string text = parse_error(non_negative(), v);
     EXPECT_NE(text.find("is not a number"), std::string::npos) << v << ": " << text;
   }
+}
+
+// Seeds: the whole uint64 range, nothing past it (CLI11 saturated 2^64 to 2^64 - 1), no signs or fractions.
+TEST(CliValidators, Uint64TakesExactlyTheRange) {
+  for (const char* v : {"0", "5", "18446744073709551615"}) EXPECT_EQ(parse_error(uint64_value(), v), "") << v;
+  EXPECT_NE(parse_error(uint64_value(), "18446744073709551616").find("must be below 2^64"), std::string::npos);
+  for (const char* v : {"-1", "1.5", "1e3", "x", "+3"})
+    EXPECT_NE(parse_error(uint64_value(), v).find("must be an integer >= 0"), std::string::npos) << v;
 }
 
 }  // namespace
