@@ -1,6 +1,7 @@
 #include "tokenizer/json_loader.h"
 
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "core/error.h"
@@ -92,6 +93,10 @@ class Handler : public nlohmann::json_sax<json> {
   }
   bool vocab_id(int64_t v) {
     if (mode_ != Mode::kVocab || out_.vocab.empty()) return fail();
+    if (v < 0 || v > std::numeric_limits<int32_t>::max()) {  // a wrapped id would shadow another token
+      error_ = "model.vocab: id " + std::to_string(v) + " of '" + out_.vocab.back().first + "' is outside [0, 2^31)";
+      return false;
+    }
     out_.vocab.back().second = static_cast<int32_t>(v);
     return true;
   }

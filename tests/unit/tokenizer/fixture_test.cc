@@ -1,7 +1,10 @@
 // Compares encode/decode with reference ids made by Hugging Face tokenizers (tools/tokenizer_make_fixtures.py).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -138,6 +141,24 @@ TEST(TokenizerLoad, MissingFolderNamesIt) {
     EXPECT_EQ(e.code(), ErrorCode::kNotFound);
     EXPECT_NE(std::string(e.what()).find("/nonexistent/model"), std::string::npos);
   }
+}
+
+// A vocab id that does not fit an int32 (or is negative) is refused: wrapped, it would shadow another token.
+TEST(TokenizerLoad, VocabIdsOutsideInt32AreRefused) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("turbolm_vocab_ids_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  for (const char* id : {"-3", "4294967298"}) {
+    std::ofstream(dir / "tokenizer.json")
+        << R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": )" << id << R"(}, "merges": []}})";
+    try {
+      Tokenizer::from_dir(dir);
+      ADD_FAILURE() << id << " accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("outside [0, 2^31)"), std::string::npos) << e.what();
+    }
+  }
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
