@@ -50,7 +50,7 @@ std::string normalize_messages(const nlohmann::json& messages) {
     if (!role) message.invalid("role", "is required");
     if (*role != "system" && *role != "developer" && *role != "user" && *role != "assistant" && *role != "tool" &&
         *role != "function") {
-      message.invalid("role", "must be one of system, developer, user, assistant, tool");
+      message.invalid("role", "must be one of system, developer, user, assistant, tool, function");
     }
     nlohmann::json copy = messages[i];
     auto content = copy.find("content");
