@@ -10,6 +10,7 @@
 #include <concepts>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <stop_token>
 #include <string>
@@ -56,6 +57,12 @@ class Pipeline {
   // are at [i * n, (i + 1) * n), in completion order. Invalid input throws turbolm::Error before anything runs.
   std::vector<Response> operator()(const std::vector<std::string>& prompts, const GenerationConfig& gen = {},
                                    PromptStyle style = PromptStyle::kChat);
+  // `pipe({"Hi", "Shanghai is"})`: without this overload two string literals could also build the conversation
+  // list below (vector's iterator-pair constructor) and the call would be ambiguous.
+  std::vector<Response> operator()(std::initializer_list<std::string> prompts, const GenerationConfig& gen = {},
+                                   PromptStyle style = PromptStyle::kChat) {
+    return (*this)(std::vector<std::string>(prompts), gen, style);
+  }
   // One prompt, one Response (a template so that `pipe({"Hi", "Shanghai is"})` stays a batch call).
   template <typename Text>
   requires std::convertible_to<const Text&, std::string_view> Response
@@ -71,6 +78,11 @@ class Pipeline {
   // completion has finished. A stop request cancels what is still running (final chunks carry kAbort).
   void stream_infer(const std::vector<std::string>& prompts, const GenerationConfig& gen,
                     const StreamCallback& on_output, PromptStyle style = PromptStyle::kChat, std::stop_token stop = {});
+  void stream_infer(std::initializer_list<std::string> prompts, const GenerationConfig& gen,
+                    const StreamCallback& on_output, PromptStyle style = PromptStyle::kChat,
+                    std::stop_token stop = {}) {  // as operator()'s: a braced list of strings is a prompt list
+    stream_infer(std::vector<std::string>(prompts), gen, on_output, style, stop);
+  }
   void stream_infer(const std::vector<std::vector<ChatMessage>>& conversations, const GenerationConfig& gen,
                     const StreamCallback& on_output, std::stop_token stop = {});
 

@@ -69,7 +69,7 @@ void run_chat(const ChatOptions& opt) {
     if (interrupted) {
       if (interrupted_at_prompt) break;
       interrupted_at_prompt = true;
-      std::fputs("\n(Ctrl-C again or /exit to quit)", stdout);
+      std::fputs("\n(Ctrl-C again or /exit to quit)", stderr);  // notices: stdout carries only replies
       continue;
     }
     interrupted_at_prompt = false;
@@ -77,7 +77,7 @@ void run_chat(const ChatOptions& opt) {
     if (line == "/exit" || line == "exit") break;
     if (line == "/reset" || line == "reset") {
       session.reset();
-      std::fputs("(history cleared)\n", stdout);
+      std::fputs("(history cleared)\n", stderr);
       continue;
     }
 

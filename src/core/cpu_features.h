@@ -19,7 +19,8 @@ struct CpuFeatures {
   std::string to_string() const;
 };
 
-// Detected once; TURBOLM_CPU_ISA=portable|avx2|avx512 caps the level (for tests and comparisons).
+// Detected once; TURBOLM_CPU_ISA=portable|avx2 caps the level (for tests and comparisons; unset: the best the CPU
+// has).
 const CpuFeatures& cpu_features();
 
 }  // namespace turbolm

@@ -65,6 +65,22 @@ TEST(Pipeline, NCompletionsPerPrompt) {
   for (size_t i = 0; i < out.size(); ++i) EXPECT_EQ(out[i].index, static_cast<int>(i % 2));
 }
 
+// The calls as docs/pipeline.md writes them compile and mean what they say: a braced list of string literals is
+// a batch of prompts (it used to be ambiguous with the conversation-list overload), a braced conversation list is
+// conversations.
+TEST(Pipeline, BracedPromptListsAreBatches) {
+  Pipeline pipe(kModel, small_config());
+  std::vector<Response> out = pipe({"Once upon a time", "The dog"});
+  ASSERT_EQ(out.size(), 2u);
+  int chunks = 0;
+  pipe.stream_infer({"Tell me a joke", "Tell me a poem"}, greedy(4),
+                    [&](int prompt_index, const GenerationOutput&) { chunks += prompt_index >= 0 ? 1 : 0; });
+  EXPECT_GT(chunks, 0);
+  std::vector<ChatMessage> conversation = {{"system", "You are terse."}, {"user", "2 + 2?"}};
+  EXPECT_EQ(pipe(std::vector<std::vector<ChatMessage>>{conversation}, greedy(4)).size(), 1u);
+  EXPECT_EQ(pipe({conversation, conversation}, greedy(4)).size(), 2u);
+}
+
 TEST(Pipeline, ChatKeepsHistoryAndReusesItsPrefix) {
   Pipeline pipe(kModel, small_config());
   ChatSession session;
