@@ -14,6 +14,24 @@
 
 namespace turbolm {
 
+namespace {
+
+// A CUDA device that exists, or a clear error (not the runtime's "driver version is insufficient" from deep
+// inside the first CUDA call on a machine without a GPU).
+Device checked_cuda(std::string_view name, int index) {
+#if TURBOLM_WITH_CUDA
+  const int count = cuda_device_count();
+  if (count == 0)
+    TLM_FAIL(kUnsupported) << "--device " << name
+                           << ": no CUDA GPU is visible (no driver, no device, or CUDA_VISIBLE_DEVICES hides them)";
+  TLM_CHECK_ARG(index < count) << "--device " << name << ": " << count
+                               << " CUDA GPU(s) visible (cuda:0 to cuda:" << count - 1 << ")";
+#endif
+  return Device::cuda(index);
+}
+
+}  // namespace
+
 Device resolve_device(std::string_view name) {
   if (name == "auto") {
 #if TURBOLM_WITH_CUDA
@@ -22,13 +40,13 @@ Device resolve_device(std::string_view name) {
     return Device::cpu();
   }
   if (name == "cpu") return Device::cpu();
-  if (name == "cuda") return Device::cuda(0);
+  if (name == "cuda") return checked_cuda(name, 0);
   if (name.starts_with("cuda:")) {
     std::string index(name.substr(5));
     TLM_CHECK_ARG(!index.empty() && index.find_first_not_of("0123456789") == std::string::npos)
         << "bad device '" << name << "': expected auto, cpu, cuda or cuda:N";
     TLM_CHECK_ARG(index.size() <= 4) << "bad device '" << name << "': no GPU has that index";
-    return Device::cuda(std::stoi(index));
+    return checked_cuda(name, std::stoi(index));
   }
   TLM_FAIL(kInvalidArgument) << "bad device '" << name << "': expected auto, cpu, cuda or cuda:N";
 }

@@ -77,5 +77,23 @@ TEST(DefaultMaxBatchSizeTest, EngineRejectsNegativeSessionLenAndThreads) {
   EXPECT_THROW(Engine::create(model, config), Error);
 }
 
+// --device cuda where no GPU can be used fails up front as unsupported, naming the flag (the first CUDA call deep
+// in the engine used to report "CUDA driver version is insufficient"). On a machine with a GPU it loads.
+TEST(DefaultMaxBatchSizeTest, CudaDeviceWithoutAGpuIsAClearError) {
+  const std::string model = std::string(TURBOLM_SHARED_DIR) + "/models/stories260K-hf";
+  EngineConfig config;
+  config.device = "cuda";
+  config.cache_max_entry_count = 16;
+  try {
+    Engine::create(model, config);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kUnsupported) << e.what();
+    const std::string what = e.what();
+    EXPECT_TRUE(what.find("no CUDA GPU is visible") != std::string::npos ||
+                what.find("no CUDA backend") != std::string::npos)
+        << what;
+  }
+}
+
 }  // namespace
 }  // namespace turbolm
