@@ -90,33 +90,51 @@ TEST(Detokenizer, PromptContextKeepsTheLeadingSpace) {
   EXPECT_EQ(streamed + detok.finish(), " upon a time");
 }
 
-// Every split of the fixtures' ids into (prompt, output): the deltas concatenate to decode(tail + output) minus
+// Streams ids[split:] with ids[:split] as the prompt: the deltas concatenate to decode(tail + output) minus
 // decode(tail) for the prompt's last 6 ids, or to decode(output) when the tail ends inside a byte run or a UTF-8
 // sequence (the detokenizer then starts without it).
+void expect_context_stream(const Tokenizer& tok, const std::vector<int32_t>& ids, size_t split, bool skip,
+                           const std::string& label) {
+  const std::vector<int32_t> tail(ids.begin() + std::max<std::ptrdiff_t>(0, split - 6), ids.begin() + split);
+  const std::vector<int32_t> output(ids.begin() + split, ids.end());
+  IncrementalDetokenizer detok(tok, skip, true, std::span<const int32_t>(ids.data(), split));
+  std::string streamed;
+  for (int32_t id : output) streamed += detok.push(id);
+  streamed += detok.finish();
+  const std::string head = tok.decode(tail, skip);
+  std::vector<int32_t> joined = tail;
+  joined.insert(joined.end(), output.begin(), output.end());
+  const std::string full = tok.decode(joined, skip);
+  const bool clean = !tok.is_byte_fallback(tail.back()) &&
+                     !(head.size() >= 3 && head.compare(head.size() - 3, 3, "\xEF\xBF\xBD") == 0);
+  ASSERT_TRUE(!clean || full.compare(0, head.size(), head) == 0) << label << ": the tail's text is a prefix";
+  EXPECT_EQ(streamed, clean ? full.substr(head.size()) : tok.decode(output, skip))
+      << label << " split " << split << " skip " << skip;
+}
+
+// Every third split of the fixtures' ids into (prompt, output).
 TEST_P(DetokenizerTest, PromptContextStreamsTheContinuation) {
   const auto fixture = nlohmann::json::parse(test::read_file(test::fixture_dir() / (GetParam() + ".json")));
   auto tok = Tokenizer::from_dir(test::shared_dir() / fixture["folder"].get<std::string>());
   for (const auto& c : fixture["cases"]) {
     const auto ids = c["ids_special"].get<std::vector<int32_t>>();
-    for (size_t split = 1; split < ids.size(); split += 3) {
-      const std::vector<int32_t> tail(ids.begin() + std::max<std::ptrdiff_t>(0, split - 6), ids.begin() + split);
-      const std::vector<int32_t> output(ids.begin() + split, ids.end());
-      for (bool skip : {false, true}) {
-        IncrementalDetokenizer detok(*tok, skip, true, std::span<const int32_t>(ids.data(), split));
-        std::string streamed;
-        for (int32_t id : output) streamed += detok.push(id);
-        streamed += detok.finish();
-        const std::string head = tok->decode(tail, skip);
-        std::vector<int32_t> joined = tail;
-        joined.insert(joined.end(), output.begin(), output.end());
-        const std::string full = tok->decode(joined, skip);
-        const bool clean = !tok->is_byte_fallback(tail.back()) &&
-                           !(head.size() >= 3 && head.compare(head.size() - 3, 3, "\xEF\xBF\xBD") == 0);
-        const std::string want = clean ? full.substr(head.size()) : tok->decode(output, skip);
-        ASSERT_TRUE(!clean || full.compare(0, head.size(), head) == 0) << "the tail's text is a prefix";
-        EXPECT_EQ(streamed, want) << c.dump().substr(0, 80) << " split " << split << " skip " << skip;
-      }
-    }
+    for (size_t split = 1; split < ids.size(); split += 3)
+      for (bool skip : {false, true}) expect_context_stream(*tok, ids, split, skip, c.dump().substr(0, 80));
+  }
+}
+
+// Random ids (byte tokens and specials often) split at random points: never a divergence, same rule.
+TEST_P(DetokenizerTest, PromptContextWithRandomIds) {
+  const auto fixture = nlohmann::json::parse(test::read_file(test::fixture_dir() / (GetParam() + ".json")));
+  auto tok = Tokenizer::from_dir(test::shared_dir() / fixture["folder"].get<std::string>());
+  std::mt19937 rng(99);
+  std::uniform_int_distribution<int32_t> any(0, tok->vocab_size() - 1);
+  std::uniform_int_distribution<int32_t> low(0, 300);
+  for (int round = 0; round < 100; ++round) {
+    std::vector<int32_t> ids;
+    for (int i = 0; i < 30; ++i) ids.push_back(rng() % 3 == 0 ? low(rng) : any(rng));
+    const size_t split = 1 + rng() % 20;
+    for (bool skip : {false, true}) expect_context_stream(*tok, ids, split, skip, "round " + std::to_string(round));
   }
 }
 
