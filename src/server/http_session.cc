@@ -62,8 +62,12 @@ class BeastExchange final : public Exchange {
     res.set(http::field::content_type, bsv(content_type));
     add_headers(res, extra_headers_);
     res.keep_alive(keep_alive_);
-    if (request_.method() != http::verb::head) res.body() = std::move(body);
-    res.prepare_payload();
+    if (request_.method() == http::verb::head) {
+      res.content_length(body.size());  // what GET would send (RFC 9110 9.3.2), without the body
+    } else {
+      res.body() = std::move(body);
+      res.prepare_payload();
+    }
     error_code ec;
     stream_.expires_after(seconds(config_.write_timeout_s));
     co_await http::async_write(stream_, res, asio::redirect_error(asio::use_awaitable, ec));

@@ -102,6 +102,12 @@ TEST_F(ServerTest, ListsModelsAndHealth) {
   EXPECT_EQ(r.json()["data"][0]["id"], "fake-model");
   EXPECT_EQ(get("/health").status, 200);
   EXPECT_EQ(testing::http_request(port_, "HEAD", "/health").status, 200);
+  // HEAD: GET's headers, Content-Length included, and no body.
+  HttpResponse head = testing::http_request(port_, "HEAD", "/v1/models");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.header("Content-Length"), std::to_string(r.body.size()));
+  EXPECT_TRUE(head.body.empty());
+  EXPECT_EQ(get("/v1/models").status, 200);  // the connection handling after a HEAD is sound
 }
 
 TEST_F(ServerTest, ChatCompletionWithUsage) {
