@@ -20,10 +20,46 @@ struct MatchData {
   MatchData() { data = pcre2_match_data_create(16, nullptr); }
   ~MatchData() { pcre2_match_data_free(data); }
 };
+// Unicode's White_Space characters, what Oniguruma's \s matches. PCRE2 10.42's \s also takes U+180E (Mongolian
+// vowel separator, whitespace only before Unicode 6.3): " \u180e1" split differently from Hugging Face.
+constexpr std::string_view kWhiteSpace =
+    "\\t\\n\\x{0B}\\f\\r\\x{20}\\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}";
+
 }  // namespace
 
-Regex::Regex(const std::string& pattern) : impl_(std::make_unique<Impl>()) {
-  impl_->pattern = pattern;
+std::string Regex::oniguruma_to_pcre2(std::string_view pattern) {
+  std::string out;
+  bool in_class = false;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    const char c = pattern[i];
+    if (c == '\\' && i + 1 < pattern.size()) {
+      const char next = pattern[++i];
+      if (next == 's') {
+        out += in_class ? std::string(kWhiteSpace) : "[" + std::string(kWhiteSpace) + "]";
+      } else if (next == 'S' && !in_class) {
+        out += "[^" + std::string(kWhiteSpace) + "]";
+      } else {  // any other escape (and \S inside a class, which no tokenizer uses) as it is
+        out += c;
+        out += next;
+      }
+      continue;
+    }
+    if (!in_class && c == '[') {
+      in_class = true;
+      out += c;
+      if (i + 1 < pattern.size() && pattern[i + 1] == '^') out += pattern[++i];
+      if (i + 1 < pattern.size() && pattern[i + 1] == ']') out += pattern[++i];  // a leading ] is literal
+      continue;
+    }
+    if (in_class && c == ']') in_class = false;
+    out += c;
+  }
+  return out;
+}
+
+Regex::Regex(const std::string& source_pattern) : impl_(std::make_unique<Impl>()) {
+  impl_->pattern = source_pattern;
+  const std::string pattern = oniguruma_to_pcre2(source_pattern);
   int error = 0;
   PCRE2_SIZE offset = 0;
   impl_->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
@@ -31,8 +67,8 @@ Regex::Regex(const std::string& pattern) : impl_(std::make_unique<Impl>()) {
   if (!impl_->code) {
     PCRE2_UCHAR message[256];
     pcre2_get_error_message(error, message, sizeof(message));
-    TLM_FAIL(kInvalidArgument) << "cannot compile tokenizer regex '" << pattern << "' at offset " << offset << ": "
-                               << reinterpret_cast<const char*>(message);
+    TLM_FAIL(kInvalidArgument) << "cannot compile tokenizer regex '" << source_pattern << "' (as PCRE2: '" << pattern
+                               << "') at offset " << offset << ": " << reinterpret_cast<const char*>(message);
   }
   impl_->jit = pcre2_jit_compile(impl_->code, PCRE2_JIT_COMPLETE) == 0;
 }

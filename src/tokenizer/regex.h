@@ -21,6 +21,8 @@ class Regex {
   // Appends the [begin, end) byte ranges of all non-overlapping matches in text (valid UTF-8) to out.
   void find_all(std::string_view text, std::vector<std::pair<size_t, size_t>>& out) const;
   static std::string escape(std::string_view literal);
+  // The pattern with Oniguruma's meaning of \s and \S (Unicode White_Space) spelled out for PCRE2.
+  static std::string oniguruma_to_pcre2(std::string_view pattern);
 
  private:
   struct Impl;
