@@ -127,6 +127,15 @@ CONVERSATIONS = [
         {"role": "user", "content": "Write a haiku about rain."},
         {"role": "assistant", "content": "Soft rain on the roof"}],
      "add_generation_prompt": False, "continue_final_message": True},
+    # transformers strips the final message with Python's str.strip(): Unicode spaces too.
+    {"name": "continue_final_message_unicode_space", "messages": [
+        {"role": "user", "content": "Write a haiku about rain."},
+        {"role": "assistant", "content": "\u00a0Soft rain on the roof\u2028"}],
+     "add_generation_prompt": False, "continue_final_message": True},
+    # Content as a list of parts holding characters Python's repr() escapes (templates that print the list).
+    {"name": "content_parts_unprintable", "messages": [
+        {"role": "user", "content": [{"type": "text", "text": "a\u00a0b\u200bc\u2028d\u0085e\u00adf\ufeffg\u3000h é中😀"}]}],
+     "add_generation_prompt": True},
     {"name": "tools_flat_format", "tools": [
         {"name": "internet_search", "description": "Returns a list of relevant document snippets.",
          "parameter_definitions": {"query": {"description": "Query to search the internet with", "type": "str",
@@ -153,6 +162,7 @@ JINJA_CASES = [
     ("ws_trailing_newline", "line\n", {}),
     ("ws_crlf", "a\r\nb{% if true %}\r\nc{% endif %}", {}),
     ("raw_block", "{% raw %}{{ not parsed }} {% if %}{% endraw %}!", {}),
+    ("raw_block_whitespace", "{% raw %}\nx\n  {% endraw %}|{% raw -%}  y  {%- endraw %}|{% raw %}z\n  {%+ endraw %}|\n  {% raw %}  w  {% endraw %}", {}),
     # expressions
     ("literals", "{{ 1 }} {{ -2 }} {{ 1.5 }} {{ 1e3 }} {{ 'a' 'b' }} {{ true }} {{ none }} {{ [1, 'x', none, false] }} {{ {'k': 1, 'j': [2]} }} {{ (1,) }} {{ (1, 2) }}", {}),
     ("float_repr", "{{ 0.1 + 0.2 }} {{ 1/3 }} {{ 1e-5 }} {{ 1e16 }} {{ 2.0 * 3 }} {{ 10 / 2 }} {{ 1e100 }} {{ 123456789.125 }}", {}),
@@ -167,6 +177,11 @@ JINJA_CASES = [
     ("dict_items_key", "{{ d['items'] }} {{ d.items()|list }} {{ d.items is callable }}", {"d": {"items": [1]}}),
     ("string_methods", "{{ ' x y '.strip() }}|{{ 'xxhixx'.strip('x') }}|{{ '  a'.lstrip() }}|{{ 'a\\n\\n'.rstrip('\\n') }}|{{ 'a,b,,c'.split(',') }}|{{ ' a  b '.split() }}|{{ 'a b c'.split(' ', 1) }}|{{ 'Hello'.startswith('He') }}|{{ 'Hello'.endswith(('lo', 'x')) }}|{{ 'MiXed'.upper() }}{{ 'MiXed'.lower() }}|{{ 'hello world'.title() }}|{{ 'hELLO'.capitalize() }}|{{ 'aaa'.replace('a', 'b', 2) }}|{{ 'héllo'.find('l') }}|{{ 'abcabc'.count('b') }}|{{ '-'.join(['a', 'b']) }}|{{ 'a\\nb'.splitlines() }}|{{ 'a/b/c'.rsplit('/', 1) }}", {}),
     ("unicode_strings", "{{ s|length }} {{ s|upper }} {{ s[1] }} {{ s|reverse }} {{ '中文'|length }} {{ ' 全角\u3000'.strip() }}|", {"s": "ñandú"}),
+    ("repr_unprintable", "{{ l }} {{ d }}", {"l": ["a\u00a0b\u200bc\u2028\u0085\u00ad\ufeff\u3000 é中😀\x7f\x01'"], "d": {"k\u200b": "v\u0000"}}),
+    ("string_method_ranges", "{{ 'hello'.startswith('ell', 1) }}|{{ 'hello'.endswith('ll', 0, 4) }}|{{ 'hello'.find('l', 3) }}|{{ 'hello'.count('l', 3) }}|{{ 'hello'.rfind('l', 0, 3) }}|{{ 'héllo'.find('l', -2) }}|{{ 'hello'.startswith('', 6) }}|{{ 'hello'.count('', 2, 4) }}|{{ 'hello'.find('', 5) }}|{{ 'hello'.find('', 6) }}|{{ 'ab'.endswith(('x', 'a'), 0, 1) }}|{{ 'hello'.index('l', 3) }}", {}),
+    ("string_splitlines_keepends", "{{ 'a\nb\r\nc\rd'.splitlines(true) }}|{{ 'a\nb'.splitlines(keepends=true) }}|{{ 'a\n'.splitlines(false) }}", {}),
+    ("filter_round", "{{ 2.675|round(2) }}|{{ 7|round }}|{{ 2.5|round }}|{{ 3.5|round }}|{{ -2.5|round }}|{{ 0.125|round(2) }}|{{ 1234|round(-2) }}|{{ 1250|round(-2) }}|{{ 2.7|round(0, 'floor') }}|{{ 2.1|round(0, 'ceil') }}|{{ 7|round(1, 'floor') }}|{{ 1.05|round(1) }}", {}),
+    ("tests_case_unicode", "{{ '' is lower }}{{ '' is upper }}{{ '1' is lower }}{{ 'a1' is lower }}{{ 'A1' is upper }}{{ 'ǅ' is upper }}{{ 'é' is lower }}{{ 'aB' is lower }}", {}),
     ("string_escapes", "{{ 'a\\tb' }}|{{ \"q\\\"q\" }}|{{ 'it\\'s' }}|{{ '\\u00e9\\x41' }}|{{ '\\d' }}", {}),
     # filters
     ("filter_default", "{{ x|default('d') }} {{ none|default('d') }} {{ ''|default('d', true) }} {{ 0|d(5) }} {{ y|default(1) }}", {"y": 0}),

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "chat/jinja/strings.h"
 #include "core/error.h"
 
 namespace turbolm {
@@ -248,13 +249,9 @@ std::string ChatTemplate::render(const ChatTemplateInputs& in) const {
   std::string rendered = jinja_->render(context, options_);
 
   if (in.continue_final_message) {
-    auto strip = [](std::string_view s) {
-      const char* ws = " \t\n\r\f\v";
-      size_t b = s.find_first_not_of(ws);
-      if (b == std::string_view::npos) return std::string_view();
-      return s.substr(b, s.find_last_not_of(ws) - b + 1);
-    };
-    std::string_view tag = strip(kContinueTag);
+    // transformers' str.strip() / rstrip(): Python's whitespace, Unicode spaces included.
+    auto strip = [](std::string_view s) { return jinja::py_strip(s, std::nullopt, true, true); };
+    const std::string tag = strip(kContinueTag);
     TLM_CHECK_ARG(rendered.find(strip(final_text)) != std::string::npos && rendered.find(tag) != std::string::npos)
         << "continue_final_message is set but the final message does not appear in the chat after applying the "
            "chat template";
@@ -262,9 +259,7 @@ std::string ChatTemplate::render(const ChatTemplateInputs& in) const {
     if (rendered.compare(at, kContinueTag.size(), kContinueTag) == 0) {
       rendered.resize(at);
     } else {
-      rendered.resize(at);
-      size_t end = rendered.find_last_not_of(" \t\n\r\f\v");
-      rendered.resize(end == std::string::npos ? 0 : end + 1);
+      rendered = jinja::py_strip(std::string_view(rendered).substr(0, at), std::nullopt, false, true);
     }
   }
   return rendered;

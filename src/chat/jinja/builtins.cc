@@ -90,16 +90,8 @@ const std::unordered_map<std::string_view, Test>& tests() {
        }},
       {"even", [](Interpreter&, const Value& v, CallArgs&) { return v.as_int() % 2 == 0; }},
       {"odd", [](Interpreter&, const Value& v, CallArgs&) { return v.as_int() % 2 != 0; }},
-      {"lower",
-       [](Interpreter&, const Value& v, CallArgs&) {
-         std::string s = to_str(v);
-         return py_lower(s) == s;
-       }},
-      {"upper",
-       [](Interpreter&, const Value& v, CallArgs&) {
-         std::string s = to_str(v);
-         return py_upper(s) == s;
-       }},
+      {"lower", [](Interpreter&, const Value& v, CallArgs&) { return py_is_cased(to_str(v), false); }},
+      {"upper", [](Interpreter&, const Value& v, CallArgs&) { return py_is_cased(to_str(v), true); }},
       {"escaped", [](Interpreter&, const Value&, CallArgs&) { return false; }},
       {"filter", [](Interpreter&, const Value& v, CallArgs&) { return v.is_string() && has_filter(v.as_string()); }},
       {"test", [](Interpreter&, const Value& v, CallArgs&) { return v.is_string() && has_test(v.as_string()); }},

@@ -1,6 +1,8 @@
 // jinja2's builtin filters (the subset chat templates use), with transformers' tojson override.
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <unordered_map>
 
 #include "chat/jinja/errors.h"
@@ -284,10 +286,26 @@ Value do_round(Interpreter&, const Value& v, CallArgs& a) {
   int64_t precision = arg_or(a, 0, "precision", Value(0)).as_int();
   std::string method = to_str(arg_or(a, 1, "method", Value("common")));
   double scale = std::pow(10.0, static_cast<double>(precision));
-  double x = v.as_float() * scale;
-  // "common" is Python's round(): ties go to the even neighbour (the default FP rounding mode).
-  double r = method == "ceil" ? std::ceil(x) : method == "floor" ? std::floor(x) : std::nearbyint(x);
-  return Value(r / scale);
+  if (method == "ceil" || method == "floor") {  // jinja2: math.ceil / floor(value * 10**p) / 10**p, a float
+    const double x = v.as_float() * scale;
+    return Value((method == "ceil" ? std::ceil(x) : std::floor(x)) / scale);
+  }
+  // "common" is Python's round(value, precision): an int stays an int; a float rounds its exact decimal value
+  // (2.675 is 2.67499999..., so 2.67), exact ties to the even neighbour -- what printf's %.*f does.
+  if (v.is_int()) {
+    if (precision >= 0) return v;
+    if (precision < -18) return Value(int64_t{0});
+    int64_t m = 1;
+    for (int64_t i = 0; i < -precision; ++i) m *= 10;
+    int64_t q = v.as_int() / m, r = v.as_int() % m;
+    if (r < 0) r += m, --q;                              // floor division
+    if (2 * r > m || (2 * r == m && (q & 1) != 0)) ++q;  // half to even
+    return Value(q * m);
+  }
+  if (precision < 0 || precision > 300) return Value(std::nearbyint(v.as_float() * scale) / scale);
+  char buf[512];
+  std::snprintf(buf, sizeof(buf), "%.*f", static_cast<int>(precision), v.as_float());
+  return Value(std::strtod(buf, nullptr));
 }
 
 Value do_safe(Interpreter&, const Value& v, CallArgs&) { return v; }

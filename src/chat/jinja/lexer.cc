@@ -149,9 +149,8 @@ class Lexer {
     if (p < src_.size() && (src_[p] == '-' || src_[p] == '+')) sign = src_[p++];
     if (src_.compare(p, 2, "%}") != 0) return false;
     pos_ = p + 2;
-    if (sign == '-') {
-      while (pos_ < src_.size() && is_space(src_[pos_])) ++pos_;
-    }
+    // '-' strips the whitespace that follows; trim_blocks does not apply after {% raw %} (jinja2's raw rule).
+    const bool line_starting = after_end_tag(sign, false);
     size_t body = pos_;
     for (size_t q = find_tag(body); q < src_.size(); q = find_tag(q + 1)) {
       if (src_[q + 1] != '%') continue;
@@ -168,6 +167,11 @@ class Lexer {
       std::string text = src_.substr(body, q - body);
       if (open_sign == '-') {
         while (!text.empty() && is_space(text.back())) text.pop_back();
+      } else if (open_sign != '+') {  // lstrip_blocks before {% endraw %}, as before any block tag
+        const size_t l_pos = text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1;
+        bool blank = true;
+        for (size_t i = l_pos; i < text.size(); ++i) blank = blank && is_space(text[i]);
+        if ((l_pos > 0 || line_starting) && blank) text.resize(l_pos);
       }
       emit_text(std::move(text), body);
       pos_ = r + 2;

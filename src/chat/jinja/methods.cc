@@ -39,18 +39,39 @@ Value string_list(std::vector<std::string> parts) {
   return Value::list(std::move(out));
 }
 
-// startswith / endswith accept a string or a tuple of strings.
+// The [start, end) code-point window of str methods' optional start / end arguments (positions 1 and 2), as
+// Python's ADJUST_INDICES makes it: negative counts from the end, end clamps to the length, start may stay past it
+// (then the window holds nothing). begin / stop: its byte range when start <= end.
+struct Window {
+  int64_t start = 0, end = 0;
+  size_t begin = 0, stop = 0;
+};
+Window str_window(const std::string& s, const CallArgs& args) {
+  std::vector<size_t> offsets;  // byte offset of each code point, then s.size()
+  for (size_t i = 0; i < s.size(); ++i)
+    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) offsets.push_back(i);
+  offsets.push_back(s.size());
+  const int64_t n = static_cast<int64_t>(offsets.size()) - 1;
+  auto adjust = [n](int64_t i) { return i < 0 ? std::max<int64_t>(0, i + n) : i; };
+  Window w;
+  w.start = adjust(opt_int(args, 1, "start", 0));
+  w.end = std::min(adjust(opt_int(args, 2, "end", n)), n);
+  if (w.start <= w.end) w.begin = offsets[w.start], w.stop = offsets[w.end];
+  return w;
+}
+
+// startswith / endswith accept a string or a tuple of strings, and start / end.
 bool affix_match(const Value& self, const CallArgs& args, bool prefix) {
   const Value* v = find_arg(args, 0, "prefix");
   if (!v) render_fail("startswith/endswith take at least 1 argument");
   List options = v->is_sequence() ? v->as_list() : List{*v};
   const std::string& s = self.as_string();
+  const Window w = str_window(s, args);
   for (const auto& o : options) {
     if (!o.is_string()) render_fail("startswith/endswith arg must be str or a tuple of str");
     const std::string& a = o.as_string();
-    if (a.size() <= s.size() &&
-        (prefix ? s.compare(0, a.size(), a) == 0 : s.compare(s.size() - a.size(), a.size(), a) == 0))
-      return true;
+    if (w.end - w.start < static_cast<int64_t>(utf8_length(a))) continue;
+    if (prefix ? s.compare(w.begin, a.size(), a) == 0 : s.compare(w.stop - a.size(), a.size(), a) == 0) return true;
   }
   return false;
 }
@@ -66,12 +87,17 @@ bool all_chars(const std::string& s, Pred pred) {
 Value find_impl(const Value& self, CallArgs& args, bool reverse, bool raise) {
   const std::string& s = self.as_string();
   const std::string& sub = need_string(args, 0, "sub");
-  size_t hit = reverse ? s.rfind(sub) : s.find(sub);
+  const Window w = str_window(s, args);
+  size_t hit = std::string::npos;
+  if (w.end - w.start >= static_cast<int64_t>(utf8_length(sub))) {
+    const std::string_view window = std::string_view(s).substr(w.begin, w.stop - w.begin);
+    hit = reverse ? window.rfind(sub) : window.find(sub);
+  }
   if (hit == std::string::npos) {
     if (raise) render_fail("substring not found");
     return Value(-1);
   }
-  return Value(static_cast<int64_t>(utf8_length(std::string_view(s).substr(0, hit))));
+  return Value(static_cast<int64_t>(utf8_length(std::string_view(s).substr(0, w.begin + hit))));
 }
 
 const std::pair<std::string_view, Method> kStringMethods[] = {
@@ -93,7 +119,11 @@ const std::pair<std::string_view, Method> kStringMethods[] = {
        if (sep && sep->empty()) render_fail("empty separator");
        return string_list(py_split(s.as_string(), sep, opt_int(a, 1, "maxsplit", -1), true));
      }},
-    {"splitlines", [](Interpreter&, const Value& s, CallArgs&) { return string_list(py_splitlines(s.as_string())); }},
+    {"splitlines",
+     [](Interpreter&, const Value& s, CallArgs& a) {
+       const Value* keep = find_arg(a, 0, "keepends");
+       return string_list(py_splitlines(s.as_string(), keep != nullptr && keep->truthy()));
+     }},
     {"startswith", [](Interpreter&, const Value& s, CallArgs& a) { return Value(affix_match(s, a, true)); }},
     {"endswith", [](Interpreter&, const Value& s, CallArgs& a) { return Value(affix_match(s, a, false)); }},
     {"upper", [](Interpreter&, const Value& s, CallArgs&) { return Value(py_upper(s.as_string())); }},
@@ -115,8 +145,10 @@ const std::pair<std::string_view, Method> kStringMethods[] = {
     {"count",
      [](Interpreter&, const Value& s, CallArgs& a) {
        const std::string& sub = need_string(a, 0, "sub");
-       const std::string& str = s.as_string();
-       if (sub.empty()) return Value(static_cast<int64_t>(utf8_length(str) + 1));
+       const Window w = str_window(s.as_string(), a);
+       if (w.end - w.start < static_cast<int64_t>(utf8_length(sub))) return Value(0);
+       if (sub.empty()) return Value(w.end - w.start + 1);
+       const std::string_view str = std::string_view(s.as_string()).substr(w.begin, w.stop - w.begin);
        int64_t n = 0;
        for (size_t p = str.find(sub); p != std::string::npos; p = str.find(sub, p + sub.size())) ++n;
        return Value(n);

@@ -2,6 +2,8 @@
 
 #include <utf8proc.h>
 
+#include <cstdio>
+
 namespace turbolm::jinja {
 namespace {
 
@@ -141,7 +143,7 @@ std::vector<std::string> py_split(std::string_view s, const std::optional<std::s
   return out;
 }
 
-std::vector<std::string> py_splitlines(std::string_view s) {
+std::vector<std::string> py_splitlines(std::string_view s, bool keepends) {
   std::vector<std::string> out;
   std::vector<CodePoint> cps = decode(s);
   size_t start = 0;
@@ -150,12 +152,66 @@ std::vector<std::string> py_splitlines(std::string_view s) {
     bool brk = c == '\n' || c == '\r' || c == 0x0b || c == 0x0c || c == 0x1c || c == 0x1d || c == 0x1e || c == 0x85 ||
                c == 0x2028 || c == 0x2029;
     if (!brk) continue;
-    out.emplace_back(s.substr(start, cps[i].begin - start));
+    const size_t line_end = cps[i].begin;
     if (c == '\r' && i + 1 < cps.size() && cps[i + 1].cp == '\n') ++i;
+    out.emplace_back(s.substr(start, (keepends ? cps[i].end : line_end) - start));
     start = cps[i].end;
   }
   if (start < s.size()) out.emplace_back(s.substr(start));
   return out;
+}
+
+bool py_is_cased(std::string_view s, bool upper) {
+  bool cased = false;
+  for (const auto& c : decode(s)) {
+    const auto cat = utf8proc_category(c.cp);
+    if (cat == UTF8PROC_CATEGORY_LT || cat == (upper ? UTF8PROC_CATEGORY_LL : UTF8PROC_CATEGORY_LU)) return false;
+    cased = cased || cat == (upper ? UTF8PROC_CATEGORY_LU : UTF8PROC_CATEGORY_LL);
+  }
+  return cased;
+}
+
+void py_repr_string(std::string& out, std::string_view s) {
+  // Python picks single quotes unless the text holds a single quote and no double quote.
+  const bool has_single = s.find('\'') != std::string_view::npos;
+  const char quote = has_single && s.find('"') == std::string_view::npos ? '"' : '\'';
+  out.push_back(quote);
+  for (const auto& c : decode(s)) {
+    const int32_t cp = c.cp;
+    if (cp == '\\') {
+      out.append("\\\\");
+    } else if (cp == '\n') {
+      out.append("\\n");
+    } else if (cp == '\r') {
+      out.append("\\r");
+    } else if (cp == '\t') {
+      out.append("\\t");
+    } else if (cp == quote) {
+      out.push_back('\\');
+      out.push_back(quote);
+    } else if (cp >= 0x20 && cp < 0x7f) {
+      out.push_back(static_cast<char>(cp));
+    } else {
+      // str.isprintable(): not Cc, Cf, Cs, Co, Cn, Zl, Zp, or Zs other than the space.
+      const auto cat = utf8proc_category(cp);
+      const bool printable = cp >= 0x80 && cat != UTF8PROC_CATEGORY_CC && cat != UTF8PROC_CATEGORY_CF &&
+                             cat != UTF8PROC_CATEGORY_CS && cat != UTF8PROC_CATEGORY_CO &&
+                             cat != UTF8PROC_CATEGORY_CN && cat != UTF8PROC_CATEGORY_ZL &&
+                             cat != UTF8PROC_CATEGORY_ZP && cat != UTF8PROC_CATEGORY_ZS;
+      if (printable) {
+        out.append(s.substr(c.begin, c.end - c.begin));
+      } else {
+        char buf[16];
+        std::snprintf(buf, sizeof(buf),
+                      cp < 0x100     ? "\\x%02x"
+                      : cp < 0x10000 ? "\\u%04x"
+                                     : "\\U%08x",
+                      static_cast<unsigned>(cp));
+        out.append(buf);
+      }
+    }
+  }
+  out.push_back(quote);
 }
 
 std::string py_upper(std::string_view s) {

@@ -12,12 +12,17 @@ std::string py_strip(std::string_view s, const std::optional<std::string>& chars
 // str.split(sep, maxsplit); sep == nullopt splits on whitespace runs. rsplit when from_right.
 std::vector<std::string> py_split(std::string_view s, const std::optional<std::string>& sep, int64_t maxsplit,
                                   bool from_right = false);
-std::vector<std::string> py_splitlines(std::string_view s);
+std::vector<std::string> py_splitlines(std::string_view s, bool keepends = false);
 std::string py_upper(std::string_view s);
 std::string py_lower(std::string_view s);
 std::string py_capitalize(std::string_view s);
 std::string py_title(std::string_view s);  // str.title()
 std::string py_replace(std::string_view s, std::string_view old, std::string_view replacement, int64_t count);
 bool py_isspace(std::string_view s);
+// str.isupper() (upper) / str.islower(): at least one cased character, and none of the other case.
+bool py_is_cased(std::string_view s, bool upper);
+// repr(str): quotes as Python picks them; \\, the quote, \t \n \r escaped, other characters Python does not print
+// (controls, format characters, separators but the space, unassigned) as \xNN, \uNNNN or \UNNNNNNNN.
+void py_repr_string(std::string& out, std::string_view s);
 
 }  // namespace turbolm::jinja

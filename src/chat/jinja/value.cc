@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "chat/jinja/errors.h"
+#include "chat/jinja/strings.h"
 #include "core/error.h"
 
 namespace turbolm::jinja {
@@ -163,40 +164,11 @@ void append_float_repr(std::string& out, double f) {
   out.append(ebuf);
 }
 
-namespace {
-
-void append_string_repr(std::string& out, const std::string& s) {
-  // Python picks single quotes unless the text holds a single quote and no double quote.
-  bool has_single = s.find('\'') != std::string::npos;
-  char quote = has_single && s.find('"') == std::string::npos ? '"' : '\'';
-  out.push_back(quote);
-  for (unsigned char c : s) {
-    switch (c) {
-      case '\\': out.append("\\\\"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
-      default:
-        if (c == static_cast<unsigned char>(quote)) {
-          out.push_back('\\');
-          out.push_back(static_cast<char>(c));
-        } else if (c < 0x20 || c == 0x7f) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\x%02x", c);
-          out.append(buf);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out.push_back(quote);
-}
-
-}  // namespace
+namespace {}  // namespace
 
 void append_repr(std::string& out, const Value& v) {
   switch (v.kind()) {
-    case Kind::kString: return append_string_repr(out, v.as_string());
+    case Kind::kString: return py_repr_string(out, v.as_string());
     case Kind::kList:
     case Kind::kTuple: {
       bool tuple = v.kind() == Kind::kTuple;
@@ -216,7 +188,7 @@ void append_repr(std::string& out, const Value& v) {
       for (const auto& [k, item] : v.as_dict().items) {
         if (!first) out.append(", ");
         first = false;
-        append_string_repr(out, k);
+        py_repr_string(out, k);
         out.append(": ");
         append_repr(out, item);
       }
