@@ -181,6 +181,8 @@ JINJA_CASES = [
     ("string_method_ranges", "{{ 'hello'.startswith('ell', 1) }}|{{ 'hello'.endswith('ll', 0, 4) }}|{{ 'hello'.find('l', 3) }}|{{ 'hello'.count('l', 3) }}|{{ 'hello'.rfind('l', 0, 3) }}|{{ 'héllo'.find('l', -2) }}|{{ 'hello'.startswith('', 6) }}|{{ 'hello'.count('', 2, 4) }}|{{ 'hello'.find('', 5) }}|{{ 'hello'.find('', 6) }}|{{ 'ab'.endswith(('x', 'a'), 0, 1) }}|{{ 'hello'.index('l', 3) }}", {}),
     ("string_splitlines_keepends", "{{ 'a\nb\r\nc\rd'.splitlines(true) }}|{{ 'a\nb'.splitlines(keepends=true) }}|{{ 'a\n'.splitlines(false) }}", {}),
     ("filter_round", "{{ 2.675|round(2) }}|{{ 7|round }}|{{ 2.5|round }}|{{ 3.5|round }}|{{ -2.5|round }}|{{ 0.125|round(2) }}|{{ 1234|round(-2) }}|{{ 1250|round(-2) }}|{{ 2.7|round(0, 'floor') }}|{{ 2.1|round(0, 'ceil') }}|{{ 7|round(1, 'floor') }}|{{ 1.05|round(1) }}", {}),
+    ("format_width_precision", "{{ '%5s|%-5s|%.2s|%6.3s|%-4r|%s' % ('ab', 'cd', 'xyz', 'héllo', 'q', 'plain') }}|{{ '%3s' % 'é' }}|", {}),
+    ("filter_attr", "{% set ns = namespace(a=3) %}{{ d|attr('name') }}|{{ d|attr('items') is callable }}|{{ 'ab'|attr('upper') is callable }}|{{ ns|attr('a') }}|", {"d": {"name": "x"}}),
     ("tests_case_unicode", "{{ '' is lower }}{{ '' is upper }}{{ '1' is lower }}{{ 'a1' is lower }}{{ 'A1' is upper }}{{ 'ǅ' is upper }}{{ 'é' is lower }}{{ 'aB' is lower }}", {}),
     ("string_escapes", "{{ 'a\\tb' }}|{{ \"q\\\"q\" }}|{{ 'it\\'s' }}|{{ '\\u00e9\\x41' }}|{{ '\\d' }}", {}),
     # filters

@@ -347,10 +347,16 @@ Value do_center(Interpreter&, const Value& v, CallArgs& a) {
   return Value(std::string(left, ' ') + s + std::string(pad - left, ' '));
 }
 
+// jinja2's attr looks up the attribute only, never an item: {'name': 'x'}|attr('name') is undefined. Values here
+// have attributes only through their methods (d.items, s.upper) and namespaces.
 Value do_attr(Interpreter& in, const Value& v, CallArgs& a) {
   const Value* name = find_arg(a, 0, "name");
   if (!name) render_fail("attr() needs a name");
-  return in.getattr(v, to_str(*name));
+  const std::string key = to_str(*name);
+  // A dict's attributes are its methods: looked up on an empty dict, its items cannot answer.
+  if (v.is_dict() && in.getattr(Value::dict(Dict{}), key).is_undefined())
+    return Value::undefined("'dict object' has no attribute '" + key + "'");
+  return in.getattr(v, key);
 }
 
 Value do_batch(Interpreter& in, const Value& v, CallArgs& a) {

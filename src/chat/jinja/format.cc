@@ -175,7 +175,27 @@ std::string percent_format(Interpreter& in, const std::string& format, const Val
           append_str(s, arg);
         else
           append_repr(s, arg);
-        // Width/precision on strings count code points in Python; templates use plain %s.
+        // Precision keeps the first N code points, width pads with spaces (left with '-'), as Python counts them.
+        const size_t dot = spec.find('.');
+        const std::string flags_width = spec.substr(1, dot == std::string::npos ? std::string::npos : dot - 1);
+        const size_t digits = flags_width.find_first_of("123456789");
+        if (spec.size() > 12) render_fail("format width or precision too big");
+        const size_t width = digits == std::string::npos ? 0 : std::stoul(flags_width.substr(digits));
+        if (dot != std::string::npos) {
+          const size_t precision = dot + 1 < spec.size() ? std::stoul(spec.substr(dot + 1)) : 0;
+          size_t cut = 0, kept = 0;
+          while (cut < s.size() && kept < precision) {
+            ++cut, ++kept;
+            while (cut < s.size() && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) ++cut;
+          }
+          s.resize(cut);
+        }
+        const size_t length = utf8_length(s);
+        in.check_size(out.size() + s.size() + (width > length ? width - length : 0));
+        if (width > length) {
+          const std::string pad(width - length, ' ');
+          s = flags_width.find('-') != std::string::npos ? s + pad : pad + s;
+        }
         out += s;
         break;
       }
