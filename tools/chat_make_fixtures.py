@@ -237,6 +237,10 @@ JINJA_CASES = [
     ("error_tojson_undefined", "{{ u|tojson }}", {}),
     ("error_namespace_underscore", "{% set ns = namespace() %}{% set ns._x = 1 %}", {}),
     ("error_compare_types", "{{ 1 < 'a' }}", {}),
+    ("error_macro_too_many_args", "{% macro m(a) %}{{ a }}{% endmacro %}{{ m(1, 2) }}", {}),
+    ("error_macro_unknown_keyword", "{% macro m(a) %}{{ a }}{% endmacro %}{{ m(b=2) }}", {}),
+    ("error_macro_argument_twice", "{% macro m(a) %}{{ a }}{% endmacro %}{{ m(1, a=2) }}", {}),
+    ("macro_catches_in_nested_block", "{% macro m(a) %}{% if a %}{{ varargs|length }}{{ kwargs|length }}{% endif %}{% endmacro %}{{ m(1, 2, k=3) }}", {}),
 ]
 
 
