@@ -183,6 +183,7 @@ JINJA_CASES = [
     ("filter_round", "{{ 2.675|round(2) }}|{{ 7|round }}|{{ 2.5|round }}|{{ 3.5|round }}|{{ -2.5|round }}|{{ 0.125|round(2) }}|{{ 1234|round(-2) }}|{{ 1250|round(-2) }}|{{ 2.7|round(0, 'floor') }}|{{ 2.1|round(0, 'ceil') }}|{{ 7|round(1, 'floor') }}|{{ 1.05|round(1) }}", {}),
     ("format_width_precision", "{{ '%5s|%-5s|%.2s|%6.3s|%-4r|%s' % ('ab', 'cd', 'xyz', 'héllo', 'q', 'plain') }}|{{ '%3s' % 'é' }}|", {}),
     ("filter_attr", "{% set ns = namespace(a=3) %}{{ d|attr('name') }}|{{ d|attr('items') is callable }}|{{ 'ab'|attr('upper') is callable }}|{{ ns|attr('a') }}|", {"d": {"name": "x"}}),
+    ("string_classes_unicode", "{{ '٣'.isdigit() }}{{ 'é'.isalpha() }}{{ 'é1'.isalnum() }}{{ '中文'.isalpha() }}{{ 'Ⅻ'.isnumeric() }}{{ '12'.isdecimal() }}{{ ''.isalpha() }}{{ 'a b'.isalpha() }}{{ 'aé'.islower() }}{{ 'ÀB'.isupper() }}|{{ 'a-b c_d é ٣4'|wordcount }}", {}),
     ("tests_case_unicode", "{{ '' is lower }}{{ '' is upper }}{{ '1' is lower }}{{ 'a1' is lower }}{{ 'A1' is upper }}{{ 'ǅ' is upper }}{{ 'é' is lower }}{{ 'aB' is lower }}", {}),
     ("string_escapes", "{{ 'a\\tb' }}|{{ \"q\\\"q\" }}|{{ 'it\\'s' }}|{{ '\\u00e9\\x41' }}|{{ '\\d' }}", {}),
     # filters

@@ -335,7 +335,7 @@ Value do_format(Interpreter& in, const Value& v, CallArgs& a) {
 }
 
 Value do_wordcount(Interpreter&, const Value& v, CallArgs&) {
-  return Value(static_cast<int64_t>(py_split(to_str(v), std::nullopt, -1).size()));
+  return Value(static_cast<int64_t>(py_word_count(to_str(v))));  // jinja2: len(re.findall(r"\w+", s))
 }
 
 Value do_center(Interpreter&, const Value& v, CallArgs& a) {

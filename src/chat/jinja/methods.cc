@@ -76,14 +76,6 @@ bool affix_match(const Value& self, const CallArgs& args, bool prefix) {
   return false;
 }
 
-template <typename Pred>
-bool all_chars(const std::string& s, Pred pred) {
-  if (s.empty()) return false;
-  for (unsigned char c : s)
-    if (!pred(c)) return false;
-  return true;
-}
-
 Value find_impl(const Value& self, CallArgs& args, bool reverse, bool raise) {
   const std::string& s = self.as_string();
   const std::string& sub = need_string(args, 0, "sub");
@@ -170,32 +162,18 @@ const std::pair<std::string_view, Method> kStringMethods[] = {
        return Value(std::move(out));
      }},
     {"isdigit",
-     [](Interpreter&, const Value& s, CallArgs&) {
-       return Value(all_chars(s.as_string(), [](unsigned char c) { return c >= '0' && c <= '9'; }));
-     }},
+     [](Interpreter&, const Value& s, CallArgs&) { return Value(py_is_class(s.as_string(), CharClass::kDigit)); }},
+    {"isdecimal",
+     [](Interpreter&, const Value& s, CallArgs&) { return Value(py_is_class(s.as_string(), CharClass::kDecimal)); }},
     {"isnumeric",
-     [](Interpreter&, const Value& s, CallArgs&) {
-       return Value(all_chars(s.as_string(), [](unsigned char c) { return c >= '0' && c <= '9'; }));
-     }},
+     [](Interpreter&, const Value& s, CallArgs&) { return Value(py_is_class(s.as_string(), CharClass::kNumeric)); }},
     {"isalpha",
-     [](Interpreter&, const Value& s, CallArgs&) {
-       return Value(all_chars(s.as_string(), [](unsigned char c) { return std::isalpha(c) != 0; }));
-     }},
+     [](Interpreter&, const Value& s, CallArgs&) { return Value(py_is_class(s.as_string(), CharClass::kAlpha)); }},
     {"isalnum",
-     [](Interpreter&, const Value& s, CallArgs&) {
-       return Value(all_chars(s.as_string(), [](unsigned char c) { return std::isalnum(c) != 0; }));
-     }},
+     [](Interpreter&, const Value& s, CallArgs&) { return Value(py_is_class(s.as_string(), CharClass::kAlnum)); }},
     {"isspace", [](Interpreter&, const Value& s, CallArgs&) { return Value(py_isspace(s.as_string())); }},
-    {"islower",
-     [](Interpreter&, const Value& s, CallArgs&) {
-       const std::string& str = s.as_string();
-       return Value(py_lower(str) == str && py_upper(str) != str);
-     }},
-    {"isupper",
-     [](Interpreter&, const Value& s, CallArgs&) {
-       const std::string& str = s.as_string();
-       return Value(py_upper(str) == str && py_lower(str) != str);
-     }},
+    {"islower", [](Interpreter&, const Value& s, CallArgs&) { return Value(py_is_cased(s.as_string(), false)); }},
+    {"isupper", [](Interpreter&, const Value& s, CallArgs&) { return Value(py_is_cased(s.as_string(), true)); }},
     {"removeprefix",
      [](Interpreter&, const Value& s, CallArgs& a) {
        const std::string& p = need_string(a, 0, "prefix");

@@ -161,6 +161,42 @@ std::vector<std::string> py_splitlines(std::string_view s, bool keepends) {
   return out;
 }
 
+namespace {
+bool in_class(int32_t cp, CharClass c) {
+  const auto cat = utf8proc_category(cp);
+  const bool alpha = cat == UTF8PROC_CATEGORY_LU || cat == UTF8PROC_CATEGORY_LL || cat == UTF8PROC_CATEGORY_LT ||
+                     cat == UTF8PROC_CATEGORY_LM || cat == UTF8PROC_CATEGORY_LO;
+  const bool decimal = cat == UTF8PROC_CATEGORY_ND;
+  const bool numeric = decimal || cat == UTF8PROC_CATEGORY_NL || cat == UTF8PROC_CATEGORY_NO;
+  switch (c) {
+    case CharClass::kAlpha: return alpha;
+    case CharClass::kDecimal:
+    case CharClass::kDigit: return decimal;
+    case CharClass::kNumeric: return numeric;
+    case CharClass::kAlnum: return alpha || numeric;
+  }
+  return false;
+}
+}  // namespace
+
+bool py_is_class(std::string_view s, CharClass c) {
+  if (s.empty()) return false;
+  for (const auto& cp : decode(s))
+    if (!in_class(cp.cp, c)) return false;
+  return true;
+}
+
+size_t py_word_count(std::string_view s) {
+  size_t words = 0;
+  bool in_word = false;
+  for (const auto& cp : decode(s)) {
+    const bool word_char = cp.cp == '_' || in_class(cp.cp, CharClass::kAlnum);
+    words += word_char && !in_word;
+    in_word = word_char;
+  }
+  return words;
+}
+
 bool py_is_cased(std::string_view s, bool upper) {
   bool cased = false;
   for (const auto& c : decode(s)) {

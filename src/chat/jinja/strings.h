@@ -19,6 +19,12 @@ std::string py_capitalize(std::string_view s);
 std::string py_title(std::string_view s);  // str.title()
 std::string py_replace(std::string_view s, std::string_view old, std::string_view replacement, int64_t count);
 bool py_isspace(std::string_view s);
+// str.isalpha / isdecimal / isdigit / isnumeric / isalnum by Unicode category (non-empty, every character):
+// letters L*; decimal and digit Nd (Python's digit also takes superscripts); numeric Nd, Nl, No.
+enum class CharClass { kAlpha, kDecimal, kDigit, kNumeric, kAlnum };
+bool py_is_class(std::string_view s, CharClass c);
+// re.findall(r"\w+", s): runs of alphanumeric characters (isalnum) and underscores.
+size_t py_word_count(std::string_view s);
 // str.isupper() (upper) / str.islower(): at least one cased character, and none of the other case.
 bool py_is_cased(std::string_view s, bool upper);
 // repr(str): quotes as Python picks them; \\, the quote, \t \n \r escaped, other characters Python does not print
