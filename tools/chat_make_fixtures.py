@@ -184,6 +184,7 @@ JINJA_CASES = [
     ("format_width_precision", "{{ '%5s|%-5s|%.2s|%6.3s|%-4r|%s' % ('ab', 'cd', 'xyz', 'héllo', 'q', 'plain') }}|{{ '%3s' % 'é' }}|", {}),
     ("filter_attr", "{% set ns = namespace(a=3) %}{{ d|attr('name') }}|{{ d|attr('items') is callable }}|{{ 'ab'|attr('upper') is callable }}|{{ ns|attr('a') }}|", {"d": {"name": "x"}}),
     ("string_classes_unicode", "{{ '٣'.isdigit() }}{{ 'é'.isalpha() }}{{ 'é1'.isalnum() }}{{ '中文'.isalpha() }}{{ 'Ⅻ'.isnumeric() }}{{ '12'.isdecimal() }}{{ ''.isalpha() }}{{ 'a b'.isalpha() }}{{ 'aé'.islower() }}{{ 'ÀB'.isupper() }}|{{ 'a-b c_d é ٣4'|wordcount }}", {}),
+    ("filter_int_python", "{{ '1_000'|int }}|{{ '٣'|int }}|{{ '0b101'|int(base=0) }}|{{ '0x_1f'|int(0, 0) }}|{{ '012'|int }}|{{ '012'|int(0, 0) }}|{{ '1__0'|int }}|{{ '_1'|int }}|{{ '1_'|int }}|{{ ' -7 '|int }}|{{ '0x1A'|int(0, 16) }}|{{ '1A'|int(0, 16) }}|{{ 'z'|int(0, 36) }}|{{ '3.9'|int }}", {}),
     ("tests_case_unicode", "{{ '' is lower }}{{ '' is upper }}{{ '1' is lower }}{{ 'a1' is lower }}{{ 'A1' is upper }}{{ 'ǅ' is upper }}{{ 'é' is lower }}{{ 'aB' is lower }}", {}),
     ("string_escapes", "{{ 'a\\tb' }}|{{ \"q\\\"q\" }}|{{ 'it\\'s' }}|{{ '\\u00e9\\x41' }}|{{ '\\d' }}", {}),
     # filters

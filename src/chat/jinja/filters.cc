@@ -113,19 +113,23 @@ Value do_list(Interpreter& in, const Value& v, CallArgs&) { return Value::list(i
 
 Value do_string(Interpreter&, const Value& v, CallArgs&) { return v.is_string() ? v : Value(to_str(v)); }
 
+// int(x) of a finite float; integers are 64-bit here (Python's would grow).
+Value truncated(double f) {
+  if (!(f > -9.3e18 && f < 9.3e18) || std::trunc(f) < -9223372036854775808.0 || std::trunc(f) >= 9223372036854775808.0)
+    render_fail("int() of " + std::to_string(f) + " does not fit 64 bits");
+  return Value(static_cast<int64_t>(f));
+}
+
 Value do_int(Interpreter&, const Value& v, CallArgs& a) {
   Value fallback = arg_or(a, 0, "default", Value(0));
   if (v.is_int() || v.is_bool()) return Value(v.as_int());
-  if (v.is_float()) return std::isfinite(v.as_float()) ? Value(static_cast<int64_t>(v.as_float())) : fallback;
+  if (v.is_float()) return std::isfinite(v.as_float()) ? truncated(v.as_float()) : fallback;
   if (v.is_string()) {
+    if (auto n = py_int(v.as_string(), arg_or(a, 1, "base", Value(10)).as_int())) return Value(*n);
     std::string s = py_strip(v.as_string(), std::nullopt, true, true);
-    int64_t base = arg_or(a, 1, "base", Value(10)).as_int();
-    errno = 0;
     char* end = nullptr;
-    long long n = std::strtoll(s.c_str(), &end, static_cast<int>(base));
-    if (!s.empty() && end && *end == '\0' && errno == 0) return Value(static_cast<int64_t>(n));
     double f = std::strtod(s.c_str(), &end);  // jinja2 falls back to int(float(s))
-    if (!s.empty() && end && *end == '\0' && std::isfinite(f)) return Value(static_cast<int64_t>(f));
+    if (!s.empty() && end && *end == '\0' && std::isfinite(f)) return truncated(f);
   }
   return fallback;
 }

@@ -186,6 +186,65 @@ bool py_is_class(std::string_view s, CharClass c) {
   return true;
 }
 
+namespace {
+// The value of a digit in Python's int(): 0-9, a-z / A-Z for 10-35, any Unicode decimal digit (Nd characters come
+// in runs of ten from 0 to 9); -1 otherwise.
+int digit_value(int32_t cp) {
+  if (cp >= '0' && cp <= '9') return cp - '0';
+  if (cp >= 'a' && cp <= 'z') return cp - 'a' + 10;
+  if (cp >= 'A' && cp <= 'Z') return cp - 'A' + 10;
+  if (cp < 0x80 || utf8proc_category(cp) != UTF8PROC_CATEGORY_ND) return -1;
+  int32_t start = cp;
+  while (start > 0 && utf8proc_category(start - 1) == UTF8PROC_CATEGORY_ND) --start;
+  return (cp - start) % 10;
+}
+}  // namespace
+
+std::optional<int64_t> py_int(std::string_view text, int64_t base) {
+  std::vector<CodePoint> cps = decode(py_strip(text, std::nullopt, true, true));
+  size_t i = 0;
+  bool negative = false;
+  if (i < cps.size() && (cps[i].cp == '+' || cps[i].cp == '-')) negative = cps[i++].cp == '-';
+  auto prefix_base = [&]() -> int64_t {
+    if (i + 1 >= cps.size() || cps[i].cp != '0') return 0;
+    const int32_t p = cps[i + 1].cp | 0x20;
+    return p == 'x' ? 16 : p == 'o' ? 8 : p == 'b' ? 2 : 0;
+  };
+  const int64_t prefixed = prefix_base();
+  const bool base_zero = base == 0;  // then "012" is an error (a leading zero needs a prefix), as in Python
+  if (base == 0) {
+    base = prefixed != 0 ? prefixed : 10;
+    if (prefixed != 0) i += 2;
+  } else if (prefixed != 0 && prefixed == base) {
+    i += 2;
+  }
+  if (base < 2 || base > 36) return std::nullopt;
+  const bool after_prefix = prefixed != 0 && prefixed == base;
+  // An underscore goes between digits, or right after a prefix ("0x_1f").
+  bool any = false, last_underscore = false, leading_zero = false, nonzero_after_zero = false;
+  int64_t value = 0;
+  for (bool first = true; i < cps.size(); ++i, first = false) {
+    if (cps[i].cp == '_') {
+      if (last_underscore || (first && !after_prefix)) return std::nullopt;
+      last_underscore = true;
+      continue;
+    }
+    const int d = digit_value(cps[i].cp);
+    if (d < 0 || d >= base) return std::nullopt;
+    if (!any)
+      leading_zero = d == 0;
+    else if (leading_zero && d != 0)
+      nonzero_after_zero = true;
+    any = true;
+    last_underscore = false;
+    if (value > (INT64_MAX - d) / base) return std::nullopt;
+    value = value * base + d;
+  }
+  if (!any || last_underscore) return std::nullopt;
+  if (base_zero && prefixed == 0 && leading_zero && nonzero_after_zero) return std::nullopt;
+  return negative ? -value : value;
+}
+
 size_t py_word_count(std::string_view s) {
   size_t words = 0;
   bool in_word = false;

@@ -23,6 +23,10 @@ bool py_isspace(std::string_view s);
 // letters L*; decimal and digit Nd (Python's digit also takes superscripts); numeric Nd, Nl, No.
 enum class CharClass { kAlpha, kDecimal, kDigit, kNumeric, kAlnum };
 bool py_is_class(std::string_view s, CharClass c);
+// Python's int(text, base): surrounding whitespace, a sign, base 0 or matching 0x / 0o / 0b prefixes, single
+// underscores between digits, Unicode decimal digits. nullopt where Python raises ValueError or the value does not
+// fit int64.
+std::optional<int64_t> py_int(std::string_view text, int64_t base);
 // re.findall(r"\w+", s): runs of alphanumeric characters (isalnum) and underscores.
 size_t py_word_count(std::string_view s);
 // str.isupper() (upper) / str.islower(): at least one cased character, and none of the other case.
