@@ -185,6 +185,7 @@ JINJA_CASES = [
     ("filter_attr", "{% set ns = namespace(a=3) %}{{ d|attr('name') }}|{{ d|attr('items') is callable }}|{{ 'ab'|attr('upper') is callable }}|{{ ns|attr('a') }}|", {"d": {"name": "x"}}),
     ("string_classes_unicode", "{{ '٣'.isdigit() }}{{ 'é'.isalpha() }}{{ 'é1'.isalnum() }}{{ '中文'.isalpha() }}{{ 'Ⅻ'.isnumeric() }}{{ '12'.isdecimal() }}{{ ''.isalpha() }}{{ 'a b'.isalpha() }}{{ 'aé'.islower() }}{{ 'ÀB'.isupper() }}|{{ 'a-b c_d é ٣4'|wordcount }}", {}),
     ("filter_int_python", "{{ '1_000'|int }}|{{ '٣'|int }}|{{ '0b101'|int(base=0) }}|{{ '0x_1f'|int(0, 0) }}|{{ '012'|int }}|{{ '012'|int(0, 0) }}|{{ '1__0'|int }}|{{ '_1'|int }}|{{ '1_'|int }}|{{ ' -7 '|int }}|{{ '0x1A'|int(0, 16) }}|{{ '1A'|int(0, 16) }}|{{ 'z'|int(0, 36) }}|{{ '3.9'|int }}", {}),
+    ("filter_tojson_ensure_ascii", "{{ d|tojson(true) }}|{{ d|tojson(ensure_ascii=true, indent=1) }}|{{ d|tojson(false) }}", {"d": {"é": "中文😀\u00a0", "k": [1, "ü"]}}),
     ("tests_case_unicode", "{{ '' is lower }}{{ '' is upper }}{{ '1' is lower }}{{ 'a1' is lower }}{{ 'A1' is upper }}{{ 'ǅ' is upper }}{{ 'é' is lower }}{{ 'aB' is lower }}", {}),
     ("string_escapes", "{{ 'a\\tb' }}|{{ \"q\\\"q\" }}|{{ 'it\\'s' }}|{{ '\\u00e9\\x41' }}|{{ '\\d' }}", {}),
     # filters
@@ -239,6 +240,7 @@ JINJA_CASES = [
     ("error_tojson_undefined", "{{ u|tojson }}", {}),
     ("error_namespace_underscore", "{% set ns = namespace() %}{% set ns._x = 1 %}", {}),
     ("error_compare_types", "{{ 1 < 'a' }}", {}),
+    ("error_dict_get_keyword", "{{ {'a': 1}.get('b', default=2) }}", {}),
     ("error_macro_too_many_args", "{% macro m(a) %}{{ a }}{% endmacro %}{{ m(1, 2) }}", {}),
     ("error_macro_unknown_keyword", "{% macro m(a) %}{{ a }}{% endmacro %}{{ m(b=2) }}", {}),
     ("error_macro_argument_twice", "{% macro m(a) %}{{ a }}{% endmacro %}{{ m(1, a=2) }}", {}),

@@ -55,8 +55,8 @@ Value do_length(Interpreter&, const Value& v, CallArgs&) {
 Value do_tojson(Interpreter& in, const Value& v, CallArgs& a) {
   std::string s = to_json(v, arg_or(a, 1, "indent", Value::none()), arg_or(a, 2, "separators", Value::none()),
                           arg_or(a, 3, "sort_keys", Value(false)).truthy());
-  // Positional ensure_ascii is accepted like Python's signature; only False (transformers' default) is supported.
-  if (arg_or(a, 0, "ensure_ascii", Value(false)).truthy()) render_fail("tojson: ensure_ascii=True is not supported");
+  // transformers' tojson takes ensure_ascii first (default False, as it leaves text readable).
+  if (arg_or(a, 0, "ensure_ascii", Value(false)).truthy()) s = ascii_escaped_json(s);
   in.check_size(s.size());
   return Value(std::move(s));
 }

@@ -231,6 +231,7 @@ const std::pair<std::string_view, Method> kDictMethods[] = {
      }},
     {"get",
      [](Interpreter&, const Value& self, CallArgs& a) {
+       if (!a.keyword.empty()) render_fail("dict.get() takes no keyword arguments");  // as Python's
        const Value* key = find_arg(a, 0, "key");
        if (!key) render_fail("get expected at least 1 argument, got 0");
        if (key->is_string()) {

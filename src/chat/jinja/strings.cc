@@ -186,6 +186,25 @@ bool py_is_class(std::string_view s, CharClass c) {
   return true;
 }
 
+std::string ascii_escaped_json(std::string_view json) {
+  std::string out;
+  out.reserve(json.size());
+  char buf[16];
+  for (const auto& c : decode(json)) {
+    if (c.cp < 0x80) {
+      out.push_back(static_cast<char>(c.cp));
+    } else if (c.cp < 0x10000) {
+      std::snprintf(buf, sizeof(buf), "\\u%04x", static_cast<unsigned>(c.cp));
+      out += buf;
+    } else {
+      const uint32_t v = static_cast<uint32_t>(c.cp) - 0x10000;
+      std::snprintf(buf, sizeof(buf), "\\u%04x\\u%04x", 0xD800 + (v >> 10), 0xDC00 + (v & 0x3FF));
+      out += buf;
+    }
+  }
+  return out;
+}
+
 namespace {
 // The value of a digit in Python's int(): 0-9, a-z / A-Z for 10-35, any Unicode decimal digit (Nd characters come
 // in runs of ten from 0 to 9); -1 otherwise.

@@ -23,6 +23,9 @@ bool py_isspace(std::string_view s);
 // letters L*; decimal and digit Nd (Python's digit also takes superscripts); numeric Nd, Nl, No.
 enum class CharClass { kAlpha, kDecimal, kDigit, kNumeric, kAlnum };
 bool py_is_class(std::string_view s, CharClass c);
+// json.dumps(ensure_ascii=True) from JSON text holding raw UTF-8 (only inside strings): every non-ASCII code
+// point as \\uXXXX (lowercase hex, surrogate pairs past U+FFFF).
+std::string ascii_escaped_json(std::string_view json);
 // Python's int(text, base): surrounding whitespace, a sign, base 0 or matching 0x / 0o / 0b prefixes, single
 // underscores between digits, Unicode decimal digits. nullopt where Python raises ValueError or the value does not
 // fit int64.
