@@ -55,10 +55,15 @@ void BlockManager::unref(int32_t b) {
   }
 }
 
-int32_t BlockManager::match_prefix(Sequence& seq) {
+void BlockManager::count_lookup(int32_t queried, int32_t hit) {
+  if (!prefix_caching_) return;
+  queried_tokens_ += queried;
+  hit_tokens_ += hit;
+}
+
+int32_t BlockManager::match_prefix(Sequence& seq, bool count) {
   TLM_CHECK(seq.block_table.empty()) << "sequence " << seq.id << " already holds blocks";
   if (!prefix_caching_) return 0;
-  queried_tokens_ += seq.num_tokens();
   uint64_t parent = 0;
   // Only blocks that end before the last token: it must be computed to produce logits.
   for (int32_t start = 0; start + block_size_ <= seq.num_tokens() - 1; start += block_size_) {
@@ -74,7 +79,7 @@ int32_t BlockManager::match_prefix(Sequence& seq) {
     parent = h;
   }
   seq.num_computed_tokens = static_cast<int32_t>(seq.block_table.size()) * block_size_;
-  hit_tokens_ += seq.num_computed_tokens;
+  if (count) count_lookup(seq.num_tokens(), seq.num_computed_tokens);
   return seq.num_computed_tokens;
 }
 

@@ -31,7 +31,9 @@ class BlockManager {
 
   // For a sequence holding no blocks: takes the longest cached run of its full blocks, leaving at least the
   // last token to compute (its logits are needed), and sets num_computed_tokens. Returns the tokens served.
-  int32_t match_prefix(Sequence& seq);
+  // count = false leaves the counters to count_lookup() (the scheduler counts a lookup once, when it admits).
+  int32_t match_prefix(Sequence& seq, bool count = true);
+  void count_lookup(int32_t queried, int32_t hit);
   // Grows seq's block table to cover `num_tokens` tokens. Returns false, changing nothing, when short of blocks.
   bool allocate(Sequence& seq, int32_t num_tokens);
   // Hashes seq's blocks that became full and computed; with prefix caching they become shareable.

@@ -51,17 +51,27 @@ StepPlan Scheduler::schedule() {
   }
 
   // 2. Waiting sequences, FCFS; a sequence preempted in this step waits for the next one.
+  bool released_waiting = false;
   while (!waiting_.empty() && static_cast<int32_t>(running_.size()) < config_.max_batch_size &&
          plan.preempted.empty()) {
     Sequence* seq = waiting_.front();
-    if (seq->block_table.empty()) blocks_.match_prefix(*seq);
+    // A head that waits is looked up again every step: the counters take the lookup that admits it.
+    const int32_t matched = seq->block_table.empty() ? blocks_.match_prefix(*seq, /*count=*/false) : -1;
     if (!seq->admitted_once) seq->num_cached_prompt_tokens = std::min(seq->num_computed_tokens, seq->num_prompt_tokens);
     int32_t uncomputed = seq->num_uncomputed();
     int32_t n = uncomputed == 1 ? 1 : std::min(uncomputed, budget);
     if (n == 0 || !blocks_.allocate(*seq, seq->num_computed_tokens + n)) {
       blocks_.free(*seq);  // a waiting sequence holds no blocks: release the prefix-cache hits taken above
+      // Forked siblings (n > 1) wait holding their shared prompt blocks. When the head cannot be admitted they let
+      // go (they find them again through the prefix cache, or recompute): otherwise a head that needs those blocks
+      // waits forever while nothing runs, and the siblings behind it are never tried. Then the head tries again.
+      if (n > 0 && !released_waiting && release_waiting_blocks()) {
+        released_waiting = true;
+        continue;
+      }
       break;
     }
+    if (matched >= 0) blocks_.count_lookup(seq->num_tokens(), matched);
     waiting_.pop_front();
     seq->status = SequenceStatus::kRunning;
     seq->admitted_once = true;
@@ -70,6 +80,16 @@ StepPlan Scheduler::schedule() {
     plan.seqs.push_back({seq, n, n == uncomputed});
   }
   return plan;
+}
+
+bool Scheduler::release_waiting_blocks() {
+  bool released = false;
+  for (Sequence* seq : waiting_) {
+    if (seq->block_table.empty()) continue;
+    blocks_.free(*seq);
+    released = true;
+  }
+  return released;
 }
 
 void Scheduler::finish_step(const StepPlan& plan) {

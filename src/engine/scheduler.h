@@ -57,6 +57,8 @@ class Scheduler {
 
  private:
   void preempt(Sequence* seq);
+  // Frees the blocks waiting sequences hold (forked siblings); whether there were any.
+  bool release_waiting_blocks();
 
   SchedulerConfig config_;
   BlockManager& blocks_;

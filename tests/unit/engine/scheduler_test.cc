@@ -148,6 +148,45 @@ TEST(Scheduler, PreemptionRecomputesAndResumesWithTheSameTokens) {
   EXPECT_EQ(d.blocks.num_used_blocks(), 0);
 }
 
+// Regression (found by a stress run through the server: n = 2 under a small KV pool hung every request): a forked
+// sibling waits holding its shared prompt blocks; when a preempted sequence goes in front of it and needs those
+// blocks, the head could never be admitted while nothing ran, and the sibling behind it was never tried. Waiting
+// sequences now let go of their blocks when the head cannot be admitted.
+TEST(Scheduler, WaitingForkDoesNotStarveTheHead) {
+  for (bool caching : {false, true}) {
+    SCOPED_TRACE(caching ? "prefix caching" : "no prefix caching");
+    Driver d(7, 4, {.max_batch_size = 8, .max_prefill_token_num = 64}, caching);
+    Sequence* a = d.add(8, 13);
+    Sequence* b0 = d.add(16, 20);
+    d.step();  // both prefilled: 2 + 4 blocks, 1 free
+    ASSERT_EQ(d.blocks.num_free_blocks(), 1);
+    // What the engine does for n = 2 after the first token: the sibling shares the full prompt blocks and waits
+    // at the front.
+    auto sibling = std::make_unique<Sequence>();
+    sibling->id = d.next_id++;
+    sibling->token_ids.assign(b0->token_ids.begin(), b0->token_ids.begin() + 16);
+    sibling->num_prompt_tokens = 16;
+    sibling->max_tokens = 20;
+    d.blocks.fork(*b0, *sibling, 16);
+    Sequence* b1 = sibling.get();
+    d.scheduler.add_front(b1);
+    d.seqs.push_back(std::move(sibling));
+    ASSERT_FALSE(b1->block_table.empty());
+    StepPlan plan = d.step();  // a takes the last block, b0 is preempted and goes in front of b1
+    ASSERT_EQ(plan.preempted, std::vector<Sequence*>{b0});
+    int steps = 0;
+    while (d.scheduler.has_work() && steps < 500) {
+      d.step();
+      ++steps;
+    }
+    EXPECT_FALSE(d.scheduler.has_work()) << "no progress after " << steps << " steps";
+    EXPECT_EQ(a->num_tokens(), 13);
+    EXPECT_EQ(b0->num_tokens(), 20);
+    EXPECT_EQ(b1->num_tokens(), 20);
+    EXPECT_EQ(d.blocks.num_used_blocks(), 0);
+  }
+}
+
 TEST(Scheduler, WaitingQueueIsFcfs) {
   Driver d(4, 4, {.max_batch_size = 8, .max_prefill_token_num = 64});
   Sequence* a = d.add(9, 12);  // 3 blocks for all 11 computed tokens
@@ -162,6 +201,8 @@ TEST(Scheduler, WaitingQueueIsFcfs) {
   EXPECT_EQ(a->status, SequenceStatus::kFinished);
   EXPECT_EQ(b->num_tokens(), 8);
   EXPECT_EQ(c->num_tokens(), 3);
+  // b waited several steps: its prefix lookup counts once, when it was admitted (not once per step).
+  EXPECT_EQ(d.blocks.queried_tokens(), 9 + 7 + 2);
 }
 
 TEST(Scheduler, PrefixCacheHitThroughTheScheduler) {
