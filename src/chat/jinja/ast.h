@@ -90,7 +90,8 @@ struct Stmt {
   std::vector<Body> bodies;          // kIf
   Body body;
   Body else_body;
-  std::vector<Param> params;  // kMacro / kCallBlock
+  std::vector<Param> params;                             // kMacro / kCallBlock
+  bool catches_varargs = false, catches_kwargs = false;  // kMacro / kCallBlock: the body reads varargs / kwargs
 };
 
 }  // namespace turbolm::jinja

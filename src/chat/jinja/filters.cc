@@ -115,9 +115,9 @@ Value do_string(Interpreter&, const Value& v, CallArgs&) { return v.is_string() 
 
 // int(x) of a finite float; integers are 64-bit here (Python's would grow).
 Value truncated(double f) {
-  if (!(f > -9.3e18 && f < 9.3e18) || std::trunc(f) < -9223372036854775808.0 || std::trunc(f) >= 9223372036854775808.0)
-    render_fail("int() of " + std::to_string(f) + " does not fit 64 bits");
-  return Value(static_cast<int64_t>(f));
+  const double t = std::trunc(f);
+  if (!(t >= -0x1p63 && t < 0x1p63)) render_fail("int() of " + std::to_string(f) + " does not fit 64 bits");
+  return Value(static_cast<int64_t>(t));
 }
 
 Value do_int(Interpreter&, const Value& v, CallArgs& a) {

@@ -183,12 +183,8 @@ std::string percent_format(Interpreter& in, const std::string& format, const Val
         const size_t width = digits == std::string::npos ? 0 : std::stoul(flags_width.substr(digits));
         if (dot != std::string::npos) {
           const size_t precision = dot + 1 < spec.size() ? std::stoul(spec.substr(dot + 1)) : 0;
-          size_t cut = 0, kept = 0;
-          while (cut < s.size() && kept < precision) {
-            ++cut, ++kept;
-            while (cut < s.size() && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) ++cut;
-          }
-          s.resize(cut);
+          const std::vector<std::string_view> chars = utf8_chars(s);
+          if (precision < chars.size()) s.resize(static_cast<size_t>(chars[precision].data() - s.data()));
         }
         const size_t length = utf8_length(s);
         in.check_size(out.size() + s.size() + (width > length ? width - length : 0));

@@ -265,55 +265,9 @@ Value Interpreter::make_macro(const Stmt& s, const std::shared_ptr<Scope>& scope
   });
 }
 
-namespace {
-
-bool expr_names(const Expr* e, std::string_view name);
-
-bool args_name(const Args& a, std::string_view name) {
-  for (const auto& p : a.positional)
-    if (expr_names(p.get(), name)) return true;
-  for (const auto& [k, v] : a.keyword)
-    if (expr_names(v.get(), name)) return true;
-  return expr_names(a.star.get(), name) || expr_names(a.star_star.get(), name);
-}
-
-// Whether an expression reads the variable `name` anywhere.
-bool expr_names(const Expr* e, std::string_view name) {
-  if (e == nullptr) return false;
-  if (e->kind == ExprKind::kName && e->name == name) return true;
-  if (expr_names(e->a.get(), name) || expr_names(e->b.get(), name) || expr_names(e->c.get(), name)) return true;
-  for (const auto& x : e->items)
-    if (expr_names(x.get(), name)) return true;
-  for (const auto& x : e->keys)
-    if (expr_names(x.get(), name)) return true;
-  return args_name(e->args, name);
-}
-
-// Whether a body reads the variable `name` anywhere (nested blocks and macros included).
-bool body_names(const Body& body, std::string_view name) {
-  for (const auto& st : body) {
-    if (expr_names(st->expr.get(), name) || expr_names(st->cond.get(), name)) return true;
-    for (const auto& c : st->conds)
-      if (expr_names(c.get(), name)) return true;
-    for (const auto& p : st->params)
-      if (expr_names(p.default_value.get(), name)) return true;
-    for (const auto& b : st->bodies)
-      if (body_names(b, name)) return true;
-    if (body_names(st->body, name) || body_names(st->else_body, name)) return true;
-  }
-  return false;
-}
-
-}  // namespace
-
 Value Interpreter::invoke_macro(const Stmt& s, const std::shared_ptr<Scope>& def_scope, CallArgs& args, Value caller) {
-  auto cached = macro_catches_.find(&s);
-  if (cached == macro_catches_.end())
-    cached =
-        macro_catches_.emplace(&s, MacroCatches{body_names(s.body, "varargs"), body_names(s.body, "kwargs")}).first;
-  const MacroCatches catches = cached->second;
   const std::string macro = s.kind == StmtKind::kMacro ? "macro '" + s.text + "'" : "the call block";
-  if (!catches.varargs && args.positional.size() > s.params.size())
+  if (!s.catches_varargs && args.positional.size() > s.params.size())
     render_fail(macro + " takes not more than " + std::to_string(s.params.size()) + " argument(s)");
   // As jinja2 binds them: positional arguments first; a keyword binds a parameter they left open, anything else
   // goes to kwargs (an error when the body does not read it).
@@ -323,7 +277,7 @@ Value Interpreter::invoke_macro(const Stmt& s, const std::shared_ptr<Scope>& def
     return false;
   };
   for (const auto& [k, v] : args.keyword)
-    if (!binds_param(k) && !catches.kwargs) render_fail(macro + " takes no keyword argument '" + k + "'");
+    if (!binds_param(k) && !s.catches_kwargs) render_fail(macro + " takes no keyword argument '" + k + "'");
   if (call_depth_ >= options_.limits.max_call_depth)
     render_fail("maximum macro call depth exceeded (" + std::to_string(options_.limits.max_call_depth) + ")");
   ++call_depth_;

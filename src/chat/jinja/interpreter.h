@@ -7,7 +7,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
 #include "chat/jinja/ast.h"
 #include "chat/jinja/value.h"
@@ -77,12 +76,6 @@ class Interpreter {
   std::shared_ptr<Scope> scope_;
   int64_t iterations_ = 0;
   int call_depth_ = 0;
-  // Per macro: whether its body names `varargs` / `kwargs` (jinja2 then accepts extra positional / keyword
-  // arguments; otherwise they are a TypeError).
-  struct MacroCatches {
-    bool varargs = false, kwargs = false;
-  };
-  std::unordered_map<const Stmt*, MacroCatches> macro_catches_;
   const Expr* current_ = nullptr;  // for error positions
   const Stmt* current_stmt_ = nullptr;
 };

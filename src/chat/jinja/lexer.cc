@@ -59,17 +59,7 @@ class Lexer {
       }
       char kind = src_[tag + 1];  // '{', '%' or '#'
       char sign = tag + 2 < src_.size() ? src_[tag + 2] : '\0';
-      if (sign == '-') {
-        while (!text.empty() && is_space(text.back())) text.pop_back();
-      } else if (sign != '+' && kind != '{') {
-        size_t l_pos = text.rfind('\n');
-        l_pos = l_pos == std::string::npos ? 0 : l_pos + 1;
-        if ((l_pos > 0 || line_starting) && l_pos < text.size()) {
-          bool blank = true;
-          for (size_t i = l_pos; i < text.size(); ++i) blank = blank && is_space(text[i]);
-          if (blank) text.resize(l_pos);
-        }
-      }
+      strip_before_tag(text, sign, kind != '{', line_starting);
       emit_text(std::move(text), pos_);
       pos_ = tag + 2 + (sign == '-' || sign == '+');
       if (kind == '#') {
@@ -115,6 +105,23 @@ class Lexer {
   void emit(TokenType type, std::string value, size_t offset) {
     auto [line, col] = line_of(offset);
     tokens_.push_back({type, std::move(value), line, col});
+  }
+
+  // Text before a tag opening with `sign`: `-` strips all trailing whitespace; otherwise, before a block or comment
+  // tag (lstrip) and unless `+`, lstrip_blocks removes the blank start of the tag's line -- if the text holds a
+  // newline, or the token before it ended one (line_starting).
+  static void strip_before_tag(std::string& text, char sign, bool lstrip, bool line_starting) {
+    if (sign == '-') {
+      while (!text.empty() && is_space(text.back())) text.pop_back();
+      return;
+    }
+    if (sign == '+' || !lstrip) return;
+    const size_t newline = text.rfind('\n');
+    const size_t l_pos = newline == std::string::npos ? 0 : newline + 1;
+    if (l_pos == 0 && !line_starting) return;
+    for (size_t i = l_pos; i < text.size(); ++i)
+      if (!is_space(text[i])) return;
+    text.resize(l_pos);
   }
 
   // After an end tag: `-` strips all following whitespace, `+` keeps it, else trim_blocks eats one
@@ -165,14 +172,7 @@ class Lexer {
       if (r < src_.size() && (src_[r] == '-' || src_[r] == '+')) close_sign = src_[r++];
       if (src_.compare(r, 2, "%}") != 0) continue;
       std::string text = src_.substr(body, q - body);
-      if (open_sign == '-') {
-        while (!text.empty() && is_space(text.back())) text.pop_back();
-      } else if (open_sign != '+') {  // lstrip_blocks before {% endraw %}, as before any block tag
-        const size_t l_pos = text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1;
-        bool blank = true;
-        for (size_t i = l_pos; i < text.size(); ++i) blank = blank && is_space(text[i]);
-        if ((l_pos > 0 || line_starting) && blank) text.resize(l_pos);
-      }
+      strip_before_tag(text, open_sign, true, line_starting);  // {% endraw %} is a block tag like any other
       emit_text(std::move(text), body);
       pos_ = r + 2;
       after_end_tag(close_sign, true);

@@ -9,6 +9,50 @@
 namespace turbolm::jinja {
 namespace {
 
+bool expr_names(const Expr* e, std::string_view name);
+
+bool args_name(const Args& a, std::string_view name) {
+  for (const auto& p : a.positional)
+    if (expr_names(p.get(), name)) return true;
+  for (const auto& [k, v] : a.keyword)
+    if (expr_names(v.get(), name)) return true;
+  return expr_names(a.star.get(), name) || expr_names(a.star_star.get(), name);
+}
+
+// Whether an expression reads the variable `name` anywhere.
+bool expr_names(const Expr* e, std::string_view name) {
+  if (e == nullptr) return false;
+  if (e->kind == ExprKind::kName && e->name == name) return true;
+  if (expr_names(e->a.get(), name) || expr_names(e->b.get(), name) || expr_names(e->c.get(), name)) return true;
+  for (const auto& x : e->items)
+    if (expr_names(x.get(), name)) return true;
+  for (const auto& x : e->keys)
+    if (expr_names(x.get(), name)) return true;
+  return args_name(e->args, name);
+}
+
+// Whether a body reads the variable `name` anywhere (nested blocks and macros included).
+bool body_names(const Body& body, std::string_view name) {
+  for (const auto& st : body) {
+    if (expr_names(st->expr.get(), name) || expr_names(st->cond.get(), name)) return true;
+    for (const auto& c : st->conds)
+      if (expr_names(c.get(), name)) return true;
+    for (const auto& p : st->params)
+      if (expr_names(p.default_value.get(), name)) return true;
+    for (const auto& b : st->bodies)
+      if (body_names(b, name)) return true;
+    if (body_names(st->body, name) || body_names(st->else_body, name)) return true;
+  }
+  return false;
+}
+
+// jinja2 lets a macro (or call block) take extra positional / keyword arguments only when its body reads
+// `varargs` / `kwargs`; otherwise they are a TypeError.
+void set_catches(Stmt& s) {
+  s.catches_varargs = body_names(s.body, "varargs");
+  s.catches_kwargs = body_names(s.body, "kwargs");
+}
+
 // Nesting deeper than this (brackets, blocks) is refused, so hostile input cannot overflow the stack.
 constexpr int kMaxNesting = 128;
 
@@ -275,6 +319,7 @@ class Parser {
     loop_depth_ = 0;
     s->body = subparse({"endmacro"});
     loop_depth_ = saved;
+    set_catches(*s);
     end_block("endmacro");
     return s;
   }
@@ -289,6 +334,7 @@ class Parser {
     loop_depth_ = 0;
     s->body = subparse({"endcall"});
     loop_depth_ = saved;
+    set_catches(*s);
     end_block("endcall");
     return s;
   }

@@ -164,8 +164,6 @@ void append_float_repr(std::string& out, double f) {
   out.append(ebuf);
 }
 
-namespace {}  // namespace
-
 void append_repr(std::string& out, const Value& v) {
   switch (v.kind()) {
     case Kind::kString: return py_repr_string(out, v.as_string());
