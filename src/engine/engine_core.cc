@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 
 #include "core/logging.h"
@@ -293,8 +294,11 @@ void EngineCore::append_token(Completion& c, int32_t token, TokenLogprob logprob
   c.chunk.token_ids.push_back(token);
   if (r.gen.logprobs > 0 || r.scoring()) {
     if (c.detokenizer) {  // before the push: the texts read as continuations of what came before
-      logprob.text = c.detokenizer->peek(token);
-      for (const auto& [id, lp] : logprob.top) logprob.top_text.push_back(c.detokenizer->peek(id));
+      std::vector<int32_t> ids = {token};
+      for (const auto& [id, lp] : logprob.top) ids.push_back(id);
+      std::vector<std::string> texts = c.detokenizer->peek(ids);
+      logprob.text = std::move(texts[0]);
+      logprob.top_text.assign(std::make_move_iterator(texts.begin() + 1), std::make_move_iterator(texts.end()));
     }
     c.chunk.logprobs.push_back(std::move(logprob));
   }

@@ -63,13 +63,20 @@ std::string IncrementalDetokenizer::push(int32_t id) {
   return delta;
 }
 
-std::string IncrementalDetokenizer::peek(int32_t id) const {
-  std::vector<int32_t> ids = ids_;
-  ids.push_back(id);
-  const std::string before = tok_.decode(ids_, false, spaces_between_special_tokens_);
-  const std::string after = tok_.decode(ids, false, spaces_between_special_tokens_);
-  if (after.size() >= before.size() && after.compare(0, before.size(), before) == 0) return after.substr(before.size());
-  return tok_.decode(std::span<const int32_t>(&id, 1), false, spaces_between_special_tokens_);
+std::vector<std::string> IncrementalDetokenizer::peek(std::span<const int32_t> ids) const {
+  const std::string before = tok_.decode(ids_, false, spaces_between_special_tokens_);  // once for all ids
+  std::vector<int32_t> window = ids_;
+  window.push_back(0);
+  std::vector<std::string> texts;
+  texts.reserve(ids.size());
+  for (const int32_t& id : ids) {
+    window.back() = id;
+    const std::string after = tok_.decode(window, false, spaces_between_special_tokens_);
+    const bool continues = after.size() >= before.size() && after.compare(0, before.size(), before) == 0;
+    texts.push_back(continues ? after.substr(before.size())
+                              : tok_.decode(std::span<const int32_t>(&id, 1), false, spaces_between_special_tokens_));
+  }
+  return texts;
 }
 
 std::string IncrementalDetokenizer::finish() {

@@ -67,10 +67,11 @@ class IncrementalDetokenizer {
                          bool spaces_between_special_tokens = true, std::span<const int32_t> context = {});
   std::string push(int32_t id);
   std::string finish();
-  // The text `id` would add if pushed now, as it reads after the ids so far (for logprobs): decode(window + id)
-  // minus decode(window), or decode(id) alone where that is no continuation (e.g. inside a byte run). Special
-  // tokens show their names (a logprob of "</s>" is not ""), whatever skip_special_tokens says.
-  std::string peek(int32_t id) const;
+  // For each of `ids`, the text it would add if pushed now, as it reads after the ids so far (for logprobs: the
+  // sampled token and its alternatives): decode(window + id) minus decode(window), or decode(id) alone where that
+  // is no continuation (e.g. inside a byte run). Special tokens show their names (a logprob of "</s>" is not ""),
+  // whatever skip_special_tokens says.
+  std::vector<std::string> peek(std::span<const int32_t> ids) const;
 
  private:
   std::string decode_range(size_t begin, size_t end) const;
