@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <stop_token>
 #include <string>
 #include <thread>
@@ -93,6 +94,7 @@ void run_chat(const ChatOptions& opt) {
       }
     });
     Response reply;
+    std::optional<std::string> error;
     try {
       reply = pipe.chat(
           session, line, opt.gen,
@@ -102,17 +104,18 @@ void run_chat(const ChatOptions& opt) {
           },
           stop.get_token());
     } catch (const Error& e) {
-      // A turn that cannot run (e.g. the history outgrew --session-len) leaves the history as it was; the
-      // conversation goes on.
-      watcher.request_stop();
-      watcher.join();
-      ++failed_turns;
-      std::fflush(stdout);
-      std::fprintf(stderr, "turbolm: error: %s\n(this turn was dropped; /reset clears the history)\n", e.what());
-      continue;
+      error = e.what();
     }
     watcher.request_stop();
     watcher.join();
+    if (error) {
+      // A turn that cannot run (e.g. the history outgrew --session-len) leaves the history as it was; the
+      // conversation goes on.
+      ++failed_turns;
+      std::fflush(stdout);
+      std::fprintf(stderr, "turbolm: error: %s\n(this turn was dropped; /reset clears the history)\n", error->c_str());
+      continue;
+    }
     if (reply.finish_reason == FinishReason::kAbort) std::fputs(" [stopped]", stdout);
     if (reply.finish_reason == FinishReason::kError) std::fprintf(stdout, " [error: %s]", reply.error.c_str());
     std::fputs("\n", stdout);

@@ -23,9 +23,12 @@ struct TokenizeOptions {
 // Ids on stdin: whitespace/comma separated, or a JSON array, or {"ids": [...]}; each in [0, vocab_size).
 std::vector<int32_t> parse_ids(const std::string& input, int64_t vocab_size) {
   std::vector<int32_t> ids;
+  auto outside = [&](const std::string& id) {
+    TLM_FAIL(kInvalidArgument) << "tokenize --decode: token id " << id << " is outside the vocabulary [0, "
+                               << vocab_size << ")";
+  };
   auto add = [&](int64_t id) {
-    TLM_CHECK_ARG(id >= 0 && id < vocab_size)
-        << "tokenize --decode: token id " << id << " is outside the vocabulary [0, " << vocab_size << ")";
+    if (id < 0 || id >= vocab_size) outside(std::to_string(id));
     ids.push_back(static_cast<int32_t>(id));
   };
   auto j = nlohmann::json::parse(input, nullptr, /*allow_exceptions=*/false);
@@ -33,8 +36,7 @@ std::vector<int32_t> parse_ids(const std::string& input, int64_t vocab_size) {
     for (const auto& v : j.is_array() ? j : j["ids"]) {
       TLM_CHECK_ARG(v.is_number_integer()) << "tokenize --decode: ids must be integers";
       // Beyond int64 the JSON parser keeps a float: refused above; unsigned ids past int64 read negative.
-      TLM_CHECK_ARG(!v.is_number_unsigned() || v.get<uint64_t>() <= uint64_t{INT64_MAX})
-          << "tokenize --decode: token id " << v.dump() << " is outside the vocabulary [0, " << vocab_size << ")";
+      if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t{INT64_MAX}) outside(v.dump());
       add(v.get<int64_t>());
     }
     return ids;
@@ -51,8 +53,7 @@ std::vector<int32_t> parse_ids(const std::string& input, int64_t vocab_size) {
       id = std::stoll(word, &used);
       TLM_CHECK_ARG(used == word.size()) << "tokenize --decode: '" << word << "' is not a token id";
     } catch (const std::out_of_range&) {
-      TLM_FAIL(kInvalidArgument) << "tokenize --decode: token id " << word << " is outside the vocabulary [0, "
-                                 << vocab_size << ")";
+      outside(word);
     } catch (const std::invalid_argument&) {
       TLM_FAIL(kInvalidArgument) << "tokenize --decode: '" << word << "' is not a token id";
     }
