@@ -24,18 +24,25 @@ TEST(DefaultMaxBatchSizeTest, FollowsLmdeployByDeviceName) {
   EXPECT_EQ(default_max_batch_size(Device::cpu()), 128);
 }
 
-TEST(DefaultMaxBatchSizeTest, EngineResolvesZeroAndRejectsNegative) {
-  const std::string model = std::string(TURBOLM_SHARED_DIR) + "/models/stories260K-hf";
+const std::string kStoriesModel = std::string(TURBOLM_SHARED_DIR) + "/models/stories260K-hf";
+
+// A small engine on the CPU for the stories model; tests change one field at a time.
+EngineConfig small_cpu_config() {
   EngineConfig config;
   config.device = "cpu";
   config.num_threads = 1;
   config.cache_max_entry_count = 64;
+  return config;
+}
+
+TEST(DefaultMaxBatchSizeTest, EngineResolvesZeroAndRejectsNegative) {
+  EngineConfig config = small_cpu_config();
   ASSERT_EQ(config.max_batch_size, 0);  // the device's default unless set
-  EXPECT_EQ(Engine::create(model, config)->config().max_batch_size, 128);
+  EXPECT_EQ(Engine::create(kStoriesModel, config)->config().max_batch_size, 128);
   config.max_batch_size = 3;
-  EXPECT_EQ(Engine::create(model, config)->config().max_batch_size, 3);
+  EXPECT_EQ(Engine::create(kStoriesModel, config)->config().max_batch_size, 3);
   config.max_batch_size = -1;
-  EXPECT_THROW(Engine::create(model, config), Error);
+  EXPECT_THROW(Engine::create(kStoriesModel, config), Error);
 }
 
 // A block count must fit the memory there is (1e12 blocks used to end in std::bad_alloc), and be finite.
@@ -63,29 +70,23 @@ TEST(KvPoolBlocksTest, CountsAreCheckedAgainstAvailableMemory) {
 
 // Engine flags with no meaning below zero are refused, not read as "the default".
 TEST(DefaultMaxBatchSizeTest, EngineRejectsNegativeSessionLenAndThreads) {
-  const std::string model = std::string(TURBOLM_SHARED_DIR) + "/models/stories260K-hf";
-  EngineConfig config;
-  config.device = "cpu";
-  config.num_threads = 1;
-  config.cache_max_entry_count = 64;
+  EngineConfig config = small_cpu_config();
   config.session_len = -1;
-  EXPECT_THROW(Engine::create(model, config), Error);
+  EXPECT_THROW(Engine::create(kStoriesModel, config), Error);
   config.session_len = 0;
   config.num_threads = -1;
-  EXPECT_THROW(Engine::create(model, config), Error);
+  EXPECT_THROW(Engine::create(kStoriesModel, config), Error);
   config.num_threads = 5000;
-  EXPECT_THROW(Engine::create(model, config), Error);
+  EXPECT_THROW(Engine::create(kStoriesModel, config), Error);
 }
 
 // --device cuda where no GPU can be used fails up front as unsupported, naming the flag (the first CUDA call deep
 // in the engine used to report "CUDA driver version is insufficient"). On a machine with a GPU it loads.
 TEST(DefaultMaxBatchSizeTest, CudaDeviceWithoutAGpuIsAClearError) {
-  const std::string model = std::string(TURBOLM_SHARED_DIR) + "/models/stories260K-hf";
-  EngineConfig config;
+  EngineConfig config = small_cpu_config();
   config.device = "cuda";
-  config.cache_max_entry_count = 16;
   try {
-    Engine::create(model, config);
+    Engine::create(kStoriesModel, config);
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::kUnsupported) << e.what();
     const std::string what = e.what();
