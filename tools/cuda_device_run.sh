@@ -98,11 +98,11 @@ elif want model; then
   sed -n '1,/Kernel trace/p' "$OUT/model_bench.md"
   # A/B on the same machine minutes: decode steps one after the other (no overlap), at the full shape; then
   # each switch of MODEL_AB (default: the classic GEMV, i.e. no bulk-copy GEMV and no fused projections; also
-  # TURBOLM_CUDA_GRAPHS=0, TURBOLM_CUDA_PDL=0) at 8 streams.
+  # TURBOLM_CUDA_GRAPHS=0, TURBOLM_CUDA_PDL=0) at 8 streams. Commas join several switches into one run (A=0,B=0).
   { echo "## TURBOLM_OVERLAP_STEPS=0"; TURBOLM_OVERLAP_STEPS=0 timeout 200 $build/bench/cuda/turbolm_cuda_model_bench \
       $model --prompt 512 --decode 128 --streams 64 --stream-prompt 128; } >> "$OUT/model_bench.md" 2>&1
   for switch in ${MODEL_AB:-TURBOLM_CUDA_GEMV=classic}; do
-    { echo "## $switch"; env $switch timeout 200 $build/bench/cuda/turbolm_cuda_model_bench $model \
+    { echo "## $switch"; env ${switch//,/ } timeout 200 $build/bench/cuda/turbolm_cuda_model_bench $model \
         --prompt 512 --decode 64 --streams 8 --stream-prompt 128; } >> "$OUT/model_bench.md" 2>&1
   done
   sed -n '/^## /,$p' "$OUT/model_bench.md" | grep -E "^## |decode|prefill"

@@ -388,7 +388,8 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm)
     streamed_decode_kernel(const T* __restrict__ q, const KvLayer<T, Q> kv, const AttentionParams p, int split_len,
                            int num_splits, T* __restrict__ out, float* __restrict__ part_o,
                            float2* __restrict__ part_ml) {
-  begin_dependent_kernel();
+  // Trigger first, but wait for the kernels ahead only once the K/V of earlier steps are on their way (see below).
+  allow_dependent_launch();
   using G = Geometry<Q, D>;
   constexpr int kPiecesPerLane = kChunk * G::kPieces / 32;  // of K and of V, per chunk
   static_assert((l_offset<D>() + kGroup) * sizeof(float) <= G::kRingBytes, "merge state fits a ring");
@@ -397,20 +398,25 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm)
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const int group = p.q_heads / p.kv_heads, head0 = kv_head * group;
   const int begin = split * split_len;
-  const int n = max(min(p.context_lens[s] - begin, split_len), 0);  // tokens of this split
+  const int context_len = p.context_lens[s];
+  const int n = max(min(context_len - begin, split_len), 0);  // tokens of this split
   if (n == 0) {
+    grid_dependency_wait();  // the partials are scratch memory that kernels ahead may still use
     write_empty_result<T, D>(p, s, head0, group, split, num_splits, out, part_ml);
     return;
   }
 
+  // Before the dependency wait this block reads only what earlier steps wrote and writes only shared memory: the
+  // metadata (copied up before a step's first kernel, outside the programmatic chain) and the K/V of every token
+  // but the sequence's newest, the one row the kernels ahead (qkv_rope_kv_write) may still be writing. Every
+  // global write stays after the wait: kernels ahead (the previous layer's combine) may still use the scratch
+  // memory the partials live in.
   int32_t* slots = reinterpret_cast<int32_t*>(smem + kWarps * G::kRingBytes);  // [n] cache slot of each token
   const int32_t* table = p.block_tables + int64_t{s} * p.table_stride;
   for (int i = threadIdx.x; i < n; i += kThreads)
     slots[i] = table[(begin + i) / p.block_size] * p.block_size + (begin + i) % p.block_size;
-  uint32_t q_frag[D / 16][2];
-  float q_sum[2] = {};  // quantized caches only
-  load_q_fragments<T, Q, D>(q + (int64_t{p.query_start[s]} * p.q_heads + head0) * D, group, q_frag, q_sum);
   __syncthreads();
+  const int newest = begin + n == context_len ? n - 1 : -1;  // the newest token's index in this split, if here
 
   // This warp's chunks: w, w + kWarps, ... below ceil(n / kChunk); its i-th chunk goes to stage i % kStages.
   unsigned char* ring = smem + warp * G::kRingBytes;
@@ -418,12 +424,15 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm)
   const int my_chunks = warp < chunks ? (chunks - warp + kWarps - 1) / kWarps : 0;
   const unsigned char* key = static_cast<const unsigned char*>(kv.key);
   const unsigned char* value = static_cast<const unsigned char*>(kv.value);
-  auto issue = [&](int i) {
+  // skip: a token index no cp.async may touch (its row is stored after the wait: a zero-filling copy still in
+  // flight would overwrite it), or -1.
+  auto issue = [&](int i, int skip) {
     unsigned char* stage = ring + (i % G::kStages) * G::kStageBytes;
     const int first = (warp + i * kWarps) * kChunk;
 #pragma unroll
     for (int j = 0; j < kPiecesPerLane; ++j) {
       const int row = (lane + 32 * j) / G::kPieces, piece = lane % G::kPieces;
+      if (first + row == skip) continue;
       const bool real = first + row < n;
       const int64_t src = real ? (int64_t{slots[first + row]} * kv.heads + kv_head) * G::kRowBytes + piece * 16 : 0;
       cp_async_16(stage + tile_offset<G::kPieces>(row, piece), key + src, real ? 16 : 0);
@@ -434,21 +443,46 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm)
       const int row = lane & 15;
       const bool real = first + row < n;
       const int64_t src = real ? int64_t{slots[first + row]} * kv.heads + kv_head : 0;
-      cp_async_8(stage + 2 * G::kTileBytes + lane * sizeof(float2), (lane < 16 ? kv.key_params : kv.value_params) + src,
-                 real ? 8 : 0);
+      if (first + row != skip)
+        cp_async_8(stage + 2 * G::kTileBytes + lane * sizeof(float2),
+                   (lane < 16 ? kv.key_params : kv.value_params) + src, real ? 8 : 0);
     }
   };
 
   // Every iteration commits one group (empty past the last chunk), so waiting for all but kStages - 1 groups
-  // means chunk i has landed.
+  // means chunk i has landed. The first kStages - 1 chunks go out before the wait, without the newest row.
   WarpSoftmax<D> st;
 #pragma unroll
   for (int i = 0; i < G::kStages - 1; ++i) {
-    if (i < my_chunks) issue(i);
+    if (i < my_chunks) issue(i, newest);
     cp_async_commit();
   }
+  grid_dependency_wait();
+  uint32_t q_frag[D / 16][2];
+  float q_sum[2] = {};  // quantized caches only
+  load_q_fragments<T, Q, D>(q + (int64_t{p.query_start[s]} * p.q_heads + head0) * D, group, q_frag, q_sum);
+  if (newest >= 0 && (newest / kChunk) % kWarps == warp && newest / kChunk / kWarps < G::kStages - 1) {
+    // The newest row's chunk went out above without it: its owner warp stores it now, past the L1 (written by the
+    // kernel ahead). The __syncwarp before the chunk is read makes these stores visible to the warp.
+    unsigned char* stage = ring + (newest / kChunk / kWarps) * G::kStageBytes;
+    const int row = newest % kChunk;
+    const int64_t base = int64_t{slots[newest]} * kv.heads + kv_head;
+    for (int piece = lane; piece < G::kPieces; piece += 32) {
+      const int64_t src = base * G::kRowBytes + piece * 16;
+      *reinterpret_cast<uint4*>(stage + tile_offset<G::kPieces>(row, piece)) =
+          __ldcg(reinterpret_cast<const uint4*>(key + src));
+      *reinterpret_cast<uint4*>(stage + G::kTileBytes + tile_offset<G::kPieces>(row, piece)) =
+          __ldcg(reinterpret_cast<const uint4*>(value + src));
+    }
+    if constexpr (Q != KvQuant::kNone) {
+      if (lane == 0 || lane == 16) {
+        const float2* params = lane == 0 ? kv.key_params : kv.value_params;
+        *reinterpret_cast<float2*>(stage + 2 * G::kTileBytes + (lane + row) * sizeof(float2)) = __ldcg(params + base);
+      }
+    }
+  }
   for (int i = 0; i < my_chunks; ++i) {
-    if (i + G::kStages - 1 < my_chunks) issue(i + G::kStages - 1);  // into the stage chunk i - 1 used
+    if (i + G::kStages - 1 < my_chunks) issue(i + G::kStages - 1, -1);  // into the stage chunk i - 1 used
     cp_async_commit();
     cp_async_wait<G::kStages - 1>();
     __syncwarp();  // every lane's copies of chunk i are visible to the whole warp

@@ -176,5 +176,79 @@ TEST_P(CudaDecodeAttentionTest, ManySequences) {
   check_decode(GetParam(), lens, 800);
 }
 
+// A decode step as the model runs it: the kernel just ahead on the stream (write_kv_cache, launched
+// programmatically) stores each sequence's newest K/V row, and decode attention may start before that kernel ends,
+// loading the K/V of earlier tokens before its dependency wait. The newest rows hold other values until the write, so
+// a kernel that read them early would see those. Contexts put the newest token first, last and in the middle of a
+// 16-token chunk, in a warp's first chunks (loaded early) and in later ones.
+TEST_P(CudaDecodeAttentionTest, NewestRowsWrittenByTheKernelJustAhead) {
+  TLM_REQUIRE_GPU();
+  const DecodeCase& c = GetParam();
+  const int64_t D = c.head_dim, q_heads = kKvHeads * c.group;
+  const std::vector<int> lens = {1, 15, 16, 17, 40, 64, 65, 200, 257, 3000};
+  std::vector<std::pair<int, int>> seqs;
+  for (int len : lens) seqs.emplace_back(1, len);
+  const PagedStep step = make_paged_step(seqs, c.block_size, 900);
+  const int64_t S = step.num_seqs, N = static_cast<int64_t>(step.all_slots.size());
+  const auto k = random_values(N * kKvHeads * D, 901, c.dtype, -2.0f, 2.0f);
+  const auto v = random_values(N * kKvHeads * D, 902, c.dtype, -2.0f, 2.0f);
+  const auto q = random_values(S * q_heads * D, 903, c.dtype, -2.0f, 2.0f);
+  const auto stale_k = random_values(S * kKvHeads * D, 904, c.dtype, 3.0f, 6.0f);
+  const auto stale_v = random_values(S * kKvHeads * D, 905, c.dtype, 3.0f, 6.0f);
+  std::vector<float> newest_k, newest_v;  // [S, kKvHeads, D]: the rows of each context's last token
+  int64_t end = 0;
+  for (int len : lens) {
+    end += len;
+    const int64_t row = (end - 1) * kKvHeads * D;
+    newest_k.insert(newest_k.end(), k.begin() + row, k.begin() + row + kKvHeads * D);
+    newest_v.insert(newest_v.end(), v.begin() + row, v.begin() + row + kKvHeads * D);
+  }
+
+  KvCacheSpec spec;
+  spec.num_layers = 1;
+  spec.num_blocks = step.num_blocks;
+  spec.block_size = c.block_size;
+  spec.num_kv_heads = kKvHeads;
+  spec.head_dim = D;
+  spec.dtype = c.dtype;
+  spec.quant = c.quant;
+  KvCache cpu_cache(spec);
+  spec.device = Device::cuda(0);
+  KvCache gpu_cache(spec);
+  ExecContext cctx = cpu_ctx(), gctx = gpu_ctx();
+  write_kv_cache(cctx, host_tensor(k, {N, kKvHeads, D}, DType::kF32), host_tensor(v, {N, kKvHeads, D}, DType::kF32),
+                 host_i32(step.all_slots, {N}), cpu_cache, 0);
+  const AttentionMetadata meta = host_metadata(step);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+  Tensor want = Tensor::empty({S, q_heads, D}, DType::kF32);
+  paged_attention(cctx, host_tensor(q, {S, q_heads, D}, DType::kF32), cpu_cache, 0, meta, scale, want);
+
+  // Every row as the CPU has it, then the newest ones stale; everything the step reads is on the device before it.
+  write_kv_cache(gctx, to_gpu(host_tensor(k, {N, kKvHeads, D}, c.dtype)),
+                 to_gpu(host_tensor(v, {N, kKvHeads, D}, c.dtype)), to_gpu(host_i32(step.all_slots, {N})), gpu_cache,
+                 0);
+  const Tensor step_slots = to_gpu(host_i32(step.step_slots, {S}));
+  write_kv_cache(gctx, to_gpu(host_tensor(stale_k, {S, kKvHeads, D}, c.dtype)),
+                 to_gpu(host_tensor(stale_v, {S, kKvHeads, D}, c.dtype)), step_slots, gpu_cache, 0);
+  const Tensor fresh_k = to_gpu(host_tensor(newest_k, {S, kKvHeads, D}, c.dtype));
+  const Tensor fresh_v = to_gpu(host_tensor(newest_v, {S, kKvHeads, D}, c.dtype));
+  const bool quantized = c.quant != KvQuant::kNone;
+  const DeviceStep in{to_gpu(host_tensor(q, {S, q_heads, D}, c.dtype)),
+                      gpu_cache.key(0),
+                      gpu_cache.value(0),
+                      quantized ? gpu_cache.key_params(0) : Tensor(),
+                      quantized ? gpu_cache.value_params(0) : Tensor(),
+                      device_metadata(meta),
+                      q_heads,
+                      scale};
+  Tensor got = poisoned_gpu({S, q_heads, D}, c.dtype);
+  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+  // Nothing between the write and the attention on the stream: the two kernels form a programmatic chain.
+  write_kv_cache(gctx, fresh_k, fresh_v, step_slots, gpu_cache, 0);
+  launch(DecodeKernel::kStreamed, c, in, got);
+  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+  EXPECT_LE(relative_error(values_of(got), values_of(want)), tolerance(c.dtype));
+}
+
 }  // namespace
 }  // namespace turbolm
