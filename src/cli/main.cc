@@ -1,4 +1,4 @@
-// turbolm: one binary, one subcommand per job (generate, tokenize, chat, serve, lite, bench, ...).
+// turbolm: one binary, one subcommand per job (generate, chat, serve, chat-template, eval, tokenize, bench).
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cerrno>
