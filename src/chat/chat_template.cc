@@ -5,6 +5,7 @@
 
 #include "chat/jinja/strings.h"
 #include "core/error.h"
+#include "io/json_file.h"
 
 namespace turbolm {
 namespace {
@@ -12,21 +13,7 @@ namespace {
 namespace fs = std::filesystem;
 using ojson = nlohmann::ordered_json;
 
-std::string read_file(const fs::path& path) {
-  std::ifstream f(path, std::ios::binary);
-  TLM_CHECK_ARG(f.good()) << "cannot read " << path.string();
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-ojson read_json(const fs::path& path) {
-  try {
-    return ojson::parse(read_file(path));
-  } catch (const nlohmann::json::parse_error& e) {
-    TLM_FAIL(kInvalidArgument) << path.string() << ": invalid JSON: " << e.what();
-  }
-}
+ojson read_json(const fs::path& path) { return parse_json_text<ojson>(read_regular_file(path), path.string()); }
 
 // Special tokens in tokenizer_config.json are strings or serialized AddedToken objects {"content": ...}.
 std::optional<std::string> token_string(const ojson& config, const char* key) {
@@ -132,9 +119,9 @@ ChatTemplate ChatTemplate::from_model_dir(const fs::path& dir, std::string_view 
       }
     }
     if (!source && fs::exists(dir / "additional_chat_templates" / (wanted + ".jinja")))
-      source = read_file(dir / "additional_chat_templates" / (wanted + ".jinja"));
+      source = read_regular_file(dir / "additional_chat_templates" / (wanted + ".jinja"));
     if (!source && wanted == "default" && fs::exists(dir / "chat_template.jinja"))
-      source = read_file(dir / "chat_template.jinja");
+      source = read_regular_file(dir / "chat_template.jinja");
     if (!source) {
       std::string names;
       for (const auto& n : available) names += (names.empty() ? "" : ", ") + n;
@@ -142,7 +129,7 @@ ChatTemplate ChatTemplate::from_model_dir(const fs::path& dir, std::string_view 
                           << (names.empty() ? "" : " (available: " + names + ")");
     }
   } else if (fs::exists(dir / "chat_template.jinja")) {
-    source = read_file(dir / "chat_template.jinja");
+    source = read_regular_file(dir / "chat_template.jinja");
   } else if (fs::exists(dir / "chat_template.json")) {
     ojson j = read_json(dir / "chat_template.json");
     if (j.is_object() && j.contains("chat_template") && j["chat_template"].is_string())
@@ -185,14 +172,14 @@ ChatTemplate ChatTemplate::from_spec(std::string_view spec, const fs::path& mode
   };
   if (ends_with(".jinja") || ends_with(".j2")) {
     TLM_CHECK_ARG(fs::exists(path)) << "chat template file not found: " << path.string();
-    t = from_jinja(read_file(path));
+    t = from_jinja(read_regular_file(path));
   } else if (ends_with(".json")) {
     TLM_CHECK_ARG(fs::exists(path)) << "chat template file not found: " << path.string();
     t = from_config(ChatTemplateConfig::from_json(read_json(path)));
   } else if (auto preset = ChatTemplateConfig::builtin(spec)) {
     t = from_config(*preset);
   } else if (fs::is_regular_file(path)) {
-    t = from_jinja(read_file(path));  // any other existing file is a Jinja template (e.g. template.txt)
+    t = from_jinja(read_regular_file(path));  // any other existing file is a Jinja template (e.g. template.txt)
   } else {
     std::string builtins;
     for (const auto& n : ChatTemplateConfig::builtin_names()) builtins += (builtins.empty() ? "" : ", ") + n;

@@ -158,8 +158,9 @@ ModelConfig ModelConfig::from_dir(const std::filesystem::path& model_dir) {
   if (!std::filesystem::is_directory(model_dir, ec))
     TLM_FAIL(kNotFound) << "model folder " << model_dir.string() << " does not exist";
   const std::filesystem::path path = model_dir / "config.json";
-  if (!std::filesystem::exists(path, ec))
-    TLM_FAIL(kNotFound) << "model folder " << model_dir.string() << " has no config.json";
+  const bool exists = std::filesystem::exists(path, ec);
+  if (ec) TLM_FAIL(kInvalidArgument) << "model folder " << model_dir.string() << ": " << ec.message();
+  if (!exists) TLM_FAIL(kNotFound) << "model folder " << model_dir.string() << " has no config.json";
   return from_json(read_json_file(path), path.string());
 }
 

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "io/json_file.h"
 
 namespace turbolm {
 namespace {
@@ -31,7 +32,7 @@ class Handler : public nlohmann::json_sax<json> {
     return dom_.string(v);
   }
   bool start_object(std::size_t n) override {
-    ++depth_;
+    if (++depth_ > kMaxJsonDepth) return too_deep();
     if (capturing()) return fail();
     // Depth 1 is the root, 2 the "model" object, 3 its "vocab".
     if (depth_ == 3 && last_key_ == "vocab" && in_model_) {
@@ -55,7 +56,7 @@ class Handler : public nlohmann::json_sax<json> {
     return dom_.end_object();
   }
   bool start_array(std::size_t n) override {
-    ++depth_;
+    if (++depth_ > kMaxJsonDepth) return too_deep();
     if (mode_ == Mode::kMerges) {
       if (depth_ != mode_depth_ + 1) return fail();
       pair_.clear();
@@ -87,6 +88,10 @@ class Handler : public nlohmann::json_sax<json> {
  private:
   enum class Mode { kNone, kVocab, kMerges };
   bool capturing() const { return mode_ != Mode::kNone; }
+  bool too_deep() {
+    error_ = "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels";
+    return false;
+  }
   bool fail() {
     if (error_.empty()) error_ = "unexpected value inside model.vocab or model.merges";
     return false;
@@ -126,11 +131,7 @@ class Handler : public nlohmann::json_sax<json> {
 }  // namespace
 
 TokenizerJson read_tokenizer_json(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) TLM_FAIL(kNotFound) << "cannot open " << file.string();
-  std::ostringstream s;
-  s << in.rdbuf();
-  const std::string text = s.str();
+  const std::string text = read_regular_file(file);
   TokenizerJson out;
   Handler handler(out);
   if (!json::sax_parse(text, &handler) || !out.doc.is_object()) {

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "io/json_file.h"
 #include "tokenizer/pipeline.h"
 
 namespace turbolm {
@@ -78,11 +79,8 @@ std::string mark_nul_pieces_unused(const std::string& proto, const std::string& 
 class SentencePieceModel final : public TokenizerModel {
  public:
   explicit SentencePieceModel(const std::filesystem::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) TLM_FAIL(kNotFound) << "cannot open " << file.string();
-    std::ostringstream s;
-    s << in.rdbuf();
-    const auto status = processor_.LoadFromSerializedProto(mark_nul_pieces_unused(s.str(), file.string()));
+    const auto status =
+        processor_.LoadFromSerializedProto(mark_nul_pieces_unused(read_regular_file(file), file.string()));
     if (!status.ok())
       TLM_FAIL(kInvalidArgument) << file.string() << ": cannot load SentencePiece model: " << status.ToString();
     pieces_.reserve(processor_.GetPieceSize());

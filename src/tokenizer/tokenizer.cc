@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/logging.h"
+#include "io/json_file.h"
 #include "tokenizer/pipeline.h"
 #include "tokenizer/unicode.h"
 
@@ -19,6 +20,10 @@ Tokenizer::~Tokenizer() = default;
 std::unique_ptr<Tokenizer> Tokenizer::from_dir(const fs::path& model_dir) {
   std::unique_ptr<TokenizerPipeline> pipeline;
   bool sentencepiece = false;
+  std::error_code ec;
+  if (!fs::is_directory(model_dir, ec))
+    TLM_FAIL(kNotFound) << "model folder " << model_dir.string()
+                        << (fs::exists(model_dir, ec) ? " is not a folder" : " does not exist");
   if (fs::exists(model_dir / "tokenizer.json")) {
     pipeline = load_tokenizer_json(model_dir / "tokenizer.json");
   } else if (fs::exists(model_dir / "tokenizer.model")) {
@@ -50,10 +55,8 @@ std::string token_string(const json& config, const char* key) {
 void Tokenizer::read_config(const fs::path& config_file, bool sentencepiece) {
   json config = json::object();
   if (fs::exists(config_file)) {
-    std::ifstream in(config_file);
-    config = json::parse(in, nullptr, /*allow_exceptions=*/false);
-    if (config.is_discarded() || !config.is_object())
-      TLM_FAIL(kInvalidArgument) << config_file.string() << " is not a JSON object";
+    config = parse_json_text<json>(read_regular_file(config_file), config_file.string());
+    if (!config.is_object()) TLM_FAIL(kInvalidArgument) << config_file.string() << " is not a JSON object";
   }
   try {
     if (config.contains("added_tokens_decoder")) {

@@ -2,10 +2,12 @@
 #include <fmt/format.h>
 
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "core/error.h"
+#include "io/json_file.h"
 #include "tokenizer/bpe_model.h"
 #include "tokenizer/json_loader.h"
 #include "tokenizer/pipeline.h"
@@ -16,19 +18,8 @@ namespace {
 
 using nlohmann::json;
 
-std::string read_file(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) TLM_FAIL(kNotFound) << "cannot open " << file.string();
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 json parse_json(const std::filesystem::path& file) {
-  const std::string text = read_file(file);
-  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) TLM_FAIL(kInvalidArgument) << file.string() << " is not valid JSON";
-  return j;
+  return parse_json_text<json>(read_regular_file(file), file.string());
 }
 
 Vocab read_vocab(const std::vector<std::pair<std::string, int32_t>>& entries) {
@@ -87,7 +78,11 @@ std::unique_ptr<TokenizerPipeline> load_tokenizer_json(const std::filesystem::pa
     pipeline->decoder = make_decoder(j.value("decoder", json()));
     pipeline->special_tokens = parse_post_processor(j.value("post_processor", json()));
     for (const auto& t : j.value("added_tokens", json::array())) {
-      pipeline->added.add({t.at("content").get<std::string>(), t.at("id").get<int32_t>(), t.value("special", false),
+      const int64_t id = t.at("id").get<int64_t>();
+      if (id < 0 || id > std::numeric_limits<int32_t>::max())
+        TLM_FAIL(kInvalidArgument) << "added token '" << t.at("content").get<std::string>() << "' has id " << id
+                                   << ", outside [0, 2^31)";
+      pipeline->added.add({t.at("content").get<std::string>(), static_cast<int32_t>(id), t.value("special", false),
                            t.value("lstrip", false), t.value("rstrip", false), t.value("normalized", false),
                            t.value("single_word", false)});
     }
@@ -105,7 +100,7 @@ std::unique_ptr<TokenizerPipeline> load_vocab_and_merges(const std::filesystem::
   auto pipeline = std::make_unique<TokenizerPipeline>();
   Vocab vocab = read_vocab(parse_json(vocab_json));
   std::vector<std::pair<std::string, std::string>> merges;
-  std::istringstream lines(read_file(merges_txt));
+  std::istringstream lines(read_regular_file(merges_txt));
   std::string line;
   while (std::getline(lines, line)) {
     if (!line.empty() && line.back() == '\r') line.pop_back();

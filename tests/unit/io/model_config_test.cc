@@ -2,6 +2,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "io_test_util.h"
 
@@ -311,6 +312,20 @@ TEST(ModelConfig, FromDirErrors) {
   testing::write_file(dir / "config.json", "{\"hidden_size\": 64}");
   expect_error([&] { ModelConfig::from_dir(dir.path()); }, ErrorCode::kInvalidArgument,
                {(dir / "config.json").string(), "'intermediate_size' is required"});
+}
+
+// Nesting deep enough to overflow the stack when the value is copied or printed (audit: a segfault) is refused
+// while parsing; a pipe in place of config.json is refused instead of blocking the loader.
+TEST(ModelConfig, FromDirRefusesDeepNestingAndNonRegularFiles) {
+  TempDir dir;
+  const int depth = 100000;
+  testing::write_file(dir / "config.json", "{\"x\": " + std::string(depth, '[') + std::string(depth, ']') + "}");
+  expect_error([&] { ModelConfig::from_dir(dir.path()); }, ErrorCode::kInvalidArgument,
+               {(dir / "config.json").string(), "nested deeper than 256 levels"});
+  std::filesystem::remove(dir / "config.json");
+  ASSERT_EQ(::mkfifo((dir / "config.json").c_str(), 0600), 0);
+  expect_error([&] { ModelConfig::from_dir(dir.path()); }, ErrorCode::kInvalidArgument,
+               {(dir / "config.json").string(), "not a regular file"});
 }
 
 }  // namespace

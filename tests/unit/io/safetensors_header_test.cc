@@ -87,6 +87,13 @@ TEST(SafetensorsHeader, RejectsBadJson) {
   expect_invalid(R"({"a":[1]})", 0, {"tensor 'a'", "entry must be an object"});
 }
 
+// A 120 KB header nesting 60,000 levels overflowed the stack when its error message printed the value (audit).
+TEST(SafetensorsHeader, RejectsDeepNesting) {
+  const int depth = 60000;
+  expect_invalid("{\"zz\": " + std::string(depth, '[') + std::string(depth, ']') + "}", 0,
+                 {"nests JSON deeper than 256 levels"});
+}
+
 TEST(SafetensorsHeader, RejectsOffsetsPastTheEnd) {
   // A truncated file: the header promises 16 bytes, 12 are there.
   expect_invalid(

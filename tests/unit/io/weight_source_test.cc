@@ -116,6 +116,19 @@ TEST(WeightSource, BadFoldersAndIndexes) {
   expect_error([&] { WeightSource::open_dir(dir.path()); }, ErrorCode::kInvalidArgument, {"not a file name"});
   write_file(dir / "model.safetensors.index.json", R"({"weight_map": {}})");
   expect_error([&] { WeightSource::open_dir(dir.path()); }, ErrorCode::kInvalidArgument, {"empty"});
+  const int depth = 60000;
+  write_file(dir / "model.safetensors.index.json",
+             "{\"weight_map\": {\"a\": " + std::string(depth, '[') + std::string(depth, ']') + "}}");
+  expect_error([&] { WeightSource::open_dir(dir.path()); }, ErrorCode::kInvalidArgument,
+               {"model.safetensors.index.json", "nested deeper than 256 levels"});
+}
+
+// A Hugging Face cache whose blob never finished downloading leaves a dangling link.
+TEST(WeightSource, DanglingLinkIsNamed) {
+  TempDir dir;
+  std::filesystem::create_symlink(dir / "missing-blob", dir / "model.safetensors");
+  expect_error([&] { WeightSource::open_dir(dir.path()); }, ErrorCode::kNotFound,
+               {"model.safetensors is a link to a file that does not exist", "missing-blob"});
 }
 
 TEST(WeightSource, CorruptShardNamesTheShard) {

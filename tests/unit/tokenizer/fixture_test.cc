@@ -161,5 +161,48 @@ TEST(TokenizerLoad, VocabIdsOutsideInt32AreRefused) {
   std::filesystem::remove_all(dir);
 }
 
+// The same for added tokens (audit: id 4294967596 wrapped onto vocab id 300, and id -1 made its text vanish).
+TEST(TokenizerLoad, AddedTokenIdsOutsideInt32AreRefused) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("turbolm_added_ids_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  for (const char* id : {"-1", "4294967596"}) {
+    std::ofstream(dir / "tokenizer.json")
+        << R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},)"
+        << R"("added_tokens": [{"id": )" << id << R"(, "content": "<x>", "special": true}]})";
+    try {
+      Tokenizer::from_dir(dir);
+      ADD_FAILURE() << id << " accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("added token '<x>' has id"), std::string::npos) << e.what();
+    }
+  }
+  std::filesystem::remove_all(dir);
+}
+
+// Nesting that would overflow the stack is refused while parsing, in tokenizer.json and tokenizer_config.json; a
+// path that is a file, not a folder, is named as such.
+TEST(TokenizerLoad, DeepNestingAndNonFolders) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("turbolm_deep_json_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  std::ofstream(dir / "tokenizer.json") << R"({"x": )" << deep << "}";
+  auto expect_message = [&](const std::filesystem::path& model, const std::string& part) {
+    try {
+      Tokenizer::from_dir(model);
+      ADD_FAILURE() << "accepted " << model;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+    }
+  };
+  expect_message(dir, "nested deeper than 256 levels");
+  std::ofstream(dir / "tokenizer.json") << R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}})";
+  std::ofstream(dir / "tokenizer_config.json") << R"({"x": )" << deep << "}";
+  expect_message(dir, "nested deeper than 256 levels");
+  expect_message(dir / "tokenizer.json", "is not a folder");
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace turbolm
