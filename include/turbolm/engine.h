@@ -67,7 +67,8 @@ struct ModelInfo {
   int64_t session_len = 0;  // max tokens per sequence
   int64_t vocab_size = 0;
   std::vector<int32_t> eos_token_ids;
-  std::string device;  // "cpu", "cuda:0"
+  std::string device;          // "cpu", "cuda:0"
+  bool has_tokenizer = false;  // false: the engine takes token ids only (no text, no chat messages)
 };
 
 class Engine {

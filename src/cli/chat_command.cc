@@ -54,6 +54,8 @@ void run_chat(const ChatOptions& opt) {
   sigaction(SIGINT, &action, nullptr);
 
   Pipeline pipe(opt.model, opt.engine);
+  TLM_CHECK_ARG(pipe.engine().info().has_tokenizer)
+      << opt.model << " has no tokenizer (tokenizer.json, tokenizer.model or vocab.json + merges.txt): chat needs one";
   const bool interactive = isatty(STDIN_FILENO) != 0;
   if (interactive) {
     std::fprintf(stderr, "turbolm chat: %s. /reset clears the history, /exit quits, Ctrl-C stops a reply.\n",

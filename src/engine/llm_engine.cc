@@ -7,6 +7,7 @@
 
 #include "core/logging.h"
 #include "engine/placement.h"
+#include "io/json_file.h"
 #include "io/model_config.h"
 #include "models/tensor_parallel_model.h"
 #include "parallel/tcp_bootstrap.h"
@@ -40,11 +41,7 @@ bool overlap_steps_enabled(Device device) {
 }
 
 nlohmann::ordered_json parse_json_field(const std::string& text, const char* field) {
-  try {
-    return nlohmann::ordered_json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    TLM_FAIL(kInvalidArgument) << field << " is not valid JSON: " << e.what();
-  }
+  return parse_json_text<nlohmann::ordered_json>(text, field);
 }
 
 void validate(const GenerationConfig& gen) {
@@ -128,8 +125,10 @@ LlmEngine::LlmEngine(EngineParts parts, const EngineConfig& config) : parts_(std
   if (config.session_len > 0) {
     TLM_CHECK_ARG(config_.session_len >= 2) << "session_len must be >= 2, got " << config.session_len;
   } else {
-    TLM_CHECK_ARG(config_.session_len >= 2) << "session_len must be >= 2 (the model config gives no "
-                                            << "max_position_embeddings; pass --session-len)";
+    TLM_CHECK_ARG(config_.session_len >= 2)
+        << "session_len must be >= 2: the model config's max_position_embeddings is "
+        << (mc.max_position_embeddings > 0 ? std::to_string(mc.max_position_embeddings) : std::string("missing"))
+        << "; pass --session-len";
   }
 
   const int32_t block_size = config.cache_block_seq_len;
@@ -178,6 +177,7 @@ LlmEngine::LlmEngine(EngineParts parts, const EngineConfig& config) : parts_(std
   info_.vocab_size = mc.vocab_size;
   info_.eos_token_ids = parts_.eos_token_ids;
   info_.device = model.device().to_string();
+  info_.has_tokenizer = parts_.tokenizer != nullptr;
   stats_ = core_->stats();
 
   inbox_ = std::make_shared<EngineInbox>();
@@ -251,7 +251,10 @@ std::vector<int32_t> LlmEngine::prompt_ids(const Request& request) const {
   if (!request.prompt_ids.empty()) {
     ids = request.prompt_ids;
   } else if (!request.messages_json.empty()) {
-    TLM_CHECK_ARG(parts_.chat_template != nullptr) << "the model has no chat template: send a prompt";
+    TLM_CHECK_ARG(parts_.chat_template != nullptr)
+        << (parts_.tokenizer == nullptr ? "the model has no tokenizer (tokenizer.json, tokenizer.model or vocab.json + "
+                                          "merges.txt): messages cannot be rendered; send token ids"
+                                        : "the model has no chat template: send a prompt");
     ChatTemplateInputs inputs;
     inputs.messages = parse_json_field(request.messages_json, "messages");
     if (!request.tools_json.empty()) inputs.tools = parse_json_field(request.tools_json, "tools");

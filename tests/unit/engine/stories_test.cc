@@ -1,6 +1,7 @@
 // The engine on a real trained model (shared/models/stories260K-hf): batch invariance across every scheduling
 // mode, logprobs against the model's own logits, multi-token stop strings, KV quantization.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -205,6 +206,49 @@ TEST(Stories, KvQuantPoolCapacity) {
   std::cout << "head_dim 128 tokens per byte vs bf16: int8 " << b8 / b16 << ", int4 " << b4 / b16 << "\n";
   EXPECT_GT(b8 / b16, 1.85);
   EXPECT_GT(b4 / b16, 3.5);
+}
+
+// A folder without tokenizer files: the engine takes token ids, says so in its info, and a chat request names the
+// missing tokenizer (audit: it blamed the chat template); a config whose max_position_embeddings is 1 names it.
+TEST(Stories, WithoutTokenizerAndTinyMaxPositions) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("turbolm_no_tokenizer_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  for (const char* f : {"config.json", "model.safetensors"}) fs::copy_file(fs::path(kStoriesModel) / f, dir / f);
+  EngineConfig config;
+  config.num_threads = 1;
+  config.cache_max_entry_count = 64;
+  LlmEngine engine(load_engine_parts(dir.string(), config), config);
+  EXPECT_FALSE(engine.info().has_tokenizer);
+  Request chat;
+  chat.messages_json = R"([{"role": "user", "content": "hi"}])";
+  try {
+    engine.prompt_ids(chat);
+    ADD_FAILURE() << "chat messages accepted without a tokenizer";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("the model has no tokenizer"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(make_stories_engine(EngineConfig{})->info().has_tokenizer);
+
+  std::string text;
+  {
+    std::ifstream in(dir / "config.json");
+    std::stringstream s;
+    s << in.rdbuf();
+    text = s.str();
+  }
+  const size_t at = text.find("\"max_position_embeddings\"");
+  ASSERT_NE(at, std::string::npos);
+  const size_t value = text.find_first_of("0123456789", at), end = text.find_first_not_of("0123456789", value);
+  text.replace(value, end - value, "1");
+  std::ofstream(dir / "config.json") << text;
+  try {
+    LlmEngine tiny(load_engine_parts(dir.string(), config), config);
+    ADD_FAILURE() << "session_len 1 accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("max_position_embeddings is 1"), std::string::npos) << e.what();
+  }
+  fs::remove_all(dir);
 }
 
 }  // namespace
