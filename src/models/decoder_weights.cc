@@ -1,8 +1,11 @@
 #include "models/decoder_weights.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
 #include <cstring>
+#include <set>
 
 #include "core/error.h"
 #include "core/logging.h"
@@ -24,6 +27,7 @@ class Loader {
 
   // A weight with the expected shape, in its stored float dtype.
   Tensor get(const std::string& name, const Shape& shape) const {
+    used_.insert(name);
     Tensor t = source_.get(name);
     if (!dtype_is_float(t.dtype()) || dtype_bits(t.dtype()) > 32 || dtype_bits(t.dtype()) < 16)
       TLM_FAIL(kUnsupported) << source_.dir().string() << ": tensor '" << name << "' has dtype "
@@ -59,6 +63,18 @@ class Loader {
   }
   LinearWeight place(const LinearWeight& w) const { return {place(w.weight), place(w.bias)}; }
 
+  // Marks a tensor as accounted for without loading it.
+  void skip(const std::string& name) const { used_.insert(name); }
+
+  // The checkpoint's tensors no get() or skip() asked for, except buffers transformers ignores too (RoPE's
+  // inv_freq of older Llama checkpoints).
+  std::vector<std::string> unused() const {
+    std::vector<std::string> out;
+    for (const std::string& name : source_.names())
+      if (!used_.contains(name) && !name.ends_with("rotary_emb.inv_freq")) out.push_back(name);
+    return out;
+  }
+
   static Tensor to_f32(const Tensor& t) {
     if (t.dtype() == DType::kF32) return t;
     Tensor out = Tensor::empty(t.shape(), DType::kF32);
@@ -70,6 +86,7 @@ class Loader {
  private:
   const WeightSource& source_;
   Device device_;
+  mutable std::set<std::string> used_;
 };
 
 // Row-wise concatenation of same-dtype matrices [r_i, C] -> [sum r_i, C] (host).
@@ -200,6 +217,16 @@ DecoderWeights load_decoder_weights(const ModelConfig& c, const FamilySpec& fami
   w.embed = loader.place(shard_embedding(embed, s));
   w.final_norm = loader.place(loader.get(std::string(family.final_norm), {H}));
   const std::string lm_head_name(family.lm_head);
+  if (c.tie_word_embeddings && source.contains(lm_head_name)) {
+    // Tied checkpoints often store the head too; transformers ignores it, and so do we, but not silently when it
+    // cannot be the embedding's copy.
+    loader.skip(lm_head_name);
+    const Shape stored = source.get(lm_head_name).shape();
+    if (stored != Shape{V, H} && s.rank == 0)
+      TLM_LOG_WARNING(
+          "{}: tensor '{}' has shape {}, but tie_word_embeddings uses the embedding [{}, {}]; it is ignored",
+          source.dir().string(), lm_head_name, shape_to_string(stored), V, H);
+  }
   if (c.tie_word_embeddings || !source.contains(lm_head_name)) {
     if (!c.tie_word_embeddings)
       TLM_FAIL(kInvalidArgument) << source.dir().string() << ": missing tensor '" << lm_head_name
@@ -248,6 +275,13 @@ DecoderWeights load_decoder_weights(const ModelConfig& c, const FamilySpec& fami
   if (source.contains(layer_name(family.attn_norm, c.num_hidden_layers)) && s.rank == 0) {
     TLM_LOG_WARNING("{}: the checkpoint has layers past num_hidden_layers = {} in config.json; they are not used",
                     source.dir().string(), c.num_hidden_layers);
+  }
+  if (const std::vector<std::string> unused = loader.unused(); !unused.empty() && s.rank == 0) {
+    constexpr size_t kNamed = 5;
+    const std::vector<std::string> named(unused.begin(), unused.begin() + std::min(unused.size(), kNamed));
+    TLM_LOG_WARNING("{}: {} tensor(s) of the checkpoint are not used by {}: {}{}", source.dir().string(), unused.size(),
+                    c.architecture, fmt::join(named, ", "),
+                    unused.size() > kNamed ? fmt::format(" and {} more", unused.size() - kNamed) : "");
   }
   return w;
 }

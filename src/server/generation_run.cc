@@ -70,7 +70,7 @@ GenerationRun::~GenerationRun() {
   // Dropped before every choice finished (client gone, write failed, handler threw): free the KV now.
   if (finished_ < num_choices()) shared_->cancel_all();
   for (uint64_t key : registry_keys_) ctx_.registry.remove(key);
-  ctx_.metrics.set_in_progress(--ctx_.generations_in_flight);
+  release_slot();
 
   RequestRecord record;
   record.finish_reason = "stop";
@@ -89,6 +89,12 @@ GenerationRun::~GenerationRun() {
   record.e2e_s = seconds(std::chrono::steady_clock::now());
   if (first_token_) record.ttft_s = seconds(*first_token_);
   ctx_.metrics.record_request(record);
+}
+
+void GenerationRun::release_slot() {
+  if (!holds_slot_) return;
+  holds_slot_ = false;
+  ctx_.metrics.set_in_progress(--ctx_.generations_in_flight);
 }
 
 void GenerationRun::cancel() { shared_->cancel_all(); }
@@ -116,6 +122,9 @@ asio::awaitable<std::optional<std::vector<QueuedOutput>>> GenerationRun::next() 
         ++finished_;
       }
     }
+    // The engine is done: the slot is free before the response is written, so a client that sends its next
+    // request as soon as it has this one's answer is not refused (429).
+    if (finished_ == num_choices()) release_slot();
     co_return items;
   }
   co_return std::nullopt;

@@ -42,6 +42,9 @@ class GenerationRun {
  private:
   struct Shared;  // what the disconnect watch and engine callbacks may touch after this object is gone
 
+  // Gives back the --max-concurrent-requests slot (once): when every choice has finished, or when dropped.
+  void release_slot();
+
   ServerContext& ctx_;
   std::shared_ptr<Shared> shared_;
   std::vector<uint64_t> registry_keys_;
@@ -51,6 +54,7 @@ class GenerationRun {
   std::vector<int64_t> output_tokens_;  // per choice
   std::vector<FinishReason> finish_;    // per choice
   int finished_ = 0;
+  bool holds_slot_ = true;
   std::chrono::steady_clock::time_point start_;
   std::optional<std::chrono::steady_clock::time_point> first_token_;
 };

@@ -121,6 +121,30 @@ TEST_F(TinyFolder, LayersPastTheConfigAreAWarning) {
   EXPECT_NE(log.find("layers past num_hidden_layers = 1"), std::string::npos) << log;
 }
 
+// Tensors the model does not read are named in a warning (audit: a stray tensor and a tied checkpoint's head of
+// the wrong shape loaded silently); a tied checkpoint's head of the right shape and RoPE's inv_freq buffers are not.
+TEST_F(TinyFolder, UnusedTensorsAreAWarning) {
+  write_config("LlamaForCausalLM", true);
+  NamedTensors t = llama_tensors();
+  t.push_back({"model.layers.0.self_attn.rotary_emb.inv_freq", filled({2}, 1)});
+  write_safetensors(dir_ / "model.safetensors", t);
+  ::testing::internal::CaptureStderr();
+  load_model(dir_);
+  EXPECT_EQ(::testing::internal::GetCapturedStderr().find("not used"), std::string::npos);
+
+  t.push_back({"foo.bar", filled({3}, 0)});
+  t.push_back({"lm_head.weight", filled({5, 8}, 0)});
+  write_safetensors(dir_ / "model.safetensors", t);
+  ::testing::internal::CaptureStderr();
+  load_model(dir_);
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(log.find("1 tensor(s) of the checkpoint are not used by LlamaForCausalLM: foo.bar"), std::string::npos)
+      << log;
+  EXPECT_NE(log.find("tensor 'lm_head.weight' has shape [5, 8], but tie_word_embeddings uses the embedding"),
+            std::string::npos)
+      << log;
+}
+
 TEST_F(TinyFolder, WrongShapeIsInvalidArgument) {
   write_config("LlamaForCausalLM", true);
   NamedTensors t = llama_tensors();
