@@ -1,12 +1,11 @@
 // `turbolm chat-template (--model DIR | --template FILE|NAME) --context FILE.json`: prints the rendered
 // prompt, so a template can be checked against transformers' apply_chat_template without running a model.
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
 #include "chat/chat_template.h"
 #include "cli/commands.h"
 #include "core/error.h"
+#include "io/json_file.h"
 
 namespace turbolm::cli {
 namespace {
@@ -22,16 +21,8 @@ void run(const Options& o) {
   TLM_CHECK_ARG(o.model.empty() != o.template_spec.empty()) << "pass exactly one of --model DIR or --template FILE";
   ChatTemplate tmpl = o.model.empty() ? ChatTemplate::from_spec(o.template_spec)
                                       : ChatTemplate::from_model_dir(o.model, o.template_name);
-  std::ifstream f(o.context, std::ios::binary);
-  TLM_CHECK_ARG(f.good()) << "cannot read " << o.context;
-  std::stringstream text;
-  text << f.rdbuf();
-  nlohmann::ordered_json context;
-  try {
-    context = nlohmann::ordered_json::parse(text.str());
-  } catch (const nlohmann::json::parse_error& e) {
-    TLM_FAIL(kInvalidArgument) << o.context << ": invalid JSON: " << e.what();
-  }
+  const nlohmann::ordered_json context =
+      parse_json_text<nlohmann::ordered_json>(read_regular_file(o.context), o.context);
   TLM_CHECK_ARG(context.is_object()) << o.context << ": the context must be a JSON object";
   // Known keys map to the inputs; everything else (bos_token, enable_thinking, ...) is a template variable.
   ChatTemplateInputs in;
