@@ -88,7 +88,8 @@ class Engine {
   // Tokenizer access for front ends (/v1/encode, echo, usage).
   virtual std::vector<int32_t> encode(std::string_view text, bool add_special_tokens) const = 0;
   virtual std::string decode(const std::vector<int32_t>& ids, bool skip_special_tokens = true) const = 0;
-  // The prompt ids a request would run with (chat template applied for messages); throws like submit.
+  // The prompt ids a request would run with (chat template applied for messages); throws like submit (its
+  // generation settings are checked too), so a front end can check every request before submitting any.
   virtual std::vector<int32_t> prompt_ids(const Request& request) const = 0;
 };
 

@@ -9,7 +9,7 @@
 namespace turbolm {
 
 struct GenerationConfig {
-  int n = 1;                 // completions per request
+  int n = 1;                 // completions per request, 1..1024
   int max_new_tokens = 512;  // also bounded by session_len
   int min_new_tokens = 0;    // EOS / stop tokens are suppressed before this many tokens
   bool do_sample = false;    // false = greedy

@@ -48,7 +48,11 @@ void append(Response& response, const GenerationOutput& chunk) {
 std::string messages_to_json(const std::vector<ChatMessage>& messages) {
   nlohmann::json j = nlohmann::json::array();
   for (const ChatMessage& m : messages) j.push_back({{"role", m.role}, {"content", m.content}});
-  return j.dump();
+  try {
+    return j.dump();
+  } catch (const nlohmann::json::type_error& e) {  // strings that are not UTF-8
+    TLM_FAIL(kInvalidArgument) << "chat messages must be UTF-8: " << e.what();
+  }
 }
 
 Pipeline::Pipeline(const std::string& model_dir, const EngineConfig& config)
@@ -106,7 +110,13 @@ std::vector<Response> Pipeline::run(std::vector<Request> requests, const StreamC
     for (auto& [index, chunk] : batch) {
       append(responses[offset[index] + chunk.index], chunk);
       if (chunk.finish_reason != FinishReason::kNone) --unfinished;
-      if (on_output) on_output(index, chunk);
+      if (!on_output) continue;
+      try {
+        on_output(index, chunk);
+      } catch (...) {  // the caller leaves with the exception: its requests must not go on generating
+        for (auto& h : handles) h->cancel();
+        throw;
+      }
     }
   }
   return responses;

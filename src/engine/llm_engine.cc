@@ -45,7 +45,7 @@ nlohmann::ordered_json parse_json_field(const std::string& text, const char* fie
 }
 
 void validate(const GenerationConfig& gen) {
-  TLM_CHECK_ARG(gen.n >= 1) << "n must be >= 1, got " << gen.n;
+  TLM_CHECK_ARG(gen.n >= 1 && gen.n <= 1024) << "n must be in [1, 1024], got " << gen.n;
   TLM_CHECK_ARG(gen.max_new_tokens >= 1) << "max_new_tokens must be >= 1, got " << gen.max_new_tokens;
   TLM_CHECK_ARG(gen.min_new_tokens >= 0) << "min_new_tokens must be >= 0, got " << gen.min_new_tokens;
   TLM_CHECK_ARG(gen.temperature >= 0) << "temperature must be >= 0, got " << gen.temperature;
@@ -257,6 +257,7 @@ std::vector<int32_t> LlmEngine::prompt_ids(const Request& request) const {
                                         : "the model has no chat template: send a prompt");
     ChatTemplateInputs inputs;
     inputs.messages = parse_json_field(request.messages_json, "messages");
+    TLM_CHECK_ARG(inputs.messages.is_array() && !inputs.messages.empty()) << "messages must be a non-empty list";
     if (!request.tools_json.empty()) inputs.tools = parse_json_field(request.tools_json, "tools");
     if (!request.chat_template_kwargs_json.empty()) {
       inputs.extra = parse_json_field(request.chat_template_kwargs_json, "chat_template_kwargs");
@@ -265,9 +266,12 @@ std::vector<int32_t> LlmEngine::prompt_ids(const Request& request) const {
     // The rendered text carries its own special tokens (BOS included where the template writes it).
     ids = require_tokenizer().encode(parts_.chat_template->render(inputs), false);
   } else {
+    // An empty text would still encode to BOS and run: refused like empty ids (no prompt at all lands here too).
+    TLM_CHECK_ARG(!request.prompt.empty()) << "the prompt is empty";
     ids = require_tokenizer().encode(request.prompt, request.add_special_tokens);
   }
   TLM_CHECK_ARG(!ids.empty()) << "the prompt is empty";
+  validate(request.gen);  // so that front ends checking every request before submitting any catch these too
   const int64_t vocab = info_.vocab_size;
   for (int32_t id : ids)
     TLM_CHECK_ARG(id >= 0 && id < vocab) << "token id " << id << " is outside [0, " << vocab << ")";

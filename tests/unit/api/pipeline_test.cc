@@ -4,6 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <limits>
+#include <stdexcept>
+#include <thread>
+
 #include "turbolm/error.h"
 
 namespace turbolm {
@@ -124,6 +129,54 @@ TEST(Pipeline, InvalidPromptThrowsBeforeAnythingRuns) {
   std::vector<std::string> prompts = {"fine", std::string(6000, 'a')};
   EXPECT_THROW(pipe(prompts, greedy(4), PromptStyle::kRaw), Error);
   EXPECT_EQ(pipe.engine().stats().waiting + pipe.engine().stats().running, 0);
+}
+
+// Found by an outside audit of the API: each of these ran (or threw another exception type) instead of throwing
+// turbolm::Error before anything was submitted.
+TEST(Pipeline, EmptyPromptsBadNAndBadUtf8AreErrors) {
+  Pipeline pipe(kModel, small_config());
+  auto expect_rejected = [&](auto&& call, const std::string& part) {
+    try {
+      call();
+      ADD_FAILURE() << "accepted; expected an error containing '" << part << "'";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(pipe.engine().stats().prompt_tokens_total, 0) << "something ran";
+  };
+  expect_rejected([&] { pipe.generate({{}}, greedy(4)); }, "the prompt is empty");
+  expect_rejected([&] { pipe.run({Request{}}); }, "the prompt is empty");
+  expect_rejected([&] { pipe(std::vector<std::vector<ChatMessage>>{{}}, greedy(4)); }, "messages must be a non-empty");
+  for (int n : {-1, 1025, std::numeric_limits<int>::max()}) {
+    GenerationConfig g = greedy(4);
+    g.n = n;
+    expect_rejected([&] { pipe({"a", "b"}, g, PromptStyle::kRaw); }, "n must be in [1, 1024]");
+  }
+  expect_rejected([&] { pipe(std::string("caf\xe9"), greedy(4)); }, "must be UTF-8");
+  // Per-request settings: the bad second request is caught before the first is submitted.
+  Request good, bad;
+  good.prompt = "Once";
+  good.gen = greedy(4);
+  bad.prompt = "Once";
+  bad.gen = greedy(4);
+  bad.gen.temperature = -1;
+  expect_rejected([&] { pipe.run({good, bad}); }, "temperature");
+}
+
+// A streaming callback that throws ends the call with its exception and cancels what was still generating.
+TEST(Pipeline, ThrowingStreamCallbackCancelsTheRequests) {
+  Pipeline pipe(kModel, small_config());
+  GenerationConfig g = greedy(200);
+  g.ignore_eos = true;
+  EXPECT_THROW(pipe.stream_infer(
+                   {"Once", "The dog"}, g, [](int, const GenerationOutput&) { throw std::runtime_error("boom"); },
+                   PromptStyle::kRaw),
+               std::runtime_error);
+  for (int i = 0; i < 500 && pipe.engine().stats().running + pipe.engine().stats().waiting > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  const EngineStats stats = pipe.engine().stats();
+  EXPECT_EQ(stats.running + stats.waiting, 0);
+  EXPECT_LT(stats.generation_tokens_total, 2 * 200) << "the requests ran to their end";
 }
 
 }  // namespace
