@@ -40,10 +40,6 @@ bool overlap_steps_enabled(Device device) {
   return device.is_cuda();
 }
 
-nlohmann::ordered_json parse_json_field(const std::string& text, const char* field) {
-  return parse_json_text<nlohmann::ordered_json>(text, field);
-}
-
 void validate(const GenerationConfig& gen) {
   TLM_CHECK_ARG(gen.n >= 1 && gen.n <= 1024) << "n must be in [1, 1024], got " << gen.n;
   TLM_CHECK_ARG(gen.max_new_tokens >= 1) << "max_new_tokens must be >= 1, got " << gen.max_new_tokens;
@@ -256,11 +252,12 @@ std::vector<int32_t> LlmEngine::prompt_ids(const Request& request) const {
                                           "merges.txt): messages cannot be rendered; send token ids"
                                         : "the model has no chat template: send a prompt");
     ChatTemplateInputs inputs;
-    inputs.messages = parse_json_field(request.messages_json, "messages");
+    inputs.messages = parse_json_text<nlohmann::ordered_json>(request.messages_json, "messages");
     TLM_CHECK_ARG(inputs.messages.is_array() && !inputs.messages.empty()) << "messages must be a non-empty list";
-    if (!request.tools_json.empty()) inputs.tools = parse_json_field(request.tools_json, "tools");
+    if (!request.tools_json.empty())
+      inputs.tools = parse_json_text<nlohmann::ordered_json>(request.tools_json, "tools");
     if (!request.chat_template_kwargs_json.empty()) {
-      inputs.extra = parse_json_field(request.chat_template_kwargs_json, "chat_template_kwargs");
+      inputs.extra = parse_json_text<nlohmann::ordered_json>(request.chat_template_kwargs_json, "chat_template_kwargs");
     }
     inputs.add_generation_prompt = request.add_generation_prompt;
     // The rendered text carries its own special tokens (BOS included where the template writes it).

@@ -15,6 +15,12 @@ namespace turbolm {
 // value (each recursive per level) cannot exhaust a thread's stack.
 inline constexpr int kMaxJsonDepth = 256;
 
+// Whether a parser callback's event opens a value nested deeper than kMaxJsonDepth.
+inline bool opens_too_deep(int depth, nlohmann::json::parse_event_t event) {
+  return depth >= kMaxJsonDepth &&
+         (event == nlohmann::json::parse_event_t::object_start || event == nlohmann::json::parse_event_t::array_start);
+}
+
 // The whole of a regular file. kNotFound when it does not exist (or is a dangling link); kInvalidArgument, with
 // the reason, when it is a directory, a pipe or a device (which could block or never end) or cannot be read.
 std::string read_regular_file(const std::filesystem::path& path);
@@ -24,8 +30,7 @@ std::string read_regular_file(const std::filesystem::path& path);
 template <typename Json>
 Json parse_json_text(std::string_view text, std::string_view what) {
   auto limit_depth = [&](int depth, nlohmann::json::parse_event_t event, Json&) {
-    if (depth >= kMaxJsonDepth &&
-        (event == nlohmann::json::parse_event_t::object_start || event == nlohmann::json::parse_event_t::array_start))
+    if (opens_too_deep(depth, event))
       TLM_FAIL(kInvalidArgument) << what << ": JSON nested deeper than " << kMaxJsonDepth << " levels";
     return true;
   };

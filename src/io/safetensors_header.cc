@@ -146,8 +146,7 @@ SafetensorsHeader parse_safetensors_header(std::span<const uint8_t> file_bytes, 
   std::set<std::string> names;
   std::string duplicate;
   auto on_event = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
-    if (depth >= kMaxJsonDepth &&
-        (event == nlohmann::json::parse_event_t::object_start || event == nlohmann::json::parse_event_t::array_start))
+    if (opens_too_deep(depth, event))
       TLM_FAIL(kInvalidArgument) << file_name << ": header nests JSON deeper than " << kMaxJsonDepth << " levels";
     if (depth == 1 && event == nlohmann::json::parse_event_t::key && duplicate.empty() &&
         !names.insert(parsed.get<std::string>()).second)
