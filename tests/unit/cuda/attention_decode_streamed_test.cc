@@ -94,25 +94,36 @@ void launch(DecodeKernel kernel, const DecodeCase& c, const DeviceStep& in, Tens
   c.dtype == DType::kBF16 ? launch_dtype<__nv_bfloat16>(kernel, c, in, out) : launch_dtype<__half>(kernel, c, in, out);
 }
 
-// One decode row per sequence of the given context lengths, K and V uniform in [lo, hi]; both kernels against the
-// CPU op.
-void check_decode(const DecodeCase& c, const std::vector<int>& context_lens, uint32_t seed, float lo = -2.0f,
-                  float hi = 2.0f) {
-  const int64_t D = c.head_dim, q_heads = kKvHeads * c.group;
+// The paged layout of one decode row per sequence of the given context lengths.
+PagedStep decode_step(const std::vector<int>& context_lens, int64_t block_size, uint32_t seed) {
   std::vector<std::pair<int, int>> seqs;
   for (int len : context_lens) seqs.emplace_back(1, len);
-  const PagedStep step = make_paged_step(seqs, c.block_size, seed);
-  const int64_t T = step.num_tokens, N = static_cast<int64_t>(step.all_slots.size());
+  return make_paged_step(seqs, block_size, seed);
+}
 
+// One layer of the case's cache over the step's blocks.
+KvCacheSpec cache_spec(const DecodeCase& c, const PagedStep& step, Device device) {
   KvCacheSpec spec;
   spec.num_layers = 1;
   spec.num_blocks = step.num_blocks;
   spec.block_size = c.block_size;
   spec.num_kv_heads = kKvHeads;
-  spec.head_dim = D;
+  spec.head_dim = c.head_dim;
   spec.dtype = c.dtype;
   spec.quant = c.quant;
-  KvCache cache(spec);  // on the host; the device reads a copy of its bytes
+  spec.device = device;
+  return spec;
+}
+
+// One decode row per sequence of the given context lengths, K and V uniform in [lo, hi]; both kernels against the
+// CPU op.
+void check_decode(const DecodeCase& c, const std::vector<int>& context_lens, uint32_t seed, float lo = -2.0f,
+                  float hi = 2.0f) {
+  const int64_t D = c.head_dim, q_heads = kKvHeads * c.group;
+  const PagedStep step = decode_step(context_lens, c.block_size, seed);
+  const int64_t T = step.num_tokens, N = static_cast<int64_t>(step.all_slots.size());
+
+  KvCache cache(cache_spec(c, step, Device::cpu()));  // on the host; the device reads a copy of its bytes
   const auto k = random_values(N * kKvHeads * D, seed + 1, c.dtype, lo, hi);
   const auto v = random_values(N * kKvHeads * D, seed + 2, c.dtype, lo, hi);
   const auto q = random_values(T * q_heads * D, seed + 3, c.dtype, -2.0f, 2.0f);
@@ -186,9 +197,7 @@ TEST_P(CudaDecodeAttentionTest, NewestRowsWrittenByTheKernelJustAhead) {
   const DecodeCase& c = GetParam();
   const int64_t D = c.head_dim, q_heads = kKvHeads * c.group;
   const std::vector<int> lens = {1, 15, 16, 17, 40, 64, 65, 200, 257, 3000};
-  std::vector<std::pair<int, int>> seqs;
-  for (int len : lens) seqs.emplace_back(1, len);
-  const PagedStep step = make_paged_step(seqs, c.block_size, 900);
+  const PagedStep step = decode_step(lens, c.block_size, 900);
   const int64_t S = step.num_seqs, N = static_cast<int64_t>(step.all_slots.size());
   const auto k = random_values(N * kKvHeads * D, 901, c.dtype, -2.0f, 2.0f);
   const auto v = random_values(N * kKvHeads * D, 902, c.dtype, -2.0f, 2.0f);
@@ -204,17 +213,8 @@ TEST_P(CudaDecodeAttentionTest, NewestRowsWrittenByTheKernelJustAhead) {
     newest_v.insert(newest_v.end(), v.begin() + row, v.begin() + row + kKvHeads * D);
   }
 
-  KvCacheSpec spec;
-  spec.num_layers = 1;
-  spec.num_blocks = step.num_blocks;
-  spec.block_size = c.block_size;
-  spec.num_kv_heads = kKvHeads;
-  spec.head_dim = D;
-  spec.dtype = c.dtype;
-  spec.quant = c.quant;
-  KvCache cpu_cache(spec);
-  spec.device = Device::cuda(0);
-  KvCache gpu_cache(spec);
+  KvCache cpu_cache(cache_spec(c, step, Device::cpu()));
+  KvCache gpu_cache(cache_spec(c, step, Device::cuda(0)));
   ExecContext cctx = cpu_ctx(), gctx = gpu_ctx();
   write_kv_cache(cctx, host_tensor(k, {N, kKvHeads, D}, DType::kF32), host_tensor(v, {N, kKvHeads, D}, DType::kF32),
                  host_i32(step.all_slots, {N}), cpu_cache, 0);

@@ -54,6 +54,13 @@ class TinyFolder : public ::testing::Test {
     return t;
   }
 
+  // What loading the folder writes to stderr (the warnings).
+  std::string load_log() const {
+    ::testing::internal::CaptureStderr();
+    load_model(dir_);
+    return ::testing::internal::GetCapturedStderr();
+  }
+
   fs::path dir_;
 };
 
@@ -115,9 +122,7 @@ TEST_F(TinyFolder, LayersPastTheConfigAreAWarning) {
   NamedTensors t = llama_tensors();
   t.push_back({"model.layers.1.input_layernorm.weight", filled({8}, 1)});
   write_safetensors(dir_ / "model.safetensors", t);
-  ::testing::internal::CaptureStderr();
-  auto model = load_model(dir_);
-  const std::string log = ::testing::internal::GetCapturedStderr();
+  const std::string log = load_log();
   EXPECT_NE(log.find("layers past num_hidden_layers = 1"), std::string::npos) << log;
 }
 
@@ -128,16 +133,12 @@ TEST_F(TinyFolder, UnusedTensorsAreAWarning) {
   NamedTensors t = llama_tensors();
   t.push_back({"model.layers.0.self_attn.rotary_emb.inv_freq", filled({2}, 1)});
   write_safetensors(dir_ / "model.safetensors", t);
-  ::testing::internal::CaptureStderr();
-  load_model(dir_);
-  EXPECT_EQ(::testing::internal::GetCapturedStderr().find("not used"), std::string::npos);
+  EXPECT_EQ(load_log().find("not used"), std::string::npos);
 
   t.push_back({"foo.bar", filled({3}, 0)});
   t.push_back({"lm_head.weight", filled({5, 8}, 0)});
   write_safetensors(dir_ / "model.safetensors", t);
-  ::testing::internal::CaptureStderr();
-  load_model(dir_);
-  const std::string log = ::testing::internal::GetCapturedStderr();
+  const std::string log = load_log();
   EXPECT_NE(log.find("1 tensor(s) of the checkpoint are not used by LlamaForCausalLM: foo.bar"), std::string::npos)
       << log;
   EXPECT_NE(log.find("tensor 'lm_head.weight' has shape [5, 8], but tie_word_embeddings uses the embedding"),

@@ -143,65 +143,64 @@ TEST(TokenizerLoad, MissingFolderNamesIt) {
   }
 }
 
+// A folder for hand-written tokenizer files, removed with its contents at scope exit.
+class ScratchFolder {
+ public:
+  explicit ScratchFolder(const std::string& name)
+      : path_(std::filesystem::temp_directory_path() / (name + "_" + std::to_string(::getpid()))) {
+    std::filesystem::create_directories(path_);
+  }
+  ~ScratchFolder() { std::filesystem::remove_all(path_); }
+  const std::filesystem::path& path() const { return path_; }
+  void write(const std::string& file, const std::string& text) const { std::ofstream(path_ / file) << text; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// Tokenizer::from_dir(model) must throw a turbolm::Error whose message contains `part`.
+void expect_load_error(const std::filesystem::path& model, const std::string& part) {
+  try {
+    Tokenizer::from_dir(model);
+    ADD_FAILURE() << "accepted " << model << "; expected an error containing '" << part << "'";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+  }
+}
+
 // A vocab id that does not fit an int32 (or is negative) is refused: wrapped, it would shadow another token.
 TEST(TokenizerLoad, VocabIdsOutsideInt32AreRefused) {
-  const std::filesystem::path dir =
-      std::filesystem::temp_directory_path() / ("turbolm_vocab_ids_" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  for (const char* id : {"-3", "4294967298"}) {
-    std::ofstream(dir / "tokenizer.json")
-        << R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": )" << id << R"(}, "merges": []}})";
-    try {
-      Tokenizer::from_dir(dir);
-      ADD_FAILURE() << id << " accepted";
-    } catch (const Error& e) {
-      EXPECT_NE(std::string(e.what()).find("outside [0, 2^31)"), std::string::npos) << e.what();
-    }
+  const ScratchFolder dir("turbolm_vocab_ids");
+  for (const std::string id : {"-3", "4294967298"}) {
+    SCOPED_TRACE(id);
+    dir.write("tokenizer.json", R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": )" + id + R"(}, "merges": []}})");
+    expect_load_error(dir.path(), "outside [0, 2^31)");
   }
-  std::filesystem::remove_all(dir);
 }
 
 // The same for added tokens (audit: id 4294967596 wrapped onto vocab id 300, and id -1 made its text vanish).
 TEST(TokenizerLoad, AddedTokenIdsOutsideInt32AreRefused) {
-  const std::filesystem::path dir =
-      std::filesystem::temp_directory_path() / ("turbolm_added_ids_" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  for (const char* id : {"-1", "4294967596"}) {
-    std::ofstream(dir / "tokenizer.json")
-        << R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},)"
-        << R"("added_tokens": [{"id": )" << id << R"(, "content": "<x>", "special": true}]})";
-    try {
-      Tokenizer::from_dir(dir);
-      ADD_FAILURE() << id << " accepted";
-    } catch (const Error& e) {
-      EXPECT_NE(std::string(e.what()).find("added token '<x>' has id"), std::string::npos) << e.what();
-    }
+  const ScratchFolder dir("turbolm_added_ids");
+  for (const std::string id : {"-1", "4294967596"}) {
+    SCOPED_TRACE(id);
+    dir.write("tokenizer.json", R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},)"
+                                R"("added_tokens": [{"id": )" +
+                                    id + R"(, "content": "<x>", "special": true}]})");
+    expect_load_error(dir.path(), "added token '<x>' has id");
   }
-  std::filesystem::remove_all(dir);
 }
 
 // Nesting that would overflow the stack is refused while parsing, in tokenizer.json and tokenizer_config.json; a
 // path that is a file, not a folder, is named as such.
 TEST(TokenizerLoad, DeepNestingAndNonFolders) {
-  const std::filesystem::path dir =
-      std::filesystem::temp_directory_path() / ("turbolm_deep_json_" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
-  std::ofstream(dir / "tokenizer.json") << R"({"x": )" << deep << "}";
-  auto expect_message = [&](const std::filesystem::path& model, const std::string& part) {
-    try {
-      Tokenizer::from_dir(model);
-      ADD_FAILURE() << "accepted " << model;
-    } catch (const Error& e) {
-      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
-    }
-  };
-  expect_message(dir, "nested deeper than 256 levels");
-  std::ofstream(dir / "tokenizer.json") << R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}})";
-  std::ofstream(dir / "tokenizer_config.json") << R"({"x": )" << deep << "}";
-  expect_message(dir, "nested deeper than 256 levels");
-  expect_message(dir / "tokenizer.json", "is not a folder");
-  std::filesystem::remove_all(dir);
+  const ScratchFolder dir("turbolm_deep_json");
+  const std::string deep = R"({"x": )" + std::string(100000, '[') + std::string(100000, ']') + "}";
+  dir.write("tokenizer.json", deep);
+  expect_load_error(dir.path(), "nested deeper than 256 levels");
+  dir.write("tokenizer.json", R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}})");
+  dir.write("tokenizer_config.json", deep);
+  expect_load_error(dir.path(), "nested deeper than 256 levels");
+  expect_load_error(dir.path() / "tokenizer.json", "is not a folder");
 }
 
 }  // namespace
