@@ -53,9 +53,14 @@ awk '/Compiling entry function/ {fn=$0} /spill/ && ($5 != "0" || $1 != "0") {pri
 
 if want test; then
   start=$(date +%s)
-  $build/tests/unit/cuda/turbolm_cuda_tests --gtest_brief=1 > "$OUT/tests.log" 2>&1
-  echo "tests rc=$? in $(( $(date +%s) - start )) s" | tee -a "$OUT/device.txt"
+  timeout 300 $build/tests/unit/cuda/turbolm_cuda_tests --gtest_brief=1 > "$OUT/tests.log" 2>&1  # a hang costs 5 min, not the call
+  tests_rc=$?
+  echo "tests rc=$tests_rc in $(( $(date +%s) - start )) s" | tee -a "$OUT/device.txt"
   grep -E "FAILED|Failure|error|PASSED|SKIPPED" "$OUT/tests.log" | head -60
+  if [[ $tests_rc == 124 ]]; then  # a hang: the later stages would most likely hang too
+    tail -5 "$OUT/tests.log"
+    exit 1
+  fi
 fi
 
 
@@ -153,7 +158,7 @@ fi
 
 if want memcheck; then
   start=$(date +%s)
-  compute-sanitizer --tool memcheck --error-exitcode 3 $build/tests/unit/cuda/turbolm_cuda_tests --gtest_brief=1 \
+  timeout 300 compute-sanitizer --tool memcheck --error-exitcode 3 $build/tests/unit/cuda/turbolm_cuda_tests --gtest_brief=1 \
     --gtest_filter='CudaRuntime*:CudaOps*:CudaSampling*:*bf16_d128*:*f16_d64_int4*:*Skinny*:CudaGraph*:CudaGemv*:*FusedLinear*:CudaDecodeAttention*:CudaQkvRopeKvWrite*:*CudaBf16Model*' > "$OUT/memcheck.log" 2>&1
   echo "memcheck rc=$? in $(( $(date +%s) - start )) s" | tee -a "$OUT/device.txt"
   grep -E "ERROR SUMMARY|Invalid|PASSED|FAILED" "$OUT/memcheck.log" | head -10
