@@ -2,13 +2,18 @@
 #include "server/server.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+#include <filesystem>
 #include <future>
 #include <thread>
 
+#include "core/logging.h"
 #include "fake_engine.h"
 #include "http_client.h"
 #include "server/load_generator.h"
@@ -477,6 +482,47 @@ TEST_F(ServerTest, ManyConcurrentStreams) {
     EXPECT_EQ(sse_payloads(r.body).back(), "[DONE]");
   }
   EXPECT_TRUE(engine_drains());
+}
+
+// Out of file descriptors, accept fails until one frees up and the connection stays queued. The server must
+// pause between tries (it used to retry at once: a spinning core and some 100,000 log lines a second), then serve
+// the queued connection once a descriptor is free.
+TEST_F(ServerTest, AcceptFailuresBackOffAndRecover) {
+  start();
+  const LogLevel saved_level = log_level();
+  set_log_level(LogLevel::kWarning);
+  rlimit saved_limit{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved_limit), 0);
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket socket(io);
+  socket.open(boost::asio::ip::tcp::v4());  // its descriptor exists before the table fills up
+  int highest = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    highest = std::max(highest, std::stoi(entry.path().filename().string()));
+  }
+  ::testing::internal::CaptureStderr();
+  rlimit low = saved_limit;
+  low.rlim_cur = static_cast<rlim_t>(highest) + 8;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  std::vector<int> fillers;
+  for (int fd; (fd = ::dup(socket.native_handle())) >= 0;) fillers.push_back(fd);
+  socket.connect({boost::asio::ip::make_address("127.0.0.1"), port_});  // queued: the server cannot accept it
+  std::this_thread::sleep_for(300ms);
+  for (int fd : fillers) ::close(fd);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &saved_limit), 0);
+
+  const std::string request = "GET /v1/models HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  boost::asio::write(socket, boost::asio::buffer(request));
+  const std::string reply = read_until_closed(socket);
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  set_log_level(saved_level);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
+  size_t failures = 0;
+  for (size_t at = log.find("accept failed"); at != std::string::npos; at = log.find("accept failed", at + 1)) {
+    ++failures;
+  }
+  EXPECT_GE(failures, 1u);
+  EXPECT_LE(failures, 20u) << "accept is retried without a pause";
 }
 
 }  // namespace
