@@ -199,6 +199,35 @@ TEST_F(ServerTest, CompletionsBatchEchoAndStream) {
   EXPECT_EQ(text, kScript.substr(0, 16));
 }
 
+// OpenAI, vLLM and LMDeploy give text_offset as an index into the text as a (Python) string of characters, not
+// of UTF-8 bytes: in "\u00e9!" the "!" is at 1. Offsets used to count bytes (2), off by one per multi-byte char.
+TEST_F(ServerTest, CompletionTextOffsetsCountCharacters) {
+  FakeEngine::Options options;
+  options.script = "\xC3\xA9!";  // "é!": the fake engine's tokens are bytes, so "é" is two tokens
+  start({}, options);
+  for (bool stream : {false, true}) {
+    HttpResponse r =
+        post("/v1/completions",
+             {{"model", "fake-model"}, {"prompt", "x"}, {"max_tokens", 3}, {"logprobs", 1}, {"stream", stream}});
+    ASSERT_EQ(r.status, 200) << r.body;
+    nlohmann::json offsets = nlohmann::json::array();
+    std::vector<nlohmann::json> bodies;
+    if (stream) {
+      for (const std::string& event : sse_payloads(r.body)) {
+        if (event != "[DONE]") bodies.push_back(nlohmann::json::parse(event));
+      }
+    } else {
+      bodies.push_back(r.json());
+    }
+    for (const nlohmann::json& body : bodies) {
+      const nlohmann::json& logprobs = body["choices"][0]["logprobs"];
+      if (logprobs.is_null()) continue;
+      for (const auto& offset : logprobs["text_offset"]) offsets.push_back(offset);
+    }
+    EXPECT_EQ(offsets, nlohmann::json({0, 1, 1})) << "stream " << stream << ": " << r.body;
+  }
+}
+
 TEST_F(ServerTest, EncodeGenerateAndMetrics) {
   start();
   nlohmann::json enc = post("/v1/encode", {{"input", "ab"}}).json();
