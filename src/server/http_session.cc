@@ -26,6 +26,8 @@ using boost::system::error_code;
 using Request = http::request<http::string_body>;
 
 constexpr size_t kHeaderLimit = 64 * 1024;
+// Pipelined bytes read ahead while a response is being produced; beyond this the disconnect watch stops.
+constexpr size_t kPipelineReadAhead = 64 * 1024;
 
 // Beast 1.74 speaks boost::string_view.
 std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
@@ -148,11 +150,14 @@ class BeastExchange final : public Exchange {
  private:
   asio::awaitable<void> watch(std::function<void()> on_gone) {
     error_code ec;
-    // A client waiting for its response sends nothing, so a completed read means it closed the connection
-    // (EOF / reset) -- or pipelined its next request, which stays in the buffer for the next parse.
-    size_t n =
-        co_await stream_.socket().async_read_some(buffer_.prepare(4096), asio::redirect_error(asio::use_awaitable, ec));
-    buffer_.commit(n);
+    // A client waiting for its response sends nothing but its next, pipelined request(s): those stay in the buffer
+    // for the next parse, and the watch goes on, so that closing the connection after pipelining is still seen. A
+    // failed read means the client closed the connection (EOF / reset).
+    while (!ec && !watch_stopping_ && buffer_.size() < kPipelineReadAhead) {
+      size_t n = co_await stream_.socket().async_read_some(buffer_.prepare(4096),
+                                                           asio::redirect_error(asio::use_awaitable, ec));
+      buffer_.commit(n);
+    }
     if (ec && !watch_stopping_) {
       client_gone_ = true;
       on_gone();

@@ -364,6 +364,23 @@ TEST_F(ServerTest, NonStreamingClientDisconnectCancelsToo) {
   EXPECT_EQ(get("/metrics").body.find("status=\"0\""), std::string::npos);
 }
 
+// A client that pipelines its next request while waiting for a whole response, then disconnects, is gone too:
+// the disconnect watch used to end with the pipelined bytes, so the request ran to its end for nobody.
+TEST_F(ServerTest, DisconnectAfterPipeliningCancels) {
+  FakeEngine::Options options;
+  options.token_delay = 20ms;
+  options.script = std::string(1000, 'z');
+  start({}, options);
+  boost::asio::io_context io;
+  auto socket = raw_post(io, port_, "/v1/chat/completions", chat().dump());
+  while (engine_->stats().running == 0) std::this_thread::sleep_for(1ms);
+  boost::asio::write(socket, boost::asio::buffer(std::string("GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n")));
+  std::this_thread::sleep_for(50ms);  // the server has read the pipelined request
+  socket.close();
+  EXPECT_TRUE(engine_drains());
+  EXPECT_EQ(get("/v1/models").status, 200);
+}
+
 // The load generator (bench serve) against this server: requests succeed, and a reply the server refuses shows
 // its status and message (a plain 400 body used to read as "http: body limit exceeded").
 TEST_F(ServerTest, LoadGeneratorRunsAndReportsServerErrors) {
