@@ -66,7 +66,7 @@ class BeastExchange final : public Exchange {
     res.keep_alive(keep_alive_);
     if (request_.method() == http::verb::head) {
       res.content_length(body.size());  // what GET would send (RFC 9110 9.3.2), without the body
-    } else {
+    } else if (status != 204) {  // RFC 9110 8.6: no Content-Length on a 204 (Beast 1.74's prepare_payload sets 0)
       res.body() = std::move(body);
       res.prepare_payload();
     }

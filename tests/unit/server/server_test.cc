@@ -457,6 +457,27 @@ TEST_F(ServerTest, EmptyLinesBetweenPipelinedRequestsAreIgnored) {
   EXPECT_EQ(reply.find("400"), std::string::npos) << reply;
 }
 
+// RFC 9110 8.6: a server must not send Content-Length in a 204 (Beast's prepare_payload wrote "0"); the
+// connection stays usable after it.
+TEST_F(ServerTest, NoContentResponseHasNoContentLength) {
+  start();
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket socket(io);
+  socket.connect({boost::asio::ip::make_address("127.0.0.1"), port_});
+  const std::string requests =
+      "OPTIONS /v1/models HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /v1/models HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  boost::asio::write(socket, boost::asio::buffer(requests));
+  const std::string reply = read_until_closed(socket);
+  const size_t second = reply.find("HTTP/1.1 200");
+  ASSERT_EQ(reply.rfind("HTTP/1.1 204", 0), 0u) << reply;
+  ASSERT_NE(second, std::string::npos) << reply;
+  const std::string no_content = reply.substr(0, second);
+  EXPECT_EQ(no_content.find("Content-Length"), std::string::npos) << no_content;
+  EXPECT_EQ(no_content.find("\r\n\r\n"), no_content.size() - 4) << "a 204 has no body: " << no_content;
+  EXPECT_NE(reply.find("\"object\":\"list\""), std::string::npos) << reply;
+}
+
 TEST_F(ServerTest, AbortRequestBySessionId) {
   FakeEngine::Options options;
   options.token_delay = 20ms;
