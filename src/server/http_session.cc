@@ -236,8 +236,7 @@ std::optional<ApiError> read_error(const error_code& ec, const ServerConfig& con
 
 asio::awaitable<void> dispatch(SessionEnv& env, BeastExchange& exchange, const Request& request,
                                std::string& route_name) {
-  std::string_view target = sv(request.target());
-  std::string_view path = target.substr(0, target.find('?'));
+  std::string_view path = target_path(sv(request.target()));
   route_name = "unknown";
   if (request.method() == http::verb::options) {
     co_await exchange.respond(204, "", "text/plain");

@@ -112,7 +112,8 @@ TEST_F(ServerTest, ListsModelsAndHealth) {
   EXPECT_EQ(head.status, 200);
   EXPECT_EQ(head.header("Content-Length"), std::to_string(r.body.size()));
   EXPECT_TRUE(head.body.empty());
-  EXPECT_EQ(get("/v1/models").status, 200);  // the connection handling after a HEAD is sound
+  EXPECT_EQ(get("/v1/models").status, 200);                  // the connection handling after a HEAD is sound
+  EXPECT_EQ(get("http://127.0.0.1/v1/models").status, 200);  // absolute form (RFC 9112 3.2.2)
 }
 
 TEST_F(ServerTest, ChatCompletionWithUsage) {
