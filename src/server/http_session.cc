@@ -306,7 +306,10 @@ asio::awaitable<void> run_http_session(SessionEnv& env, asio::ip::tcp::socket so
     co_await skip_empty_lines(stream, buffer, ec);
     if (!ec) co_await http::async_read_header(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
     state->idle = false;
-    if (!ec && parser.get()[http::field::expect] == "100-continue" && !parser.is_done()) {
+    // RFC 9110 10.1.1: the expectation is case-insensitive, and an HTTP/1.0 client must not get a 1xx (it would
+    // take it for the response).
+    if (!ec && parser.get().version() >= 11 && beast::iequals(parser.get()[http::field::expect], "100-continue") &&
+        !parser.is_done()) {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       co_await asio::async_write(stream, asio::buffer(kContinue), asio::redirect_error(asio::use_awaitable, ec));
     }

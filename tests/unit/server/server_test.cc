@@ -479,6 +479,28 @@ TEST_F(ServerTest, NoContentResponseHasNoContentLength) {
   EXPECT_NE(reply.find("\"object\":\"list\""), std::string::npos) << reply;
 }
 
+// Expect: 100-continue is matched case-insensitively, and never answered to an HTTP/1.0 client, which would read
+// the interim "HTTP/1.1 100 Continue" as its response (RFC 9110 10.1.1).
+TEST_F(ServerTest, ExpectContinueIsCaseInsensitiveAndHttp11Only) {
+  start();
+  const std::string body = chat({{"max_tokens", 1}}).dump();
+  auto exchange = [&](const std::string& version, const std::string& expectation) {
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::socket socket(io);
+    socket.connect({boost::asio::ip::make_address("127.0.0.1"), port_});
+    const std::string head = "POST /v1/chat/completions " + version +
+                             "\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
+                             "\r\nExpect: " + expectation + "\r\nConnection: close\r\n\r\n";
+    boost::asio::write(socket, boost::asio::buffer(head));
+    std::this_thread::sleep_for(100ms);  // a client waits a moment for the 100 before it sends the body anyway
+    boost::asio::write(socket, boost::asio::buffer(body));
+    return read_until_closed(socket);
+  };
+  EXPECT_EQ(exchange("HTTP/1.1", "100-Continue").rfind("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200", 0), 0u);
+  const std::string http10 = exchange("HTTP/1.0", "100-continue");
+  EXPECT_EQ(http10.rfind("HTTP/1.0 200", 0), 0u) << http10;
+}
+
 TEST_F(ServerTest, AbortRequestBySessionId) {
   FakeEngine::Options options;
   options.token_delay = 20ms;
