@@ -510,6 +510,7 @@ TEST_F(ServerTest, AbortRequestBySessionId) {
     return post("/v1/chat/completions", chat({{"session_id", 5}}));
   });
   while (engine_->stats().running == 0) std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(testing::http_request(port_, "POST", "/abort_request", "").status, 400);  // names no session
   EXPECT_EQ(post("/abort_request", {{"session_id", 6}}).json()["aborted"], 0);
   EXPECT_EQ(post("/abort_request", {{"session_id", 5}}).json()["aborted"], 1);
   HttpResponse r = pending.get();
