@@ -26,6 +26,8 @@ using boost::system::error_code;
 using Request = http::request<http::string_body>;
 
 constexpr size_t kHeaderLimit = 64 * 1024;
+// Pipelined bytes read ahead while a response is being produced; beyond this the disconnect watch stops.
+constexpr size_t kPipelineReadAhead = 64 * 1024;
 
 // Beast 1.74 speaks boost::string_view.
 std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
@@ -64,7 +66,7 @@ class BeastExchange final : public Exchange {
     res.keep_alive(keep_alive_);
     if (request_.method() == http::verb::head) {
       res.content_length(body.size());  // what GET would send (RFC 9110 9.3.2), without the body
-    } else {
+    } else if (status != 204) {  // RFC 9110 8.6: no Content-Length on a 204 (Beast 1.74's prepare_payload sets 0)
       res.body() = std::move(body);
       res.prepare_payload();
     }
@@ -148,11 +150,14 @@ class BeastExchange final : public Exchange {
  private:
   asio::awaitable<void> watch(std::function<void()> on_gone) {
     error_code ec;
-    // A client waiting for its response sends nothing, so a completed read means it closed the connection
-    // (EOF / reset) -- or pipelined its next request, which stays in the buffer for the next parse.
-    size_t n =
-        co_await stream_.socket().async_read_some(buffer_.prepare(4096), asio::redirect_error(asio::use_awaitable, ec));
-    buffer_.commit(n);
+    // A client waiting for its response sends nothing but its next, pipelined request(s): those stay in the buffer
+    // for the next parse, and the watch goes on, so that closing the connection after pipelining is still seen. A
+    // failed read means the client closed the connection (EOF / reset).
+    while (!ec && !watch_stopping_ && buffer_.size() < kPipelineReadAhead) {
+      size_t n = co_await stream_.socket().async_read_some(buffer_.prepare(4096),
+                                                           asio::redirect_error(asio::use_awaitable, ec));
+      buffer_.commit(n);
+    }
     if (ec && !watch_stopping_) {
       client_gone_ = true;
       on_gone();
@@ -231,8 +236,7 @@ std::optional<ApiError> read_error(const error_code& ec, const ServerConfig& con
 
 asio::awaitable<void> dispatch(SessionEnv& env, BeastExchange& exchange, const Request& request,
                                std::string& route_name) {
-  std::string_view target = sv(request.target());
-  std::string_view path = target.substr(0, target.find('?'));
+  std::string_view path = target_path(sv(request.target()));
   route_name = "unknown";
   if (request.method() == http::verb::options) {
     co_await exchange.respond(204, "", "text/plain");
@@ -302,7 +306,10 @@ asio::awaitable<void> run_http_session(SessionEnv& env, asio::ip::tcp::socket so
     co_await skip_empty_lines(stream, buffer, ec);
     if (!ec) co_await http::async_read_header(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
     state->idle = false;
-    if (!ec && parser.get()[http::field::expect] == "100-continue" && !parser.is_done()) {
+    // RFC 9110 10.1.1: the expectation is case-insensitive, and an HTTP/1.0 client must not get a 1xx (it would
+    // take it for the response).
+    if (!ec && parser.get().version() >= 11 && beast::iequals(parser.get()[http::field::expect], "100-continue") &&
+        !parser.is_done()) {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       co_await asio::async_write(stream, asio::buffer(kContinue), asio::redirect_error(asio::use_awaitable, ec));
     }

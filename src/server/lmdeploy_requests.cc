@@ -79,7 +79,6 @@ GenerateParams parse_generate(std::string_view body) {
 
 AbortParams parse_abort(std::string_view body) {
   AbortParams params;
-  if (body.empty()) return params;
   nlohmann::json json = parse_json_object(body);
   FieldReader f(json);
   f.reject_unknown({"abort_all", "session_id", "finished_reason", "abort_message"});

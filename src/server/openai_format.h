@@ -21,7 +21,8 @@ nlohmann::json usage_json(const GenerationRun& run);
 nlohmann::json chat_logprobs_json(const Engine& engine, const std::vector<TokenLogprob>& logprobs, int top_n);
 
 // Legacy completions: {tokens, token_logprobs, top_logprobs: [{token: logprob}], text_offset}. `text_offset`
-// is where the first token's text starts in the choice's text; it advances past the tokens.
+// is where the first token's text starts in the choice's text, in characters (code points: the indices of the
+// Python string OpenAI, vLLM and LMDeploy count in), not UTF-8 bytes; it advances past the tokens.
 nlohmann::json completion_logprobs_json(const Engine& engine, const std::vector<TokenLogprob>& logprobs, int top_n,
                                         size_t& text_offset);
 

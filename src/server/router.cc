@@ -31,4 +31,13 @@ RouteMatch find_route(std::string_view method, std::string_view path) {
   return match;
 }
 
+std::string_view target_path(std::string_view target) {
+  std::string_view path = target.substr(0, target.find('?'));
+  if (path.starts_with('/')) return path;
+  const size_t scheme_end = path.find("://");
+  if (scheme_end == std::string_view::npos) return path;  // neither form: no route matches it (404)
+  const size_t slash = path.find('/', scheme_end + 3);
+  return slash == std::string_view::npos ? "/" : path.substr(slash);  // an empty path is "/"
+}
+
 }  // namespace turbolm::server

@@ -24,4 +24,8 @@ struct RouteMatch {
 // `path` excludes the query string.
 RouteMatch find_route(std::string_view method, std::string_view path);
 
+// The path of a request target, without its query. A server must accept the absolute form as well as the origin
+// form (RFC 9112 3.2.2): "http://host:23333/v1/models?x" and "/v1/models?x" both give "/v1/models".
+std::string_view target_path(std::string_view target);
+
 }  // namespace turbolm::server

@@ -1,5 +1,6 @@
 #include "server/server.h"
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -34,6 +35,7 @@ struct Server::Impl {
         auth(config.api_keys),
         control(asio::make_strand(io)),
         acceptor(control),
+        accept_retry(control),
         signals(control),
         env{ctx, auth, tracker, stopping} {}
 
@@ -51,12 +53,17 @@ struct Server::Impl {
   // The acceptor and signal set are touched only on this strand (accept loop, shutdown, signal handler).
   asio::strand<asio::io_context::executor_type> control;
   tcp::acceptor acceptor;
+  asio::steady_timer accept_retry;  // the pause after a failed accept
   asio::signal_set signals;
   SessionEnv env;
   bool listening = false;
 };
 
 asio::awaitable<void> Server::Impl::accept_loop() {
+  // A failed accept (out of file descriptors, ENOBUFS) leaves the connection queued, so retrying at once fails
+  // again at once: a spinning core and a log flood until something frees up. Back off as Go's net/http does.
+  constexpr std::chrono::milliseconds kFirstRetryDelay{5}, kMaxRetryDelay{1000};
+  std::chrono::milliseconds retry_delay{0};
   while (!stopping) {
     error_code ec;
     // Each connection gets its own strand: its handler, writes and engine wake-ups never run concurrently.
@@ -64,9 +71,13 @@ asio::awaitable<void> Server::Impl::accept_loop() {
         co_await acceptor.async_accept(asio::make_strand(io), asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (stopping || ec == asio::error::operation_aborted) break;
-      TLM_LOG_WARNING("accept failed: {}", ec.message());  // e.g. out of file descriptors: keep serving
+      retry_delay = retry_delay.count() == 0 ? kFirstRetryDelay : std::min(2 * retry_delay, kMaxRetryDelay);
+      TLM_LOG_WARNING("accept failed: {}; retrying in {} ms", ec.message(), retry_delay.count());
+      accept_retry.expires_after(retry_delay);
+      co_await accept_retry.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
+    retry_delay = std::chrono::milliseconds{0};
     socket.set_option(tcp::no_delay(true), ec);  // streamed tokens must not wait for Nagle
     auto executor = socket.get_executor();
     asio::co_spawn(executor, run_http_session(env, std::move(socket)), [](std::exception_ptr e) {
@@ -86,6 +97,7 @@ void Server::Impl::begin_shutdown() {
                config.shutdown_grace_s);
   error_code ignored;
   acceptor.close(ignored);
+  accept_retry.cancel();
   signals.cancel(ignored);
   tracker.close_all(/*force=*/false);
   asio::co_spawn(control, shutdown(), asio::detached);

@@ -66,6 +66,17 @@ TEST(Router, KnownUnknownAndMethod) {
   EXPECT_FALSE(unknown.path_known);
 }
 
+// RFC 9112 3.2.2: the absolute form of a target routes like the origin form (it used to be a 404).
+TEST(Router, TargetPathOfOriginAndAbsoluteForms) {
+  EXPECT_EQ(target_path("/v1/models"), "/v1/models");
+  EXPECT_EQ(target_path("/v1/models?x=1"), "/v1/models");
+  EXPECT_EQ(target_path("http://127.0.0.1:23333/v1/models"), "/v1/models");
+  EXPECT_EQ(target_path("https://host/v1/chat/completions?a=b"), "/v1/chat/completions");
+  EXPECT_EQ(target_path("http://host"), "/");
+  EXPECT_EQ(target_path("http://host?x"), "/");
+  EXPECT_EQ(target_path("*"), "*");
+}
+
 TEST(Sse, FramingAndInvalidUtf8) {
   EXPECT_EQ(sse_event({{"a", 1}}), "data: {\"a\":1}\n\n");
   EXPECT_EQ(sse_done(), "data: [DONE]\n\n");

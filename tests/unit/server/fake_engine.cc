@@ -172,14 +172,16 @@ void FakeEngine::loop() {
           a.produced[i]++;
           out.finish_reason = FinishReason::kStop;
         } else {
-          char c = options_.script[a.produced[i] % options_.script.size()];
+          // Unsigned, as encode() reads bytes: a UTF-8 byte of the script is a token id in [3, kVocab).
+          const auto byte = static_cast<unsigned char>(options_.script[a.produced[i] % options_.script.size()]);
+          const char c = static_cast<char>(byte);
           a.produced[i]++;
-          out.token_ids = {c + 3};
+          out.token_ids = {byte + 3};
           out.text = std::string(1, c);
           a.text[i] += c;
           if (gen.logprobs > 0) {
-            TokenLogprob lp{c + 3, -0.25f, {}};
-            for (int k = 0; k < gen.logprobs; ++k) lp.top.emplace_back(c + 3 + k, -0.25f - k);
+            TokenLogprob lp{byte + 3, -0.25f, {}};
+            for (int k = 0; k < gen.logprobs; ++k) lp.top.emplace_back(byte + 3 + k, -0.25f - k);
             out.logprobs.push_back(lp);
           }
           for (const std::string& stop : gen.stop_words) {

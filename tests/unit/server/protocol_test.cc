@@ -212,6 +212,8 @@ TEST(AbortRequest, SessionOrAll) {
   EXPECT_TRUE(parse_abort(R"({"abort_all":true})").abort_all);
   EXPECT_EQ(parse_abort(R"({"session_id":7})").session_id, 7);
   EXPECT_EQ(error_of([] { parse_abort(R"({})"); }).param(), "session_id");
+  // An empty body is bad input like {} (it used to parse as neither, and the handler read the empty session id).
+  EXPECT_EQ(error_of([] { parse_abort(""); }).status(), 400);
 }
 
 }  // namespace

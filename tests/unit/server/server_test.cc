@@ -2,13 +2,18 @@
 #include "server/server.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+#include <filesystem>
 #include <future>
 #include <thread>
 
+#include "core/logging.h"
 #include "fake_engine.h"
 #include "http_client.h"
 #include "server/load_generator.h"
@@ -107,7 +112,8 @@ TEST_F(ServerTest, ListsModelsAndHealth) {
   EXPECT_EQ(head.status, 200);
   EXPECT_EQ(head.header("Content-Length"), std::to_string(r.body.size()));
   EXPECT_TRUE(head.body.empty());
-  EXPECT_EQ(get("/v1/models").status, 200);  // the connection handling after a HEAD is sound
+  EXPECT_EQ(get("/v1/models").status, 200);                  // the connection handling after a HEAD is sound
+  EXPECT_EQ(get("http://127.0.0.1/v1/models").status, 200);  // absolute form (RFC 9112 3.2.2)
 }
 
 TEST_F(ServerTest, ChatCompletionWithUsage) {
@@ -192,6 +198,35 @@ TEST_F(ServerTest, CompletionsBatchEchoAndStream) {
   std::string text;
   for (size_t i = 0; i + 1 < events.size(); ++i) text += nlohmann::json::parse(events[i])["choices"][0]["text"];
   EXPECT_EQ(text, kScript.substr(0, 16));
+}
+
+// OpenAI, vLLM and LMDeploy give text_offset as an index into the text as a (Python) string of characters, not
+// of UTF-8 bytes: in "\u00e9!" the "!" is at 1. Offsets used to count bytes (2), off by one per multi-byte char.
+TEST_F(ServerTest, CompletionTextOffsetsCountCharacters) {
+  FakeEngine::Options options;
+  options.script = "\xC3\xA9!";  // "é!": the fake engine's tokens are bytes, so "é" is two tokens
+  start({}, options);
+  for (bool stream : {false, true}) {
+    HttpResponse r =
+        post("/v1/completions",
+             {{"model", "fake-model"}, {"prompt", "x"}, {"max_tokens", 3}, {"logprobs", 1}, {"stream", stream}});
+    ASSERT_EQ(r.status, 200) << r.body;
+    nlohmann::json offsets = nlohmann::json::array();
+    std::vector<nlohmann::json> bodies;
+    if (stream) {
+      for (const std::string& event : sse_payloads(r.body)) {
+        if (event != "[DONE]") bodies.push_back(nlohmann::json::parse(event));
+      }
+    } else {
+      bodies.push_back(r.json());
+    }
+    for (const nlohmann::json& body : bodies) {
+      const nlohmann::json& logprobs = body["choices"][0]["logprobs"];
+      if (logprobs.is_null()) continue;
+      for (const auto& offset : logprobs["text_offset"]) offsets.push_back(offset);
+    }
+    EXPECT_EQ(offsets, nlohmann::json({0, 1, 1})) << "stream " << stream << ": " << r.body;
+  }
 }
 
 TEST_F(ServerTest, EncodeGenerateAndMetrics) {
@@ -330,6 +365,23 @@ TEST_F(ServerTest, NonStreamingClientDisconnectCancelsToo) {
   EXPECT_EQ(get("/metrics").body.find("status=\"0\""), std::string::npos);
 }
 
+// A client that pipelines its next request while waiting for a whole response, then disconnects, is gone too:
+// the disconnect watch used to end with the pipelined bytes, so the request ran to its end for nobody.
+TEST_F(ServerTest, DisconnectAfterPipeliningCancels) {
+  FakeEngine::Options options;
+  options.token_delay = 20ms;
+  options.script = std::string(1000, 'z');
+  start({}, options);
+  boost::asio::io_context io;
+  auto socket = raw_post(io, port_, "/v1/chat/completions", chat().dump());
+  while (engine_->stats().running == 0) std::this_thread::sleep_for(1ms);
+  boost::asio::write(socket, boost::asio::buffer(std::string("GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n")));
+  std::this_thread::sleep_for(50ms);  // the server has read the pipelined request
+  socket.close();
+  EXPECT_TRUE(engine_drains());
+  EXPECT_EQ(get("/v1/models").status, 200);
+}
+
 // The load generator (bench serve) against this server: requests succeed, and a reply the server refuses shows
 // its status and message (a plain 400 body used to read as "http: body limit exceeded").
 TEST_F(ServerTest, LoadGeneratorRunsAndReportsServerErrors) {
@@ -406,6 +458,49 @@ TEST_F(ServerTest, EmptyLinesBetweenPipelinedRequestsAreIgnored) {
   EXPECT_EQ(reply.find("400"), std::string::npos) << reply;
 }
 
+// RFC 9110 8.6: a server must not send Content-Length in a 204 (Beast's prepare_payload wrote "0"); the
+// connection stays usable after it.
+TEST_F(ServerTest, NoContentResponseHasNoContentLength) {
+  start();
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket socket(io);
+  socket.connect({boost::asio::ip::make_address("127.0.0.1"), port_});
+  const std::string requests =
+      "OPTIONS /v1/models HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /v1/models HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  boost::asio::write(socket, boost::asio::buffer(requests));
+  const std::string reply = read_until_closed(socket);
+  const size_t second = reply.find("HTTP/1.1 200");
+  ASSERT_EQ(reply.rfind("HTTP/1.1 204", 0), 0u) << reply;
+  ASSERT_NE(second, std::string::npos) << reply;
+  const std::string no_content = reply.substr(0, second);
+  EXPECT_EQ(no_content.find("Content-Length"), std::string::npos) << no_content;
+  EXPECT_EQ(no_content.find("\r\n\r\n"), no_content.size() - 4) << "a 204 has no body: " << no_content;
+  EXPECT_NE(reply.find("\"object\":\"list\""), std::string::npos) << reply;
+}
+
+// Expect: 100-continue is matched case-insensitively, and never answered to an HTTP/1.0 client, which would read
+// the interim "HTTP/1.1 100 Continue" as its response (RFC 9110 10.1.1).
+TEST_F(ServerTest, ExpectContinueIsCaseInsensitiveAndHttp11Only) {
+  start();
+  const std::string body = chat({{"max_tokens", 1}}).dump();
+  auto exchange = [&](const std::string& version, const std::string& expectation) {
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::socket socket(io);
+    socket.connect({boost::asio::ip::make_address("127.0.0.1"), port_});
+    const std::string head = "POST /v1/chat/completions " + version +
+                             "\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
+                             "\r\nExpect: " + expectation + "\r\nConnection: close\r\n\r\n";
+    boost::asio::write(socket, boost::asio::buffer(head));
+    std::this_thread::sleep_for(100ms);  // a client waits a moment for the 100 before it sends the body anyway
+    boost::asio::write(socket, boost::asio::buffer(body));
+    return read_until_closed(socket);
+  };
+  EXPECT_EQ(exchange("HTTP/1.1", "100-Continue").rfind("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200", 0), 0u);
+  const std::string http10 = exchange("HTTP/1.0", "100-continue");
+  EXPECT_EQ(http10.rfind("HTTP/1.0 200", 0), 0u) << http10;
+}
+
 TEST_F(ServerTest, AbortRequestBySessionId) {
   FakeEngine::Options options;
   options.token_delay = 20ms;
@@ -415,6 +510,7 @@ TEST_F(ServerTest, AbortRequestBySessionId) {
     return post("/v1/chat/completions", chat({{"session_id", 5}}));
   });
   while (engine_->stats().running == 0) std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(testing::http_request(port_, "POST", "/abort_request", "").status, 400);  // names no session
   EXPECT_EQ(post("/abort_request", {{"session_id", 6}}).json()["aborted"], 0);
   EXPECT_EQ(post("/abort_request", {{"session_id", 5}}).json()["aborted"], 1);
   HttpResponse r = pending.get();
@@ -477,6 +573,47 @@ TEST_F(ServerTest, ManyConcurrentStreams) {
     EXPECT_EQ(sse_payloads(r.body).back(), "[DONE]");
   }
   EXPECT_TRUE(engine_drains());
+}
+
+// Out of file descriptors, accept fails until one frees up and the connection stays queued. The server must
+// pause between tries (it used to retry at once: a spinning core and some 100,000 log lines a second), then serve
+// the queued connection once a descriptor is free.
+TEST_F(ServerTest, AcceptFailuresBackOffAndRecover) {
+  start();
+  const LogLevel saved_level = log_level();
+  set_log_level(LogLevel::kWarning);
+  rlimit saved_limit{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved_limit), 0);
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket socket(io);
+  socket.open(boost::asio::ip::tcp::v4());  // its descriptor exists before the table fills up
+  int highest = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    highest = std::max(highest, std::stoi(entry.path().filename().string()));
+  }
+  ::testing::internal::CaptureStderr();
+  rlimit low = saved_limit;
+  low.rlim_cur = static_cast<rlim_t>(highest) + 8;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  std::vector<int> fillers;
+  for (int fd; (fd = ::dup(socket.native_handle())) >= 0;) fillers.push_back(fd);
+  socket.connect({boost::asio::ip::make_address("127.0.0.1"), port_});  // queued: the server cannot accept it
+  std::this_thread::sleep_for(300ms);
+  for (int fd : fillers) ::close(fd);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &saved_limit), 0);
+
+  const std::string request = "GET /v1/models HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  boost::asio::write(socket, boost::asio::buffer(request));
+  const std::string reply = read_until_closed(socket);
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  set_log_level(saved_level);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
+  size_t failures = 0;
+  for (size_t at = log.find("accept failed"); at != std::string::npos; at = log.find("accept failed", at + 1)) {
+    ++failures;
+  }
+  EXPECT_GE(failures, 1u);
+  EXPECT_LE(failures, 20u) << "accept is retried without a pause";
 }
 
 }  // namespace
