@@ -57,7 +57,8 @@ void add(CLI::App& app) {
                   "a .jinja file, a ChatTemplateConfig .json file or a built-in name");
   cmd->add_option("--name", opts->template_name, "named template in the model folder (e.g. tool_use)");
   cmd->add_option("--context", opts->context, "JSON: messages, add_generation_prompt, tools, bos_token, ...")
-      ->required();
+      ->required()
+      ->check(CLI::ExistingFile);
   cmd->callback([opts] { run(*opts); });
 }
 

@@ -10,6 +10,7 @@
 
 #include "cli/argv_normalize.h"
 #include "cli/commands.h"
+#include "cli/usage_error.h"
 #include "core/error.h"
 #include "core/logging.h"
 
@@ -68,17 +69,17 @@ int main(int argc, char** argv) {
   std::vector<std::string> args = turbolm::cli::normalize_long_options(argc, argv);
   if (const std::string unknown = unknown_command(app, args); !unknown.empty()) {
     std::fprintf(stderr, "turbolm: error: %s (see --help)\n", unknown.c_str());
-    return 2;
+    return turbolm::cli::kUsageErrorExit;
   }
   std::vector<const char*> cargs;
   for (const auto& a : args) cargs.push_back(a.c_str());
   try {
     app.parse(static_cast<int>(cargs.size()), cargs.data());
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return turbolm::cli::report_parse_error(app, e, std::cout, std::cerr);
   } catch (const turbolm::Error& e) {
     std::fprintf(stderr, "turbolm: error: %s\n", e.what());
-    return e.code() == turbolm::ErrorCode::kInvalidArgument ? 2 : 1;
+    return e.code() == turbolm::ErrorCode::kInvalidArgument ? turbolm::cli::kUsageErrorExit : 1;
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "turbolm: error: out of memory\n");
     return 1;

@@ -87,7 +87,9 @@ void run(const TokenizeOptions& opt) {
 void add_tokenize_command(CLI::App& app) {
   auto opt = std::make_shared<TokenizeOptions>();
   auto* cmd = app.add_subcommand("tokenize", "Encode stdin text to token ids (or decode ids with --decode)");
-  cmd->add_option("--model,model", opt->model, "Model folder with tokenizer.json / tokenizer.model")->required();
+  cmd->add_option("--model,model", opt->model, "Model folder with tokenizer.json / tokenizer.model")
+      ->required()
+      ->check(CLI::ExistingDirectory);
   cmd->add_flag("--add-special", opt->add_special, "Add the special tokens the post-processor defines (e.g. BOS)");
   cmd->add_flag("--decode", opt->decode, "Read token ids on stdin and print the decoded text");
   cmd->add_flag("--skip-special", opt->skip_special, "With --decode: drop special tokens");
