@@ -137,7 +137,9 @@ void add_bench_throughput(CLI::App& app) {
   cmd->add_option("--output-len", opt->output_len, "tokens generated per request (EOS ignored)")->capture_default_str();
   cmd->add_option("--shared-prefix-len", opt->shared_prefix_len, "leading prompt tokens all random requests share")
       ->capture_default_str();
-  cmd->add_option("--concurrency", opt->concurrency, "requests in flight at most (0 = all)")->capture_default_str();
+  cmd->add_option("--concurrency", opt->concurrency, "requests in flight at most (0 = all)")
+      ->check(non_negative())
+      ->capture_default_str();
   cmd->add_option("--dataset", opt->dataset, "JSONL: {\"prompt\": text | \"prompt_ids\": [...], \"output_len\": n}");
   cmd->add_option("--seed", opt->seed, "seed of the random prompts")->check(uint64_value())->capture_default_str();
   cmd->add_flag("--json", opt->json, "print one JSON object");

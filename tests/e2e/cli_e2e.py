@@ -1,6 +1,7 @@
 """The command line from the outside, one check per defect the CLI audit fixed (each says what used to happen).
 Plain Python 3 (standard library only). Exit 77 = skipped (the model folder is missing)."""
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -35,6 +36,18 @@ def check_usage_errors(tlm, m):
     print("usage errors: exit 2, one line")
 
 
+def check_flag_ranges(tlm, m):
+    """Values that used to be taken: a negative --concurrency ran as "all", --max-request-bytes -1 as no limit, a
+    negative --shutdown-grace; bench latency refused --num-threads, the name every other command uses."""
+    expect_usage_error(tlm + ["bench", "throughput", "--model", m, "--concurrency", "-3"], "--concurrency")
+    expect_usage_error(tlm + ["serve", "api_server", m, "--max-request-bytes", "-1"], "--max-request-bytes")
+    expect_usage_error(tlm + ["serve", "api_server", m, "--shutdown-grace", "-1"], "--shutdown-grace")
+    p = run(tlm + ["bench", "latency", "--model", m, "--input-len", "4", "--output-len", "2", "--repeat", "1",
+                   "--num-threads", "1", "--json"])
+    assert p.returncode == 0 and json.loads(p.stdout)["threads"] == 1, (p.returncode, p.stdout, p.stderr[-500:])
+    print("flag ranges: refused at parse time; bench latency --num-threads")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--turbolm", required=True)
@@ -45,6 +58,7 @@ def main():
         sys.exit(77)
     tlm = [a.turbolm, "--log-level", "warning"]
     check_usage_errors(tlm, a.model)
+    check_flag_ranges(tlm, a.model)
 
 
 if __name__ == "__main__":
