@@ -14,7 +14,7 @@
 
 #include "cli/commands.h"
 #include "cli/engine_options.h"
-#include "cli/validators.h"
+#include "cli/sampling_options.h"
 #include "core/error.h"
 #include "turbolm/pipeline.h"
 
@@ -132,18 +132,10 @@ void add_chat(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("chat", "Chat with a model in the terminal (multi-turn, streaming)");
   cmd->add_option("model", opt->model, "Hugging Face model folder")->required()->check(CLI::ExistingDirectory);
   add_engine_options(*cmd, opt->engine);
-  GenerationConfig& g = opt->gen;
-  cmd->add_option("--max-new-tokens", g.max_new_tokens, "tokens per reply at most")->capture_default_str();
-  cmd->add_flag("--do-sample", g.do_sample, "sample (default: greedy)");
-  cmd->add_option("--temperature", g.temperature, "sampling temperature")->capture_default_str();
-  cmd->add_option("--top-p", g.top_p, "nucleus sampling mass")->capture_default_str();
-  cmd->add_option("--top-k", g.top_k, "keep the k most likely tokens (0 = off)")->capture_default_str();
-  cmd->add_option("--repetition-penalty", g.repetition_penalty, "HF repetition penalty (1 = off)")
-      ->capture_default_str();
-  auto* seed =
-      cmd->add_option("--seed", "random seed (same seed, same reply)")->type_name("UINT64")->check(uint64_value());
-  cmd->callback([opt, seed] {
-    if (seed->count() > 0) opt->gen.random_seed = seed->as<uint64_t>();
+  const SamplingFlags sampling = add_sampling_options(*cmd, opt->gen);
+  cmd->callback([opt, sampling] {
+    // Checked before the model loads: a bad value would otherwise fail every turn of the conversation.
+    apply_sampling_options(sampling, opt->gen);
     run_chat(*opt);
   });
 }

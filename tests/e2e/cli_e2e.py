@@ -48,6 +48,27 @@ def check_flag_ranges(tlm, m):
     print("flag ranges: refused at parse time; bench latency --num-threads")
 
 
+def chat_command(tlm, m):
+    return tlm + ["chat", m, "--cache-max-entry-count", "8"]
+
+
+def check_chat_decoding(tlm, m):
+    """chat decoded greedily whatever --temperature / --top-k / --seed said unless --do-sample was given, and
+    checked the values only per turn: the REPL started and every turn failed."""
+    chat = chat_command(tlm, m)
+    for flags, needle in ((["--max-new-tokens", "0"], "max_new_tokens must be >= 1"),
+                          (["--top-p", "3"], "top_p must be in (0, 1]"),
+                          (["--temperature", "0"], "--temperature must be > 0")):
+        expect_usage_error(chat + flags, needle, stdin="Once upon a time\n")
+    # The seeded reply is reproducible and differs from the greedy one.
+    greedy = run(chat + ["--max-new-tokens", "16"], "Once upon a time\n")
+    sampled = [run(chat + ["--max-new-tokens", "16", "--temperature", "1.5", "--seed", "3"], "Once upon a time\n")
+               for _ in range(2)]
+    assert greedy.returncode == 0 and all(p.returncode == 0 for p in sampled), (greedy.stderr, sampled[0].stderr)
+    assert sampled[0].stdout == sampled[1].stdout != greedy.stdout, (greedy.stdout, sampled[0].stdout)
+    print("chat: decoding flags checked up front; --temperature samples")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--turbolm", required=True)
@@ -59,6 +80,7 @@ def main():
     tlm = [a.turbolm, "--log-level", "warning"]
     check_usage_errors(tlm, a.model)
     check_flag_ranges(tlm, a.model)
+    check_chat_decoding(tlm, a.model)
 
 
 if __name__ == "__main__":
