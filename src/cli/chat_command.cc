@@ -15,6 +15,7 @@
 #include "cli/commands.h"
 #include "cli/engine_options.h"
 #include "cli/sampling_options.h"
+#include "cli/stdin_input.h"
 #include "core/error.h"
 #include "turbolm/pipeline.h"
 
@@ -32,7 +33,8 @@ struct ChatOptions {
   GenerationConfig gen;
 };
 
-// Reads one line; false at EOF. An interrupt at the prompt returns true with `interrupted` set.
+// Reads one line; false at EOF, turbolm::Error when stdin cannot be read. An interrupt at the prompt returns true
+// with `interrupted` set.
 bool read_line(std::string& line, bool& interrupted) {
   interrupted = false;
   if (std::getline(std::cin, line)) return true;
@@ -43,6 +45,7 @@ bool read_line(std::string& line, bool& interrupted) {
     clearerr(stdin);
     return true;
   }
+  check_stdin_read();  // a closed or unreadable stdin is not an empty conversation
   return false;
 }
 

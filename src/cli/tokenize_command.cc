@@ -1,11 +1,11 @@
 // `turbolm tokenize --model DIR [--add-special] [--decode] [--json]`: text on stdin -> ids, or ids -> text.
 #include <cstdio>
 #include <iostream>
-#include <iterator>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/stdin_input.h"
 #include "core/error.h"
 #include "tokenizer/tokenizer.h"
 
@@ -64,7 +64,7 @@ std::vector<int32_t> parse_ids(const std::string& input, int64_t vocab_size) {
 
 void run(const TokenizeOptions& opt) {
   auto tok = Tokenizer::from_dir(opt.model);
-  const std::string input{std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
+  const std::string input = read_all_stdin();
   if (opt.decode) {
     const std::string text = tok->decode(parse_ids(input, tok->vocab_size()), opt.skip_special);
     if (opt.json) {

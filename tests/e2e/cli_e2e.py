@@ -69,6 +69,20 @@ def check_chat_decoding(tlm, m):
     print("chat: decoding flags checked up front; --temperature samples")
 
 
+def check_unreadable_stdin(tlm, m):
+    """stdin that cannot be read (a folder, a closed descriptor) read as empty input: tokenize printed the ids of
+    "" and chat ended as after an empty script, both with exit 0."""
+    folder = os.open(os.path.dirname(os.path.abspath(__file__)), os.O_RDONLY)
+    for command in (tlm + ["tokenize", "--model", m], chat_command(tlm, m)):
+        for stdin, reason, setup in ((folder, "Is a directory", None),
+                                     (None, "Bad file descriptor", lambda: os.close(0))):
+            p = subprocess.run(command, stdin=stdin, preexec_fn=setup, capture_output=True, text=True, timeout=120)
+            assert p.returncode == 2 and "cannot read stdin: " + reason in p.stderr, (command, p.returncode,
+                                                                                     p.stderr[-500:])
+    os.close(folder)
+    print("tokenize, chat: unreadable stdin is an error")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--turbolm", required=True)
@@ -81,6 +95,7 @@ def main():
     check_usage_errors(tlm, a.model)
     check_flag_ranges(tlm, a.model)
     check_chat_decoding(tlm, a.model)
+    check_unreadable_stdin(tlm, a.model)
 
 
 if __name__ == "__main__":
