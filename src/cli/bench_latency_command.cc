@@ -114,6 +114,7 @@ void add_bench_latency(CLI::App& app) {
   // --num-threads as in every engine command; --threads is this command's older name.
   cmd->add_option("--num-threads,--threads", opt->threads, "CPU threads (0 = all cores)")->capture_default_str();
   cmd->add_flag("--json", opt->json, "one JSON line instead of the table");
+  cmd->footer("Example:\n  turbolm bench latency --model DIR --input-len 128 --output-len 128 --repeat 3");
   cmd->callback([opt] { run_latency(*opt); });
 }
 

@@ -144,6 +144,7 @@ void add_bench_throughput(CLI::App& app) {
   cmd->add_option("--seed", opt->seed, "seed of the random prompts")->check(uint64_value())->capture_default_str();
   cmd->add_flag("--json", opt->json, "print one JSON object");
   add_engine_options(*cmd, opt->engine);
+  cmd->footer("Example:\n  turbolm bench throughput --model DIR --num-prompts 64 --input-len 128 --output-len 128");
   cmd->callback([opt] { bench_throughput(*opt); });
 }
 

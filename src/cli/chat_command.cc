@@ -136,6 +136,9 @@ void add_chat(CLI::App& app) {
   cmd->add_option("model", opt->model, "Hugging Face model folder")->required()->check(CLI::ExistingDirectory);
   add_engine_options(*cmd, opt->engine);
   const SamplingFlags sampling = add_sampling_options(*cmd, opt->gen);
+  cmd->footer(
+      "In the chat: /reset (or reset) clears the history, /exit (or exit, or Ctrl-D) quits, Ctrl-C stops a reply.\n"
+      "Example:\n  turbolm chat DIR --session-len 4096 --chat-template FILE.jinja --temperature 0.7");
   cmd->callback([opt, sampling] {
     // Checked before the model loads: a bad value would otherwise fail every turn of the conversation.
     apply_sampling_options(sampling, opt->gen);

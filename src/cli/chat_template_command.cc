@@ -59,6 +59,10 @@ void add(CLI::App& app) {
   cmd->add_option("--context", opts->context, "JSON: messages, add_generation_prompt, tools, bos_token, ...")
       ->required()
       ->check(CLI::ExistingFile);
+  cmd->footer(
+      "Example (context.json: {\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}], "
+      "\"add_generation_prompt\": true}):\n"
+      "  turbolm chat-template --model DIR --context context.json");
   cmd->callback([opts] { run(*opts); });
 }
 

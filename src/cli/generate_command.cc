@@ -116,6 +116,9 @@ void add_generate(CLI::App& app) {
   const SamplingFlags sampling = add_sampling_options(*cmd, opt->gen);
   cmd->add_flag("--ignore-eos", opt->gen.ignore_eos, "keep generating past end-of-sequence tokens");
   add_engine_options(*cmd, opt->engine);
+  cmd->footer(
+      "Examples:\n  turbolm generate --model DIR --prompt \"Shanghai is\" --max-new-tokens 32\n"
+      "  turbolm generate --model DIR --prompt-ids 1,2,3 --json --temperature 0.7 --seed 1");
   cmd->callback([opt, sampling] {
     GenerateOptions o = *opt;
     apply_sampling_options(sampling, o.gen);

@@ -64,6 +64,8 @@ void add_serve(CLI::App& app) {
   cmd->add_option("--io-threads", s.io_threads, "threads serving HTTP connections")->capture_default_str();
   cmd->add_option("--log-level", opt->log_level, "trace|debug|info|warning|error|off");
   add_engine_options(*cmd, opt->engine);
+  cmd->footer(
+      "Example:\n  turbolm serve api_server DIR --server-port 23333 --api-keys KEY --cache-max-entry-count 0.8");
   cmd->callback([opt] { run_api_server(*opt); });
 }
 

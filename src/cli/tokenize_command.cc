@@ -94,6 +94,9 @@ void add_tokenize_command(CLI::App& app) {
   cmd->add_flag("--decode", opt->decode, "Read token ids on stdin and print the decoded text");
   cmd->add_flag("--skip-special", opt->skip_special, "With --decode: drop special tokens");
   cmd->add_flag("--json", opt->json, "Print {\"ids\": [...]} (or {\"text\": ...} with --decode)");
+  cmd->footer(
+      "Examples:\n  echo 'Shanghai is' | turbolm tokenize --model DIR --add-special\n"
+      "  echo '1 2 3' | turbolm tokenize --model DIR --decode");
   cmd->callback([opt] { run(*opt); });
 }
 

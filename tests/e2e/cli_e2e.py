@@ -83,6 +83,16 @@ def check_unreadable_stdin(tlm, m):
     print("tokenize, chat: unreadable stdin is an error")
 
 
+def check_help_examples(tlm):
+    """No command's --help showed an example."""
+    for command in (["generate"], ["chat"], ["serve", "api_server"], ["chat-template"], ["eval", "ppl"],
+                    ["tokenize"], ["bench", "latency"], ["bench", "throughput"], ["bench", "serve"]):
+        p = run(tlm + command + ["--help"])
+        assert p.returncode == 0 and p.stderr == "", (command, p.returncode, p.stderr)
+        assert "Example" in p.stdout and "turbolm " + " ".join(command) in p.stdout, (command, p.stdout[-500:])
+    print("help: every command has an example")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--turbolm", required=True)
@@ -96,6 +106,7 @@ def main():
     check_flag_ranges(tlm, a.model)
     check_chat_decoding(tlm, a.model)
     check_unreadable_stdin(tlm, a.model)
+    check_help_examples(tlm)
 
 
 if __name__ == "__main__":
