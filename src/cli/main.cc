@@ -10,6 +10,7 @@
 
 #include "cli/argv_normalize.h"
 #include "cli/commands.h"
+#include "cli/decimal_integers.h"
 #include "cli/usage_error.h"
 #include "core/error.h"
 #include "core/logging.h"
@@ -65,6 +66,7 @@ int main(int argc, char** argv) {
   auto& registry = turbolm::cli::command_registry();
   std::sort(registry.begin(), registry.end(), [](const auto& a, const auto& b) { return a.order < b.order; });
   for (const auto& command : registry) command.add(app);
+  turbolm::cli::read_integers_as_decimal(app);
 
   std::vector<std::string> args = turbolm::cli::normalize_long_options(argc, argv);
   if (const std::string unknown = unknown_command(app, args); !unknown.empty()) {

@@ -93,6 +93,15 @@ def check_help_examples(tlm):
     print("help: every command has an example")
 
 
+def check_decimal_integers(tlm, m):
+    """Integer flags were read with base 0 (CLI11): --max-new-tokens 010 generated 8 tokens, 08 was refused."""
+    for text, count in (("010", 10), ("08", 8)):
+        p = run(tlm + ["generate", "--model", m, "--prompt", "Once", "--max-new-tokens", text, "--ignore-eos",
+                       "--json"])
+        assert p.returncode == 0 and len(json.loads(p.stdout)["ids"]) == count, (text, p.stdout, p.stderr[-500:])
+    print("integer flags: decimal")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--turbolm", required=True)
@@ -107,6 +116,7 @@ def main():
     check_chat_decoding(tlm, a.model)
     check_unreadable_stdin(tlm, a.model)
     check_help_examples(tlm)
+    check_decimal_integers(tlm, a.model)
 
 
 if __name__ == "__main__":
