@@ -11,6 +11,7 @@
 #include "cli/argv_normalize.h"
 #include "cli/commands.h"
 #include "cli/decimal_integers.h"
+#include "cli/flag_values.h"
 #include "cli/usage_error.h"
 #include "core/error.h"
 #include "core/logging.h"
@@ -71,6 +72,10 @@ int main(int argc, char** argv) {
   std::vector<std::string> args = turbolm::cli::normalize_long_options(argc, argv);
   if (const std::string unknown = unknown_command(app, args); !unknown.empty()) {
     std::fprintf(stderr, "turbolm: error: %s (see --help)\n", unknown.c_str());
+    return turbolm::cli::kUsageErrorExit;
+  }
+  if (const std::string taken = turbolm::cli::flag_given_as_value(app, args); !taken.empty()) {
+    std::fprintf(stderr, "turbolm: error: %s\n", taken.c_str());
     return turbolm::cli::kUsageErrorExit;
   }
   std::vector<const char*> cargs;

@@ -102,6 +102,16 @@ def check_decimal_integers(tlm, m):
     print("integer flags: decimal")
 
 
+def check_flag_values(tlm, m):
+    """An option followed by another flag took the flag as its value: `generate --prompt --json` generated from
+    the text "--json" and printed no JSON."""
+    expect_usage_error(tlm + ["generate", "--model", m, "--prompt", "--json", "--max-new-tokens", "3"],
+                       "--prompt needs a value, but the next argument is the flag --json")
+    p = run(tlm + ["generate", "--model", m, "--prompt=--json", "--max-new-tokens", "3"])
+    assert p.returncode == 0 and p.stdout.strip(), (p.returncode, p.stderr[-500:])
+    print("flag values: a flag is not taken as a value")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--turbolm", required=True)
@@ -117,6 +127,7 @@ def main():
     check_unreadable_stdin(tlm, a.model)
     check_help_examples(tlm)
     check_decimal_integers(tlm, a.model)
+    check_flag_values(tlm, a.model)
 
 
 if __name__ == "__main__":
