@@ -57,6 +57,7 @@ std::string unknown_command(CLI::App& app, const std::vector<std::string>& args)
 int main(int argc, char** argv) {
   CLI::App app{"turbolm: compress, run and serve large language models (LMDeploy-compatible commands)", "turbolm"};
   app.require_subcommand(1);
+  app.fallthrough();  // the top-level options also after the command: `turbolm generate ... --log-level error`
   app.set_version_flag("--version", "turbolm 0.1.0");
   std::string log_level;
   app.add_option("--log-level", log_level, "trace|debug|info|warning|error|off (env TURBOLM_LOG_LEVEL)");

@@ -112,6 +112,17 @@ def check_flag_values(tlm, m):
     print("flag values: a flag is not taken as a value")
 
 
+def check_log_level_after_the_command(tlm, m):
+    """--log-level (docs/environment.md: it overrides TURBOLM_LOG_LEVEL for every binary) was refused after the
+    command (`turbolm generate ... --log-level error`: exit 109, "not expected"); only `turbolm --log-level error
+    generate ...` worked."""
+    p = run([tlm[0], "generate", "--model", m, "--prompt", "Once", "--max-new-tokens", "2", "--log-level", "error"])
+    assert p.returncode == 0 and p.stdout.strip() and p.stderr == "", (p.returncode, p.stderr[-500:])
+    expect_usage_error([tlm[0], "generate", "--model", m, "--prompt", "x", "--log-level", "loud"],
+                       "unknown log level 'loud'")
+    print("--log-level after the command")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--turbolm", required=True)
@@ -128,6 +139,7 @@ def main():
     check_help_examples(tlm)
     check_decimal_integers(tlm, a.model)
     check_flag_values(tlm, a.model)
+    check_log_level_after_the_command(tlm, a.model)
 
 
 if __name__ == "__main__":
