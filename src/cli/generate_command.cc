@@ -110,8 +110,9 @@ void add_generate(CLI::App& app) {
       app.add_subcommand("generate", "Generate a continuation of one prompt (greedy unless a sampling flag is given)");
   cmd->add_option("--model", opt->model, "Hugging Face model folder")->required()->check(CLI::ExistingDirectory);
   cmd->add_option("--prompt", opt->prompt, "prompt text (tokenized as is, with the tokenizer's BOS)");
-  cmd->add_option("--prompt-ids", opt->prompt_ids, "prompt token ids, comma-separated (e.g. 1,2,3)");
-  cmd->add_flag("--chat", opt->chat, "render --prompt as a user message with the model's chat template");
+  CLI::Option* ids = cmd->add_option("--prompt-ids", opt->prompt_ids, "prompt token ids, comma-separated (e.g. 1,2,3)");
+  // Flags that would be ignored are refused (CLI11 names both).
+  cmd->add_flag("--chat", opt->chat, "render --prompt as a user message with the model's chat template")->excludes(ids);
   cmd->add_flag("--json", opt->json, "print {\"ids\":[...],\"text\":...,\"finish_reason\":...}");
   const SamplingFlags sampling = add_sampling_options(*cmd, opt->gen);
   cmd->add_flag("--ignore-eos", opt->gen.ignore_eos, "keep generating past end-of-sequence tokens");

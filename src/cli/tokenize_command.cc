@@ -90,9 +90,11 @@ void add_tokenize_command(CLI::App& app) {
   cmd->add_option("--model,model", opt->model, "Model folder with tokenizer.json / tokenizer.model")
       ->required()
       ->check(CLI::ExistingDirectory);
-  cmd->add_flag("--add-special", opt->add_special, "Add the special tokens the post-processor defines (e.g. BOS)");
-  cmd->add_flag("--decode", opt->decode, "Read token ids on stdin and print the decoded text");
-  cmd->add_flag("--skip-special", opt->skip_special, "With --decode: drop special tokens");
+  CLI::Option* decode = cmd->add_flag("--decode", opt->decode, "Read token ids on stdin and print the decoded text");
+  // Flags that would be ignored are refused (CLI11 names both).
+  cmd->add_flag("--add-special", opt->add_special, "Add the special tokens the post-processor defines (e.g. BOS)")
+      ->excludes(decode);
+  cmd->add_flag("--skip-special", opt->skip_special, "With --decode: drop special tokens")->needs(decode);
   cmd->add_flag("--json", opt->json, "Print {\"ids\": [...]} (or {\"text\": ...} with --decode)");
   cmd->footer(
       "Examples:\n  echo 'Shanghai is' | turbolm tokenize --model DIR --add-special\n"

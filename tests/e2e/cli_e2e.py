@@ -123,6 +123,20 @@ def check_log_level_after_the_command(tlm, m):
     print("--log-level after the command")
 
 
+def check_ignored_flags(tlm, m):
+    """Flags that the other flags make meaningless were silently ignored: generate --chat with --prompt-ids,
+    tokenize --skip-special without --decode and --add-special with it, chat-template --name with --template."""
+    expect_usage_error(tlm + ["generate", "--model", m, "--prompt-ids", "1,2", "--chat"],
+                       "excludes")  # CLI11 names both, in either order
+    expect_usage_error(tlm + ["tokenize", "--model", m, "--skip-special"], "--skip-special requires --decode",
+                       stdin="hi")
+    expect_usage_error(tlm + ["tokenize", "--model", m, "--decode", "--add-special"],
+                       "excludes", stdin="1 2")
+    expect_usage_error(tlm + ["chat-template", "--template", "chatml", "--name", "tool_use", "--context", __file__],
+                       "--name requires --model")
+    print("flags that would be ignored are refused")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--turbolm", required=True)
@@ -140,6 +154,7 @@ def main():
     check_decimal_integers(tlm, a.model)
     check_flag_values(tlm, a.model)
     check_log_level_after_the_command(tlm, a.model)
+    check_ignored_flags(tlm, a.model)
 
 
 if __name__ == "__main__":
