@@ -46,8 +46,12 @@ std::vector<Job> make_jobs(const ThroughputOptions& opt, LlmEngine& engine) {
         if (!j.is_object()) throw std::invalid_argument("not a JSON object");
         if (j.contains("prompt_ids")) {
           job.prompt = j["prompt_ids"].get<std::vector<int32_t>>();
+          if (job.prompt.empty()) throw std::invalid_argument("\"prompt_ids\" is empty");
         } else if (j.contains("prompt")) {
-          job.prompt = engine.encode(j["prompt"].get<std::string>(), true);
+          // Refused like the engine refuses an empty prompt: encoded, "" would still run from BOS alone.
+          const auto text = j["prompt"].get<std::string>();
+          if (text.empty()) throw std::invalid_argument("\"prompt\" is empty");
+          job.prompt = engine.encode(text, true);
         } else {
           throw std::invalid_argument("needs \"prompt\" or \"prompt_ids\"");
         }

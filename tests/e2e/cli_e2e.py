@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 
 
 def run(args, stdin=""):
@@ -137,6 +138,17 @@ def check_ignored_flags(tlm, m):
     print("flags that would be ignored are refused")
 
 
+def check_empty_dataset_prompts(tlm, m):
+    """bench throughput ran a dataset line {"prompt": ""} from BOS alone (the engine refuses empty prompts)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for line, needle in (('{"prompt": ""}', '"prompt" is empty'), ('{"prompt_ids": []}', '"prompt_ids" is empty')):
+            path = os.path.join(tmp, "data.jsonl")
+            with open(path, "w") as f:
+                f.write('{"prompt": "Once"}\n' + line + "\n")
+            expect_usage_error(tlm + ["bench", "throughput", "--model", m, "--dataset", path], path + ":2: " + needle)
+    print("bench throughput: empty dataset prompts are refused")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--turbolm", required=True)
@@ -155,6 +167,7 @@ def main():
     check_flag_values(tlm, a.model)
     check_log_level_after_the_command(tlm, a.model)
     check_ignored_flags(tlm, a.model)
+    check_empty_dataset_prompts(tlm, a.model)
 
 
 if __name__ == "__main__":
