@@ -26,6 +26,10 @@ Device checked_cuda(std::string_view name, int index) {
                            << ": no CUDA GPU is visible (no driver, no device, or CUDA_VISIBLE_DEVICES hides them)";
   TLM_CHECK_ARG(index < count) << "--device " << name << ": " << count
                                << " CUDA GPU(s) visible (cuda:0 to cuda:" << count - 1 << ")";
+#else
+  // Without this, the first device allocation failed after the model had loaded, without naming the flag.
+  TLM_FAIL(kUnsupported) << "--device " << name
+                         << ": this build of turbolm has no CUDA backend (configure with -DTURBOLM_CUDA=ON)";
 #endif
   return Device::cuda(index);
 }
