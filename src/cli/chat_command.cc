@@ -50,15 +50,17 @@ bool read_line(std::string& line, bool& interrupted) {
 }
 
 void run_chat(const ChatOptions& opt) {
+  Pipeline pipe(opt.model, opt.engine);
+  TLM_CHECK_ARG(pipe.engine().info().has_tokenizer)
+      << opt.model << " has no tokenizer (tokenizer.json, tokenizer.model or vocab.json + merges.txt): chat needs one";
+  // Only once the model is loaded: Ctrl-C during the load ends the command as usual (it used to be swallowed,
+  // the load went on and the flag then stopped the first reply).
   struct sigaction action {};
   action.sa_handler = on_sigint;
   sigemptyset(&action.sa_mask);
   action.sa_flags = 0;  // no SA_RESTART: a blocked read returns, so Ctrl-C at the prompt is seen
   sigaction(SIGINT, &action, nullptr);
 
-  Pipeline pipe(opt.model, opt.engine);
-  TLM_CHECK_ARG(pipe.engine().info().has_tokenizer)
-      << opt.model << " has no tokenizer (tokenizer.json, tokenizer.model or vocab.json + merges.txt): chat needs one";
   const bool interactive = isatty(STDIN_FILENO) != 0;
   if (interactive) {
     std::fprintf(stderr, "turbolm chat: %s. /reset clears the history, /exit quits, Ctrl-C stops a reply.\n",

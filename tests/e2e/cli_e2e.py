@@ -3,9 +3,12 @@ Plain Python 3 (standard library only). Exit 77 = skipped (the model folder is m
 import argparse
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 
 def run(args, stdin=""):
@@ -149,6 +152,32 @@ def check_empty_dataset_prompts(tlm, m):
     print("bench throughput: empty dataset prompts are refused")
 
 
+def check_ctrl_c_while_chat_loads(tlm, m):
+    """Ctrl-C while chat loaded the model was swallowed: the load went on, the chat started, and the pending
+    signal stopped the first reply ("[stopped]"). strace holds the open of the weights for 3 s so that the signal
+    lands during the load; skipped without strace (or where it cannot trace)."""
+    strace = shutil.which("strace")
+    weights = os.path.join(m, "model.safetensors")
+    if strace is None or not os.path.exists(weights):
+        print("Ctrl-C while chat loads: skipped (needs strace and model.safetensors)")
+        return
+    p = subprocess.Popen([strace, "-qq", "-o", "/dev/null", "-P", weights, "-e", "trace=openat", "-e",
+                          "inject=openat:delay_enter=3000000"] + chat_command(tlm, m),
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)  # turbolm started and waits in the held open
+    children = f"/proc/{p.pid}/task/{p.pid}/children"
+    tracee = open(children).read().split() if os.path.exists(children) else []
+    if not tracee:
+        p.kill()
+        p.communicate()
+        print("Ctrl-C while chat loads: skipped (strace did not start turbolm)")
+        return
+    os.kill(int(tracee[0]), signal.SIGINT)
+    out, err = p.communicate("Once upon a time\n", timeout=60)
+    assert p.returncode != 0 and "[stopped]" not in out, (p.returncode, out, err[-500:])
+    print("Ctrl-C while chat loads: the command ends")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--turbolm", required=True)
@@ -168,6 +197,7 @@ def main():
     check_log_level_after_the_command(tlm, a.model)
     check_ignored_flags(tlm, a.model)
     check_empty_dataset_prompts(tlm, a.model)
+    check_ctrl_c_while_chat_loads(tlm, a.model)
 
 
 if __name__ == "__main__":
