@@ -12,6 +12,7 @@
 #include <string>
 #include <thread>
 
+#include "cli/chat_input.h"
 #include "cli/commands.h"
 #include "cli/engine_options.h"
 #include "cli/sampling_options.h"
@@ -37,7 +38,10 @@ struct ChatOptions {
 // with `interrupted` set.
 bool read_line(std::string& line, bool& interrupted) {
   interrupted = false;
-  if (std::getline(std::cin, line)) return true;
+  if (std::getline(std::cin, line)) {
+    if (line.ends_with('\r')) line.pop_back();  // a CRLF line end (a file written on Windows) is no part of it
+    return true;
+  }
   if (g_interrupted) {
     g_interrupted = 0;
     interrupted = true;
@@ -81,9 +85,10 @@ void run_chat(const ChatOptions& opt) {
       continue;
     }
     interrupted_at_prompt = false;
-    if (line.empty()) continue;
-    if (line == "/exit" || line == "exit") break;
-    if (line == "/reset" || line == "reset") {
+    const ChatLine kind = classify_chat_line(line);
+    if (kind == ChatLine::kBlank) continue;
+    if (kind == ChatLine::kExit) break;
+    if (kind == ChatLine::kReset) {
       session.reset();
       std::fputs("(history cleared)\n", stderr);
       continue;

@@ -178,6 +178,14 @@ def check_ctrl_c_while_chat_loads(tlm, m):
     print("Ctrl-C while chat loads: the command ends")
 
 
+def check_chat_commands_with_crlf(tlm, m):
+    """"/exit\r" (a file written on Windows) and "/exit " were sent to the model as messages."""
+    for script in ("Once upon a time\r\n/exit\r\nThe dog\r\n", "Once upon a time\n/exit \nThe dog\n"):
+        p = run(chat_command(tlm, m) + ["--max-new-tokens", "8"], script)
+        assert p.returncode == 0 and p.stdout.count("\n") == 1, (script, p.stdout, p.stderr[-500:])
+    print("chat: commands with CRLF or spaces")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--turbolm", required=True)
@@ -198,6 +206,7 @@ def main():
     check_ignored_flags(tlm, a.model)
     check_empty_dataset_prompts(tlm, a.model)
     check_ctrl_c_while_chat_loads(tlm, a.model)
+    check_chat_commands_with_crlf(tlm, a.model)
 
 
 if __name__ == "__main__":
