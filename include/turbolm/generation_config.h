@@ -28,4 +28,8 @@ struct GenerationConfig {
   bool include_stop_str_in_output = false;
 };
 
+// Throws turbolm::Error (kInvalidArgument) naming the first setting out of range. The engine checks every request
+// with it; front ends call it too, so that bad flags are refused before a model is loaded.
+void validate(const GenerationConfig& gen);
+
 }  // namespace turbolm

@@ -42,7 +42,7 @@ void run_latency(const LatencyOptions& opt) {
       << "--input-len, --output-len and --repeat must be positive";
   TLM_CHECK_ARG(int64_t{opt.input_len} + opt.output_len <= (1 << 24))
       << "--input-len + --output-len must be at most " << (1 << 24) << " tokens";
-  TLM_CHECK_ARG(opt.threads >= 0 && opt.threads <= 4096) << "--threads must be in [0, 4096] (0 = all cores)";
+  TLM_CHECK_ARG(opt.threads >= 0 && opt.threads <= 4096) << "--num-threads must be in [0, 4096] (0 = all cores)";
   ThreadPool pool(opt.threads > 0 ? opt.threads : ThreadPool::default_num_threads());
   ExecContext ctx;
   ctx.pool = &pool;
@@ -111,8 +111,10 @@ void add_bench_latency(CLI::App& app) {
   cmd->add_option("--input-len", opt->input_len, "prompt tokens")->capture_default_str();
   cmd->add_option("--output-len", opt->output_len, "decoded tokens")->capture_default_str();
   cmd->add_option("--repeat", opt->repeat, "runs; the median is reported")->capture_default_str();
-  cmd->add_option("--threads", opt->threads, "CPU threads (0 = all cores)")->capture_default_str();
+  // --num-threads as in every engine command; --threads is this command's older name.
+  cmd->add_option("--num-threads,--threads", opt->threads, "CPU threads (0 = all cores)")->capture_default_str();
   cmd->add_flag("--json", opt->json, "one JSON line instead of the table");
+  cmd->footer("Example:\n  turbolm bench latency --model DIR --input-len 128 --output-len 128 --repeat 3");
   cmd->callback([opt] { run_latency(*opt); });
 }
 

@@ -109,6 +109,9 @@ void add_bench_serve(CLI::App& app) {
       ->check(uint64_value())
       ->capture_default_str();
   cmd->add_option("--result-file", opt->result_file, "write the summary as JSON here");
+  cmd->footer(
+      "Example (with `turbolm serve api_server DIR` running):\n"
+      "  turbolm bench serve --base-url http://127.0.0.1:23333 --num-prompts 100 --max-concurrency 16");
   cmd->callback([opt] { run_bench_serve(*opt); });
 }
 

@@ -46,8 +46,12 @@ std::vector<Job> make_jobs(const ThroughputOptions& opt, LlmEngine& engine) {
         if (!j.is_object()) throw std::invalid_argument("not a JSON object");
         if (j.contains("prompt_ids")) {
           job.prompt = j["prompt_ids"].get<std::vector<int32_t>>();
+          if (job.prompt.empty()) throw std::invalid_argument("\"prompt_ids\" is empty");
         } else if (j.contains("prompt")) {
-          job.prompt = engine.encode(j["prompt"].get<std::string>(), true);
+          // Refused like the engine refuses an empty prompt: encoded, "" would still run from BOS alone.
+          const auto text = j["prompt"].get<std::string>();
+          if (text.empty()) throw std::invalid_argument("\"prompt\" is empty");
+          job.prompt = engine.encode(text, true);
         } else {
           throw std::invalid_argument("needs \"prompt\" or \"prompt_ids\"");
         }
@@ -137,11 +141,14 @@ void add_bench_throughput(CLI::App& app) {
   cmd->add_option("--output-len", opt->output_len, "tokens generated per request (EOS ignored)")->capture_default_str();
   cmd->add_option("--shared-prefix-len", opt->shared_prefix_len, "leading prompt tokens all random requests share")
       ->capture_default_str();
-  cmd->add_option("--concurrency", opt->concurrency, "requests in flight at most (0 = all)")->capture_default_str();
+  cmd->add_option("--concurrency", opt->concurrency, "requests in flight at most (0 = all)")
+      ->check(non_negative())
+      ->capture_default_str();
   cmd->add_option("--dataset", opt->dataset, "JSONL: {\"prompt\": text | \"prompt_ids\": [...], \"output_len\": n}");
   cmd->add_option("--seed", opt->seed, "seed of the random prompts")->check(uint64_value())->capture_default_str();
   cmd->add_flag("--json", opt->json, "print one JSON object");
   add_engine_options(*cmd, opt->engine);
+  cmd->footer("Example:\n  turbolm bench throughput --model DIR --num-prompts 64 --input-len 128 --output-len 128");
   cmd->callback([opt] { bench_throughput(*opt); });
 }
 

@@ -12,9 +12,11 @@
 #include <string>
 #include <thread>
 
+#include "cli/chat_input.h"
 #include "cli/commands.h"
 #include "cli/engine_options.h"
-#include "cli/validators.h"
+#include "cli/sampling_options.h"
+#include "cli/stdin_input.h"
 #include "core/error.h"
 #include "turbolm/pipeline.h"
 
@@ -32,10 +34,14 @@ struct ChatOptions {
   GenerationConfig gen;
 };
 
-// Reads one line; false at EOF. An interrupt at the prompt returns true with `interrupted` set.
+// Reads one line; false at EOF, turbolm::Error when stdin cannot be read. An interrupt at the prompt returns true
+// with `interrupted` set.
 bool read_line(std::string& line, bool& interrupted) {
   interrupted = false;
-  if (std::getline(std::cin, line)) return true;
+  if (std::getline(std::cin, line)) {
+    if (line.ends_with('\r')) line.pop_back();  // a CRLF line end (a file written on Windows) is no part of it
+    return true;
+  }
   if (g_interrupted) {
     g_interrupted = 0;
     interrupted = true;
@@ -43,19 +49,22 @@ bool read_line(std::string& line, bool& interrupted) {
     clearerr(stdin);
     return true;
   }
+  check_stdin_read();  // a closed or unreadable stdin is not an empty conversation
   return false;
 }
 
 void run_chat(const ChatOptions& opt) {
+  Pipeline pipe(opt.model, opt.engine);
+  TLM_CHECK_ARG(pipe.engine().info().has_tokenizer)
+      << opt.model << " has no tokenizer (tokenizer.json, tokenizer.model or vocab.json + merges.txt): chat needs one";
+  // Only once the model is loaded: Ctrl-C during the load ends the command as usual (it used to be swallowed,
+  // the load went on and the flag then stopped the first reply).
   struct sigaction action {};
   action.sa_handler = on_sigint;
   sigemptyset(&action.sa_mask);
   action.sa_flags = 0;  // no SA_RESTART: a blocked read returns, so Ctrl-C at the prompt is seen
   sigaction(SIGINT, &action, nullptr);
 
-  Pipeline pipe(opt.model, opt.engine);
-  TLM_CHECK_ARG(pipe.engine().info().has_tokenizer)
-      << opt.model << " has no tokenizer (tokenizer.json, tokenizer.model or vocab.json + merges.txt): chat needs one";
   const bool interactive = isatty(STDIN_FILENO) != 0;
   if (interactive) {
     std::fprintf(stderr, "turbolm chat: %s. /reset clears the history, /exit quits, Ctrl-C stops a reply.\n",
@@ -76,9 +85,10 @@ void run_chat(const ChatOptions& opt) {
       continue;
     }
     interrupted_at_prompt = false;
-    if (line.empty()) continue;
-    if (line == "/exit" || line == "exit") break;
-    if (line == "/reset" || line == "reset") {
+    const ChatLine kind = classify_chat_line(line);
+    if (kind == ChatLine::kBlank) continue;
+    if (kind == ChatLine::kExit) break;
+    if (kind == ChatLine::kReset) {
       session.reset();
       std::fputs("(history cleared)\n", stderr);
       continue;
@@ -132,18 +142,13 @@ void add_chat(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("chat", "Chat with a model in the terminal (multi-turn, streaming)");
   cmd->add_option("model", opt->model, "Hugging Face model folder")->required()->check(CLI::ExistingDirectory);
   add_engine_options(*cmd, opt->engine);
-  GenerationConfig& g = opt->gen;
-  cmd->add_option("--max-new-tokens", g.max_new_tokens, "tokens per reply at most")->capture_default_str();
-  cmd->add_flag("--do-sample", g.do_sample, "sample (default: greedy)");
-  cmd->add_option("--temperature", g.temperature, "sampling temperature")->capture_default_str();
-  cmd->add_option("--top-p", g.top_p, "nucleus sampling mass")->capture_default_str();
-  cmd->add_option("--top-k", g.top_k, "keep the k most likely tokens (0 = off)")->capture_default_str();
-  cmd->add_option("--repetition-penalty", g.repetition_penalty, "HF repetition penalty (1 = off)")
-      ->capture_default_str();
-  auto* seed =
-      cmd->add_option("--seed", "random seed (same seed, same reply)")->type_name("UINT64")->check(uint64_value());
-  cmd->callback([opt, seed] {
-    if (seed->count() > 0) opt->gen.random_seed = seed->as<uint64_t>();
+  const SamplingFlags sampling = add_sampling_options(*cmd, opt->gen);
+  cmd->footer(
+      "In the chat: /reset (or reset) clears the history, /exit (or exit, or Ctrl-D) quits, Ctrl-C stops a reply.\n"
+      "Example:\n  turbolm chat DIR --session-len 4096 --chat-template FILE.jinja --temperature 0.7");
+  cmd->callback([opt, sampling] {
+    // Checked before the model loads: a bad value would otherwise fail every turn of the conversation.
+    apply_sampling_options(sampling, opt->gen);
     run_chat(*opt);
   });
 }

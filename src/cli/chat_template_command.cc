@@ -52,12 +52,18 @@ void run(const Options& o) {
 void add(CLI::App& app) {
   auto opts = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("chat-template", "Render a chat template over a conversation (JSON) to stdout");
-  cmd->add_option("--model", opts->model, "Hugging Face model folder holding the chat template");
+  CLI::Option* model = cmd->add_option("--model", opts->model, "Hugging Face model folder holding the chat template");
   cmd->add_option("--template,--chat-template", opts->template_spec,
                   "a .jinja file, a ChatTemplateConfig .json file or a built-in name");
-  cmd->add_option("--name", opts->template_name, "named template in the model folder (e.g. tool_use)");
+  // Without --model there is no folder to pick a named template from: refused instead of ignored.
+  cmd->add_option("--name", opts->template_name, "named template in the model folder (e.g. tool_use)")->needs(model);
   cmd->add_option("--context", opts->context, "JSON: messages, add_generation_prompt, tools, bos_token, ...")
-      ->required();
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->footer(
+      "Example (context.json: {\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}], "
+      "\"add_generation_prompt\": true}):\n"
+      "  turbolm chat-template --model DIR --context context.json");
   cmd->callback([opts] { run(*opts); });
 }
 

@@ -66,6 +66,7 @@ void add_eval_ppl(CLI::App& app) {
       ->check(non_negative());
   cmd->add_flag("--json", opt->json, "print one JSON object");
   add_engine_options(*cmd, opt->engine);
+  cmd->footer("Example:\n  turbolm eval ppl --model DIR --text wiki.test.raw --context 1024 --quant-policy 8");
   cmd->callback([opt] { run_ppl(*opt); });
 }
 

@@ -8,7 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/engine_options.h"
-#include "cli/validators.h"
+#include "cli/sampling_options.h"
 #include "core/error.h"
 #include "turbolm/engine.h"
 
@@ -53,7 +53,6 @@ std::string json_string(const std::string& s) {
 
 void run_generate(GenerateOptions opt) {
   TLM_CHECK_ARG(opt.prompt.empty() != opt.prompt_ids.empty()) << "give exactly one of --prompt or --prompt-ids";
-  TLM_CHECK_ARG(opt.gen.max_new_tokens >= 1) << "--max-new-tokens must be at least 1";
   Request request;
   if (!opt.prompt_ids.empty()) {
     request.prompt_ids = parse_ids(opt.prompt_ids);
@@ -111,28 +110,19 @@ void add_generate(CLI::App& app) {
       app.add_subcommand("generate", "Generate a continuation of one prompt (greedy unless a sampling flag is given)");
   cmd->add_option("--model", opt->model, "Hugging Face model folder")->required()->check(CLI::ExistingDirectory);
   cmd->add_option("--prompt", opt->prompt, "prompt text (tokenized as is, with the tokenizer's BOS)");
-  cmd->add_option("--prompt-ids", opt->prompt_ids, "prompt token ids, comma-separated (e.g. 1,2,3)");
-  cmd->add_flag("--chat", opt->chat, "render --prompt as a user message with the model's chat template");
+  CLI::Option* ids = cmd->add_option("--prompt-ids", opt->prompt_ids, "prompt token ids, comma-separated (e.g. 1,2,3)");
+  // Flags that would be ignored are refused (CLI11 names both).
+  cmd->add_flag("--chat", opt->chat, "render --prompt as a user message with the model's chat template")->excludes(ids);
   cmd->add_flag("--json", opt->json, "print {\"ids\":[...],\"text\":...,\"finish_reason\":...}");
-  GenerationConfig& g = opt->gen;
-  cmd->add_option("--max-new-tokens", g.max_new_tokens, "tokens to generate at most")->capture_default_str();
-  std::vector<CLI::Option*> sampling = {
-      cmd->add_flag("--do-sample", g.do_sample, "sample instead of greedy decoding"),
-      cmd->add_option("--temperature", g.temperature, "sampling temperature (> 0)"),
-      cmd->add_option("--top-k", g.top_k, "keep the k most likely tokens (0 = off)"),
-      cmd->add_option("--top-p", g.top_p, "nucleus sampling mass (1 = off)"),
-      cmd->add_option("--min-p", g.min_p, "drop tokens below min_p x the top probability (0 = off)"),
-      cmd->add_option("--seed", "random seed (same seed, same output)")->type_name("UINT64")->check(uint64_value()),
-  };
-  cmd->add_option("--repetition-penalty", g.repetition_penalty, "HF repetition penalty (1 = off)");
-  cmd->add_flag("--ignore-eos", g.ignore_eos, "keep generating past end-of-sequence tokens");
+  const SamplingFlags sampling = add_sampling_options(*cmd, opt->gen);
+  cmd->add_flag("--ignore-eos", opt->gen.ignore_eos, "keep generating past end-of-sequence tokens");
   add_engine_options(*cmd, opt->engine);
+  cmd->footer(
+      "Examples:\n  turbolm generate --model DIR --prompt \"Shanghai is\" --max-new-tokens 32\n"
+      "  turbolm generate --model DIR --prompt-ids 1,2,3 --json --temperature 0.7 --seed 1");
   cmd->callback([opt, sampling] {
     GenerateOptions o = *opt;
-    // Any sampling flag turns sampling on; without one, decoding is greedy (fidelity checks rely on it).
-    for (CLI::Option* flag : sampling) o.gen.do_sample = o.gen.do_sample || flag->count() > 0;
-    if (sampling.back()->count() > 0) o.gen.random_seed = sampling.back()->as<uint64_t>();
-    if (o.gen.do_sample) TLM_CHECK_ARG(o.gen.temperature > 0) << "--temperature must be > 0";
+    apply_sampling_options(sampling, o.gen);
     run_generate(std::move(o));
   });
 }

@@ -10,6 +10,9 @@
 
 #include "cli/argv_normalize.h"
 #include "cli/commands.h"
+#include "cli/decimal_integers.h"
+#include "cli/flag_values.h"
+#include "cli/usage_error.h"
 #include "core/error.h"
 #include "core/logging.h"
 
@@ -54,6 +57,7 @@ std::string unknown_command(CLI::App& app, const std::vector<std::string>& args)
 int main(int argc, char** argv) {
   CLI::App app{"turbolm: compress, run and serve large language models (LMDeploy-compatible commands)", "turbolm"};
   app.require_subcommand(1);
+  app.fallthrough();  // the top-level options also after the command: `turbolm generate ... --log-level error`
   app.set_version_flag("--version", "turbolm 0.1.0");
   std::string log_level;
   app.add_option("--log-level", log_level, "trace|debug|info|warning|error|off (env TURBOLM_LOG_LEVEL)");
@@ -64,21 +68,26 @@ int main(int argc, char** argv) {
   auto& registry = turbolm::cli::command_registry();
   std::sort(registry.begin(), registry.end(), [](const auto& a, const auto& b) { return a.order < b.order; });
   for (const auto& command : registry) command.add(app);
+  turbolm::cli::read_integers_as_decimal(app);
 
   std::vector<std::string> args = turbolm::cli::normalize_long_options(argc, argv);
   if (const std::string unknown = unknown_command(app, args); !unknown.empty()) {
     std::fprintf(stderr, "turbolm: error: %s (see --help)\n", unknown.c_str());
-    return 2;
+    return turbolm::cli::kUsageErrorExit;
+  }
+  if (const std::string taken = turbolm::cli::flag_given_as_value(app, args); !taken.empty()) {
+    std::fprintf(stderr, "turbolm: error: %s\n", taken.c_str());
+    return turbolm::cli::kUsageErrorExit;
   }
   std::vector<const char*> cargs;
   for (const auto& a : args) cargs.push_back(a.c_str());
   try {
     app.parse(static_cast<int>(cargs.size()), cargs.data());
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return turbolm::cli::report_parse_error(app, e, std::cout, std::cerr);
   } catch (const turbolm::Error& e) {
     std::fprintf(stderr, "turbolm: error: %s\n", e.what());
-    return e.code() == turbolm::ErrorCode::kInvalidArgument ? 2 : 1;
+    return e.code() == turbolm::ErrorCode::kInvalidArgument ? turbolm::cli::kUsageErrorExit : 1;
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "turbolm: error: out of memory\n");
     return 1;

@@ -3,6 +3,7 @@
 
 #include "cli/commands.h"
 #include "cli/engine_options.h"
+#include "cli/validators.h"
 #include "core/error.h"
 #include "core/logging.h"
 #include "server/server.h"
@@ -52,14 +53,19 @@ void add_serve(CLI::App& app) {
   cmd->add_flag("--allow-credentials", s.allow_credentials, "CORS: allow credentials");
   cmd->add_option("--allow-methods", s.allow_methods, "CORS: allowed methods")->expected(1, -1);
   cmd->add_option("--allow-headers", s.allow_headers, "CORS: allowed headers")->expected(1, -1);
+  // Checked as text: CLI11 reads -1 into the size_t as "no limit".
   cmd->add_option("--max-request-bytes", s.max_body_bytes, "largest request body; larger ones get 413")
+      ->check(positive())
       ->capture_default_str();
   cmd->add_option("--shutdown-grace", s.shutdown_grace_s,
                   "seconds in-flight requests may finish after SIGINT/SIGTERM before they are aborted")
+      ->check(non_negative())
       ->capture_default_str();
   cmd->add_option("--io-threads", s.io_threads, "threads serving HTTP connections")->capture_default_str();
   cmd->add_option("--log-level", opt->log_level, "trace|debug|info|warning|error|off");
   add_engine_options(*cmd, opt->engine);
+  cmd->footer(
+      "Example:\n  turbolm serve api_server DIR --server-port 23333 --api-keys KEY --cache-max-entry-count 0.8");
   cmd->callback([opt] { run_api_server(*opt); });
 }
 

@@ -1,11 +1,11 @@
 // `turbolm tokenize --model DIR [--add-special] [--decode] [--json]`: text on stdin -> ids, or ids -> text.
 #include <cstdio>
 #include <iostream>
-#include <iterator>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/stdin_input.h"
 #include "core/error.h"
 #include "tokenizer/tokenizer.h"
 
@@ -64,7 +64,7 @@ std::vector<int32_t> parse_ids(const std::string& input, int64_t vocab_size) {
 
 void run(const TokenizeOptions& opt) {
   auto tok = Tokenizer::from_dir(opt.model);
-  const std::string input{std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
+  const std::string input = read_all_stdin();
   if (opt.decode) {
     const std::string text = tok->decode(parse_ids(input, tok->vocab_size()), opt.skip_special);
     if (opt.json) {
@@ -87,11 +87,18 @@ void run(const TokenizeOptions& opt) {
 void add_tokenize_command(CLI::App& app) {
   auto opt = std::make_shared<TokenizeOptions>();
   auto* cmd = app.add_subcommand("tokenize", "Encode stdin text to token ids (or decode ids with --decode)");
-  cmd->add_option("--model,model", opt->model, "Model folder with tokenizer.json / tokenizer.model")->required();
-  cmd->add_flag("--add-special", opt->add_special, "Add the special tokens the post-processor defines (e.g. BOS)");
-  cmd->add_flag("--decode", opt->decode, "Read token ids on stdin and print the decoded text");
-  cmd->add_flag("--skip-special", opt->skip_special, "With --decode: drop special tokens");
+  cmd->add_option("--model,model", opt->model, "Model folder with tokenizer.json / tokenizer.model")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  CLI::Option* decode = cmd->add_flag("--decode", opt->decode, "Read token ids on stdin and print the decoded text");
+  // Flags that would be ignored are refused (CLI11 names both).
+  cmd->add_flag("--add-special", opt->add_special, "Add the special tokens the post-processor defines (e.g. BOS)")
+      ->excludes(decode);
+  cmd->add_flag("--skip-special", opt->skip_special, "With --decode: drop special tokens")->needs(decode);
   cmd->add_flag("--json", opt->json, "Print {\"ids\": [...]} (or {\"text\": ...} with --decode)");
+  cmd->footer(
+      "Examples:\n  echo 'Shanghai is' | turbolm tokenize --model DIR --add-special\n"
+      "  echo '1 2 3' | turbolm tokenize --model DIR --decode");
   cmd->callback([opt] { run(*opt); });
 }
 

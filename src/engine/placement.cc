@@ -28,6 +28,7 @@ Device checked_cuda(std::string_view name, int index) {
                                << " CUDA GPU(s) visible (cuda:0 to cuda:" << count - 1 << ")";
   return Device::cuda(index);
 #else
+  // Without this, the first device allocation failed after the model had loaded, without naming the flag.
   (void)index;
   TLM_FAIL(kUnsupported) << "--device " << name
                          << ": this build of turbolm has no CUDA backend (configure with -DTURBOLM_CUDA=ON)";
