@@ -41,7 +41,9 @@ TEST(SamplingOptions, BadValuesAreRefusedWhenApplied) {
       {"--top-p 3", "top_p must be in (0, 1]"},
       {"--top-k -1", "top_k must be >= 0"},
       {"--min-p 2", "min_p must be in [0, 1]"},
-      {"--repetition-penalty 0", "repetition_penalty must be > 0"},
+      {"--repetition-penalty 0", "repetition_penalty must be a finite number > 0"},
+      {"--repetition-penalty inf", "repetition_penalty must be a finite number > 0"},
+      {"--temperature inf", "temperature must be a finite number >= 0"},
       {"--temperature 0", "--temperature must be > 0"},
       {"--do-sample --temperature nan", "--temperature must be > 0"},
   };
