@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "cli/bench_lengths.h"
 #include "cli/commands.h"
 #include "core/cpu_features.h"
 #include "core/error.h"
@@ -49,6 +50,12 @@ void run_latency(const LatencyOptions& opt) {
   auto model = load_model(opt.model);
   ctx.device = model->device();
   const ModelConfig& config = model->config();
+  // Refused as bench throughput refuses it: past the model's positions the figures are for a run it cannot do.
+  if (config.max_position_embeddings > 0) {
+    check_bench_lengths(
+        opt.input_len, opt.output_len, config.max_position_embeddings,
+        "the model's " + std::to_string(config.max_position_embeddings) + " positions (max_position_embeddings)");
+  }
 
   std::mt19937 rng(42);
   std::uniform_int_distribution<int32_t> token(3, static_cast<int32_t>(config.vocab_size) - 1);

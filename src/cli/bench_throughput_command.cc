@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "cli/bench_lengths.h"
 #include "cli/commands.h"
 #include "cli/engine_options.h"
 #include "cli/validators.h"
@@ -69,6 +70,9 @@ std::vector<Job> make_jobs(const ThroughputOptions& opt, LlmEngine& engine) {
   }
   TLM_CHECK_ARG(opt.shared_prefix_len >= 0 && opt.shared_prefix_len < opt.input_len)
       << "--shared-prefix-len must be in [0, --input-len)";
+  const int64_t session_len = engine.info().session_len;
+  check_bench_lengths(opt.input_len, opt.output_len, session_len,
+                      "session_len " + std::to_string(session_len) + " (raise --session-len)");
   std::mt19937_64 rng(opt.seed);
   std::uniform_int_distribution<int32_t> token(3, static_cast<int32_t>(engine.info().vocab_size) - 1);
   std::vector<int32_t> prefix(opt.shared_prefix_len);

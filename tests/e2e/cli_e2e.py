@@ -186,6 +186,17 @@ def check_chat_commands_with_crlf(tlm, m):
     print("chat: commands with CRLF or spaces")
 
 
+def check_bench_lengths(tlm, m):
+    """bench latency ran --input-len 2000 on a model of 512 positions while bench throughput refused it; a
+    throughput run of prompt + output past session_len ran to the end before refusing its cut-short outputs."""
+    expect_usage_error(tlm + ["bench", "latency", "--model", m, "--input-len", "2000"],
+                       "= 2128 tokens do not fit in the model's 512 positions (max_position_embeddings)")
+    for lengths in (["--input-len", "2000"], ["--input-len", "400", "--output-len", "200"]):
+        expect_usage_error(tlm + ["bench", "throughput", "--model", m, "--num-prompts", "2"] + lengths,
+                           "tokens do not fit in session_len 512 (raise --session-len)")
+    print("bench latency, throughput: lengths past the session refused up front")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--turbolm", required=True)
@@ -207,6 +218,7 @@ def main():
     check_empty_dataset_prompts(tlm, a.model)
     check_ctrl_c_while_chat_loads(tlm, a.model)
     check_chat_commands_with_crlf(tlm, a.model)
+    check_bench_lengths(tlm, a.model)
 
 
 if __name__ == "__main__":
