@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "cli/bandwidth_note.h"
 #include "cli/bench_lengths.h"
 #include "cli/commands.h"
 #include "core/cpu_features.h"
@@ -103,11 +104,8 @@ void run_latency(const LatencyOptions& opt) {
               cpu_features().to_string().c_str());
   std::printf("prefill          %d tokens: %.1f tok/s (median of %d)\n", opt.input_len, prefill_tps, opt.repeat);
   std::printf("decode           %d tokens: %.2f tok/s (median of %d)\n", opt.output_len, decode_tps, opt.repeat);
-  std::printf("decode bandwidth %.1f GB/s (%.1f MB per token)", achieved_gbps, bytes_per_token / 1e6);
-  if (machine_gbps > 0)
-    std::printf(" = %.0f%% of the measured %.1f GB/s read bandwidth", 100.0 * achieved_gbps / machine_gbps,
-                machine_gbps);
-  std::printf("\n");
+  std::printf("decode bandwidth %.1f GB/s (%.1f MB per token)%s\n", achieved_gbps, bytes_per_token / 1e6,
+              bandwidth_note(achieved_gbps, machine_gbps).c_str());
 }
 
 void add_bench_latency(CLI::App& app) {

@@ -3,6 +3,7 @@ Plain Python 3 (standard library only). Exit 77 = skipped (the model folder is m
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -197,6 +198,16 @@ def check_bench_lengths(tlm, m):
     print("bench latency, throughput: lengths past the session refused up front")
 
 
+def check_bench_latency_bandwidth(tlm, m):
+    """bench latency printed "216% of the measured read bandwidth" for a model that fits in the CPU caches."""
+    p = run(tlm + ["bench", "latency", "--model", m, "--input-len", "8", "--output-len", "64", "--repeat", "1"])
+    assert p.returncode == 0, (p.returncode, p.stderr[-500:])
+    line = [l for l in p.stdout.splitlines() if l.startswith("decode bandwidth")][0]
+    share = re.search(r"= (\d+)% of the measured", line)
+    assert (share and int(share.group(1)) <= 100) or "the weights fit in the CPU caches" in line, line
+    print("bench latency: no share above 100% of the measured bandwidth")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--turbolm", required=True)
@@ -219,6 +230,7 @@ def main():
     check_ctrl_c_while_chat_loads(tlm, a.model)
     check_chat_commands_with_crlf(tlm, a.model)
     check_bench_lengths(tlm, a.model)
+    check_bench_latency_bandwidth(tlm, a.model)
 
 
 if __name__ == "__main__":
