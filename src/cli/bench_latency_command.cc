@@ -10,6 +10,7 @@
 #include "cli/bandwidth_note.h"
 #include "cli/bench_lengths.h"
 #include "cli/commands.h"
+#include "cli/progress_line.h"
 #include "core/cpu_features.h"
 #include "core/error.h"
 #include "core/logging.h"
@@ -66,13 +67,20 @@ void run_latency(const LatencyOptions& opt) {
   SequenceRunner runner(*model, opt.input_len + opt.output_len);
   runner.feed(ctx, {prompt.begin(), prompt.begin() + std::min(opt.input_len, 8)});  // warm-up
   std::vector<double> prefill_s, decode_s;
+  ProgressLine progress("bench latency");
   for (int r = 0; r < opt.repeat; ++r) {
     runner.reset();
     auto start = std::chrono::steady_clock::now();
     runner.feed(ctx, prompt);
     prefill_s.push_back(seconds_since(start));
     start = std::chrono::steady_clock::now();
-    for (int i = 0; i < opt.output_len; ++i) runner.feed(ctx, {token(rng)});
+    for (int i = 0; i < opt.output_len; ++i) {
+      runner.feed(ctx, {token(rng)});
+      progress.report([&] {
+        return "run " + std::to_string(r + 1) + " of " + std::to_string(opt.repeat) + ", decoded " +
+               std::to_string(i + 1) + " of " + std::to_string(opt.output_len) + " tokens";
+      });
+    }
     decode_s.push_back(seconds_since(start));
   }
   const double prefill_tps = opt.input_len / median(prefill_s);

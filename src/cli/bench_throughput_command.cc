@@ -93,7 +93,8 @@ void bench_throughput(const ThroughputOptions& opt) {
   auto engine = std::make_unique<LlmEngine>(load_engine_parts(opt.model, opt.engine), opt.engine);
   const std::vector<Job> jobs = make_jobs(opt, *engine);
   const int concurrency = opt.concurrency > 0 ? opt.concurrency : static_cast<int>(jobs.size());
-  const ThroughputRun run = run_throughput(*engine, jobs, concurrency, GenerationConfig{});
+  // Progress on stderr every 2 s of a long run; stdout carries only the results.
+  const ThroughputRun run = run_throughput(*engine, jobs, concurrency, GenerationConfig{}, "bench throughput", 2.0);
   TLM_CHECK_ARG(run.failed == 0) << "a request ended with " << run.first_problem;
   // Outputs cut short (session_len, the KV pool) would make the figures lie.
   TLM_CHECK_ARG(run.short_outputs == 0) << run.short_outputs << " of " << jobs.size()

@@ -38,7 +38,7 @@ double percentile(std::vector<double> values, double p) {
 }
 
 ThroughputRun run_throughput(Engine& engine, const std::vector<ThroughputJob>& jobs, int concurrency,
-                             GenerationConfig gen, const std::string& progress_label) {
+                             GenerationConfig gen, const std::string& progress_label, double progress_every_s) {
   const size_t n = jobs.size(), limit = concurrency > 0 ? static_cast<size_t>(concurrency) : n;
   auto p = std::make_shared<Progress>();
   p->states.resize(n);
@@ -85,7 +85,7 @@ ThroughputRun run_throughput(Engine& engine, const std::vector<ThroughputJob>& j
       run.peak_running = std::max(run.peak_running, s.running);
       run.peak_waiting = std::max(run.peak_waiting, s.waiting);
       run.peak_kv_blocks = std::max(run.peak_kv_blocks, s.kv_blocks_used);
-      if (!progress_label.empty() && Clock::now() - last_report > std::chrono::seconds(10)) {
+      if (!progress_label.empty() && Clock::now() - last_report >= std::chrono::duration<double>(progress_every_s)) {
         last_report = Clock::now();
         std::fprintf(stderr, "%s: %.0f s, %zu of %zu finished, running %d, waiting %d, KV blocks %lld of %lld\n",
                      progress_label.c_str(), std::chrono::duration<double>(last_report - start).count(), p->finished, n,

@@ -30,9 +30,11 @@ struct ThroughputRun {
 
 // Submits `jobs` with at most `concurrency` in flight (0 = all at once); each generates its output_len tokens
 // with EOS ignored and `gen` otherwise. Waits for all, polling the engine's stats every 2 ms; with a non-empty
-// `progress_label`, prints a progress line to stderr every 10 s.
+// `progress_label`, prints a progress line to stderr every `progress_every_s` seconds (none before the first
+// interval: short runs stay quiet).
 ThroughputRun run_throughput(Engine& engine, const std::vector<ThroughputJob>& jobs, int concurrency,
-                             GenerationConfig gen, const std::string& progress_label = {});
+                             GenerationConfig gen, const std::string& progress_label = {},
+                             double progress_every_s = 10);
 
 // Nearest-rank percentile, p in [0, 100]; 0 for an empty sample.
 double percentile(std::vector<double> values, double p);

@@ -51,6 +51,20 @@ TEST(ThroughputRun, OutputsCutBySessionLenAreCountedAndDescribed) {
   EXPECT_EQ(run.first_problem, "finish reason 'length' after 10 of 100 tokens");
 }
 
+TEST(ThroughputRun, ReportsProgressOnStderrWithALabel) {
+  auto engine = tiny_engine(4);
+  const std::vector<ThroughputJob> jobs = {{std::vector<int32_t>(3, 5), 40}, {std::vector<int32_t>(4, 6), 40}};
+  testing::internal::CaptureStderr();
+  run_throughput(*engine, jobs, 0, GenerationConfig{}, "bench throughput", /*progress_every_s=*/0);
+  const std::string progress = testing::internal::GetCapturedStderr();
+  EXPECT_NE(progress.find("bench throughput: "), std::string::npos) << progress;
+  EXPECT_NE(progress.find(" of 2 finished"), std::string::npos) << progress;
+
+  testing::internal::CaptureStderr();
+  run_throughput(*engine, jobs, 0, GenerationConfig{});  // no label: quiet
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+}
+
 TEST(ThroughputRun, RejectedRequestsThrow) {
   auto engine = tiny_engine(4);
   const auto vocab = static_cast<int32_t>(engine->info().vocab_size);
