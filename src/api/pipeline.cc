@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "tokenizer/unicode.h"
 
 namespace turbolm {
 namespace {
@@ -47,12 +48,14 @@ void append(Response& response, const GenerationOutput& chunk) {
 
 std::string messages_to_json(const std::vector<ChatMessage>& messages) {
   nlohmann::json j = nlohmann::json::array();
-  for (const ChatMessage& m : messages) j.push_back({{"role", m.role}, {"content", m.content}});
-  try {
-    return j.dump();
-  } catch (const nlohmann::json::type_error& e) {  // strings that are not UTF-8
-    TLM_FAIL(kInvalidArgument) << "chat messages must be UTF-8: " << e.what();
+  for (const ChatMessage& m : messages) {
+    // Checked before dump() would throw, whose text ("[json.exception.type_error.316] invalid UTF-8 byte ...") is
+    // the library's, not a message for the user who typed the input.
+    TLM_CHECK_ARG(unicode::is_valid_utf8(m.role)) << "a chat message's role is not valid UTF-8";
+    TLM_CHECK_ARG(unicode::is_valid_utf8(m.content)) << "the " << m.role << " message is not valid UTF-8";
+    j.push_back({{"role", m.role}, {"content", m.content}});
   }
+  return j.dump();
 }
 
 Pipeline::Pipeline(const std::string& model_dir, const EngineConfig& config)

@@ -208,6 +208,18 @@ def check_bench_latency_bandwidth(tlm, m):
     print("bench latency: no share above 100% of the measured bandwidth")
 
 
+def check_chat_invalid_utf8(tlm, m):
+    """A chat line that is not UTF-8 showed nlohmann's "[json.exception.type_error.316] ..." as the error."""
+    p = subprocess.run(chat_command(tlm, m) + ["--max-new-tokens", "8"], input=b"caf\xe9\nOnce upon a time\n",
+                       capture_output=True, timeout=120)
+    err = p.stderr.decode(errors="replace")
+    assert "turbolm: error: the user message is not valid UTF-8" in err and "json.exception" not in err, err[-500:]
+    assert "this turn was dropped" in err, err[-500:]
+    # The conversation went on: the next line got its reply; the failed turn makes the status 2.
+    assert p.returncode == 2 and p.stdout.count(b"\n") == 1 and p.stdout.strip(), (p.returncode, p.stdout)
+    print("chat: input that is not UTF-8 drops the turn with a clear message")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--turbolm", required=True)
@@ -231,6 +243,7 @@ def main():
     check_chat_commands_with_crlf(tlm, a.model)
     check_bench_lengths(tlm, a.model)
     check_bench_latency_bandwidth(tlm, a.model)
+    check_chat_invalid_utf8(tlm, a.model)
 
 
 if __name__ == "__main__":

@@ -105,6 +105,21 @@ TEST(Pipeline, ChatKeepsHistoryAndReusesItsPrefix) {
   EXPECT_TRUE(session.history.empty());
 }
 
+TEST(Pipeline, ChatTurnThatIsNotUtf8IsRefusedAndTheSessionGoesOn) {
+  Pipeline pipe(kModel, small_config());
+  ChatSession session;
+  try {
+    pipe.chat(session, "caf\xe9", greedy(4));
+    ADD_FAILURE() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+    EXPECT_STREQ(e.what(), "the user message is not valid UTF-8");  // not "[json.exception.type_error.316] ..."
+  }
+  EXPECT_TRUE(session.history.empty());
+  pipe.chat(session, "caf\xc3\xa9", greedy(4));
+  EXPECT_EQ(session.history.size(), 2u);
+}
+
 TEST(Pipeline, StopTokenCancelsEverything) {
   Pipeline pipe(kModel, small_config());
   std::stop_source stop;
@@ -152,7 +167,8 @@ TEST(Pipeline, EmptyPromptsBadNAndBadUtf8AreErrors) {
     g.n = n;
     expect_rejected([&] { pipe({"a", "b"}, g, PromptStyle::kRaw); }, "n must be in [1, 1024]");
   }
-  expect_rejected([&] { pipe(std::string("caf\xe9"), greedy(4)); }, "must be UTF-8");
+  // The message is ours, not nlohmann's "[json.exception.type_error.316] ...".
+  expect_rejected([&] { pipe(std::string("caf\xe9"), greedy(4)); }, "the user message is not valid UTF-8");
   // Per-request settings: the bad second request is caught before the first is submitted.
   Request good, bad;
   good.prompt = "Once";
