@@ -63,6 +63,11 @@ void run_generate(GenerateOptions opt) {
   }
   request.gen = opt.gen;
   auto engine = Engine::create(opt.model, opt.engine);
+  // Said here in the CLI's terms: the engine's own message is worded for the HTTP server ("send token ids").
+  TLM_CHECK_ARG(!opt.prompt_ids.empty() || engine->info().has_tokenizer)
+      << opt.model
+      << " has no tokenizer (tokenizer.json, tokenizer.model or vocab.json + merges.txt): --prompt needs one; "
+         "give token ids with --prompt-ids";
 
   // Text streams to stdout as it is generated, unless the caller wants one JSON object at the end.
   std::mutex mutex;

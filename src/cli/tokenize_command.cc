@@ -62,8 +62,19 @@ std::vector<int32_t> parse_ids(const std::string& input, int64_t vocab_size) {
   return ids;
 }
 
+// A folder without tokenizer files is the wrong --model for this command: a usage error (exit 2), as generate and
+// chat report it; a tokenizer file that cannot be read stays a failure (exit 1).
+std::unique_ptr<Tokenizer> load_tokenizer(const std::string& model) {
+  try {
+    return Tokenizer::from_dir(model);
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::kNotFound) throw;
+    throw Error(ErrorCode::kInvalidArgument, e.what());
+  }
+}
+
 void run(const TokenizeOptions& opt) {
-  auto tok = Tokenizer::from_dir(opt.model);
+  auto tok = load_tokenizer(opt.model);
   const std::string input = read_all_stdin();
   if (opt.decode) {
     const std::string text = tok->decode(parse_ids(input, tok->vocab_size()), opt.skip_special);

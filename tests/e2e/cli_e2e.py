@@ -220,6 +220,22 @@ def check_chat_invalid_utf8(tlm, m):
     print("chat: input that is not UTF-8 drops the turn with a clear message")
 
 
+def check_model_without_tokenizer(tlm, m):
+    """A model folder without a tokenizer: tokenize exited 1 where generate and chat exited 2, and generate said
+    "send token ids" (the HTTP server's wording) where the flag is --prompt-ids."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in ("config.json", "generation_config.json", "model.safetensors"):
+            os.symlink(os.path.join(os.path.abspath(m), name), os.path.join(tmp, name))
+        expect_usage_error(tlm + ["tokenize", "--model", tmp], "has no tokenizer.json", stdin="x")
+        expect_usage_error(tlm + ["generate", "--model", tmp, "--prompt", "Once"],
+                           "has no tokenizer (tokenizer.json, tokenizer.model or vocab.json + merges.txt): --prompt "
+                           "needs one; give token ids with --prompt-ids")
+        expect_usage_error(chat_command(tlm, tmp), "has no tokenizer", stdin="Once\n")
+        p = run(tlm + ["generate", "--model", tmp, "--prompt-ids", "1,2", "--max-new-tokens", "2", "--ignore-eos"])
+        assert p.returncode == 0 and len(p.stdout.split(",")) == 2, (p.returncode, p.stdout, p.stderr[-500:])
+    print("no tokenizer: exit 2 from every command; generate names --prompt-ids")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--turbolm", required=True)
@@ -244,6 +260,7 @@ def main():
     check_bench_lengths(tlm, a.model)
     check_bench_latency_bandwidth(tlm, a.model)
     check_chat_invalid_utf8(tlm, a.model)
+    check_model_without_tokenizer(tlm, a.model)
 
 
 if __name__ == "__main__":
