@@ -15,6 +15,7 @@
 #include "cli/chat_input.h"
 #include "cli/commands.h"
 #include "cli/engine_options.h"
+#include "cli/length_limit.h"
 #include "cli/sampling_options.h"
 #include "cli/stdin_input.h"
 #include "core/error.h"
@@ -132,6 +133,8 @@ void run_chat(const ChatOptions& opt) {
     if (reply.finish_reason == FinishReason::kError) std::fprintf(stdout, " [error: %s]", reply.error.c_str());
     std::fputs("\n", stdout);
     std::fflush(stdout);
+    warn_if_cut_short(pipe.engine(), reply.finish_reason, reply.input_tokens, reply.output_tokens,
+                      opt.gen.max_new_tokens);
   }
   // Piped input: turns that failed make the exit status say so.
   if (!interactive && failed_turns > 0) TLM_FAIL(kInvalidArgument) << failed_turns << " turn(s) failed";

@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/engine_options.h"
+#include "cli/length_limit.h"
 #include "cli/sampling_options.h"
 #include "core/error.h"
 #include "turbolm/engine.h"
@@ -76,6 +77,7 @@ void run_generate(GenerateOptions opt) {
   std::vector<int32_t> ids;
   std::string text, error;
   FinishReason finish = FinishReason::kNone;
+  int input_tokens = 0, output_tokens = 0;
   const bool stream_text = !opt.json && opt.prompt_ids.empty();
   engine->submit(std::move(request), [&](const GenerationOutput& chunk) {
     std::lock_guard<std::mutex> lock(mutex);
@@ -88,6 +90,8 @@ void run_generate(GenerateOptions opt) {
     if (chunk.finish_reason != FinishReason::kNone) {
       finish = chunk.finish_reason;
       error = chunk.error;
+      input_tokens = chunk.input_tokens;
+      output_tokens = chunk.output_tokens;
       done = true;
       done_cv.notify_all();
     }
@@ -106,6 +110,8 @@ void run_generate(GenerateOptions opt) {
   } else {
     std::printf("%s\n", id_list.c_str());
   }
+  std::fflush(stdout);  // the warning goes after the output, not into the middle of its line
+  warn_if_cut_short(*engine, finish, input_tokens, output_tokens, opt.gen.max_new_tokens);
 }
 
 void add_generate(CLI::App& app) {

@@ -236,6 +236,27 @@ def check_model_without_tokenizer(tlm, m):
     print("no tokenizer: exit 2 from every command; generate names --prompt-ids")
 
 
+def check_length_limit_warning(tlm, m):
+    """generate --cache-max-entry-count 1 --max-new-tokens 100 returned 61 tokens with finish_reason "length" and
+    exit 0, with no word that the KV pool (one block of 64 tokens), not --max-new-tokens, ended it."""
+    generate = tlm + ["generate", "--model", m, "--prompt", "Once upon a time", "--max-new-tokens", "100",
+                      "--ignore-eos", "--json"]
+    for flags, needle in ((["--cache-max-entry-count", "1"], "the KV cache pool of 64 tokens (raise "
+                                                             "--cache-max-entry-count)"),
+                          (["--session-len", "32"], "session_len 32 (raise --session-len)")):
+        p = run(generate + flags)
+        out = json.loads(p.stdout)
+        assert p.returncode == 0 and out["finish_reason"] == "length" and len(out["ids"]) < 100, (p.stdout, p.stderr)
+        assert f"generation stopped after {len(out['ids'])} of 100 new tokens" in p.stderr and needle in p.stderr, \
+            (flags, p.stderr[-500:])
+    p = run(generate)
+    assert p.returncode == 0 and len(json.loads(p.stdout)["ids"]) == 100 and "stopped" not in p.stderr, p.stderr
+    # The chat turn renders to 45 tokens (chatml); greedy, the reply runs past the 51 left.
+    p = run(chat_command(tlm, m) + ["--max-new-tokens", "200", "--session-len", "96"], "Once upon a time\n")
+    assert p.returncode == 0 and "session_len 96 (raise --session-len)" in p.stderr, (p.returncode, p.stderr[-500:])
+    print("generate, chat: a reply the session or the KV pool cut short says so")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--turbolm", required=True)
@@ -261,6 +282,7 @@ def main():
     check_bench_latency_bandwidth(tlm, a.model)
     check_chat_invalid_utf8(tlm, a.model)
     check_model_without_tokenizer(tlm, a.model)
+    check_length_limit_warning(tlm, a.model)
 
 
 if __name__ == "__main__":
