@@ -44,7 +44,8 @@ void add_serve(CLI::App& app) {
   cmd->add_option("--server-name", s.host, "address to listen on")->capture_default_str();
   cmd->add_option("--server-port", s.port, "port to listen on (0 = any free port)")->capture_default_str();
   cmd->add_option("--api-keys", s.api_keys, "accepted API keys; requests then need 'Authorization: Bearer KEY'")
-      ->expected(1, -1);
+      ->expected(1, -1)
+      ->check(non_empty("no request can send an empty key, so every one would get 401"));
   cmd->add_option("--max-concurrent-requests", s.max_concurrent_requests,
                   "generation requests handled at once; more get 429 (0 = unlimited)")
       ->capture_default_str();

@@ -1,4 +1,4 @@
-// Number checks for CLI flags. CLI11's NonNegativeNumber / PositiveNumber state their range as two 300-digit
+// Value checks for CLI flags. CLI11's NonNegativeNumber / PositiveNumber state their range as two 300-digit
 // doubles ("Value -1 not in range 0.000000 to 1797693..."); these say what the flag needs.
 #pragma once
 
@@ -50,5 +50,12 @@ inline CLI::Validator uint64_value() {
 inline CLI::Validator non_negative() { return detail::number_at_least_zero(false, "NONNEGATIVE"); }
 // For ->check(): the flag's value is a number > 0.
 inline CLI::Validator positive() { return detail::number_at_least_zero(true, "POSITIVE"); }
+
+// For ->check(): the value is not empty; `why` says what an empty one would do (e.g. an empty API key makes the
+// server answer 401 to every request).
+inline CLI::Validator non_empty(std::string why) {
+  return CLI::Validator(
+      [why](std::string& text) -> std::string { return text.empty() ? "must not be empty: " + why : ""; }, "");
+}
 
 }  // namespace turbolm::cli

@@ -257,6 +257,14 @@ def check_length_limit_warning(tlm, m):
     print("generate, chat: a reply the session or the KV pool cut short says so")
 
 
+def check_empty_api_key(tlm, m):
+    """serve api_server --api-keys "" started a server that answered 401 to every request."""
+    for keys in ([""], ["K", ""]):
+        expect_usage_error(tlm + ["serve", "api_server", m, "--server-port", "0", "--api-keys"] + keys,
+                           "--api-keys: must not be empty")
+    print("serve: an empty API key is refused")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--turbolm", required=True)
@@ -283,6 +291,7 @@ def main():
     check_chat_invalid_utf8(tlm, a.model)
     check_model_without_tokenizer(tlm, a.model)
     check_length_limit_warning(tlm, a.model)
+    check_empty_api_key(tlm, a.model)
 
 
 if __name__ == "__main__":

@@ -49,5 +49,13 @@ TEST(CliValidators, Uint64TakesExactlyTheRange) {
     EXPECT_NE(parse_error(uint64_value(), v).find("must be an integer >= 0"), std::string::npos) << v;
 }
 
+TEST(CliValidators, NonEmptyRefusesAnEmptyValueSayingWhy) {
+  EXPECT_EQ(parse_error(non_empty("every request would get 401"), "KEY"), "");
+  EXPECT_NE(parse_error(non_empty("every request would get 401"), "")
+                .find("must not be empty: every request would "
+                      "get 401"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace turbolm::cli
