@@ -18,9 +18,14 @@ void add_engine_options(CLI::App& cmd, EngineConfig& c) {
                  "KV cache: < 1 = fraction of free memory after the weights, >= 1 = number of blocks")
       ->capture_default_str();
   cmd.add_option("--cache-block-seq-len", c.cache_block_seq_len, "tokens per KV block")->capture_default_str();
-  cmd.add_flag(
-      "--enable-prefix-caching,!--disable-prefix-caching", c.enable_prefix_caching,
-      "reuse the KV of shared prompt prefixes (on by default; =false or --disable-prefix-caching turns it off)");
+  // Two flags rather than CLI11's "--enable-prefix-caching,!--disable-prefix-caching": its help writes the negation
+  // as "--disable-prefix-caching{false}", which reads as the default although caching is on by default.
+  CLI::Option* enable = cmd.add_flag("--enable-prefix-caching", c.enable_prefix_caching,
+                                     "reuse the KV of shared prompt prefixes (default: on; =false turns it off)");
+  cmd.add_flag_callback(
+         "--disable-prefix-caching", [&c] { c.enable_prefix_caching = false; },
+         "turn prefix caching off (as --enable-prefix-caching=false)")
+      ->excludes(enable);
   cmd.add_option("--quant-policy", c.quant_policy, "KV cache quantization: 0 = none, 8 = int8, 4 = int4")
       ->capture_default_str();
   cmd.add_option("--max-prefill-token-num", c.max_prefill_token_num, "prefill tokens per step (chunked prefill)")

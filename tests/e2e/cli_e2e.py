@@ -265,6 +265,14 @@ def check_empty_api_key(tlm, m):
     print("serve: an empty API key is refused")
 
 
+def check_prefix_caching_help(tlm):
+    """--help showed "--enable-prefix-caching,--disable-prefix-caching{false}" although caching is on by default."""
+    for command in (["generate"], ["chat"], ["serve", "api_server"], ["bench", "throughput"]):
+        p = run(tlm + command + ["--help"])
+        assert p.returncode == 0 and "{false}" not in p.stdout and "(default: on;" in p.stdout, p.stdout[-2000:]
+    print("help: prefix caching is on by default")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--turbolm", required=True)
@@ -292,6 +300,7 @@ def main():
     check_model_without_tokenizer(tlm, a.model)
     check_length_limit_warning(tlm, a.model)
     check_empty_api_key(tlm, a.model)
+    check_prefix_caching_help(tlm)
 
 
 if __name__ == "__main__":

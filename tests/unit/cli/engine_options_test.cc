@@ -54,5 +54,24 @@ TEST(EngineOptions, HelpDescribesTheNodeFlags) {
   }
 }
 
+TEST(EngineOptions, PrefixCachingIsOnUnlessTurnedOff) {
+  EXPECT_TRUE(parse("").enable_prefix_caching);
+  EXPECT_TRUE(parse("--enable-prefix-caching").enable_prefix_caching);
+  EXPECT_FALSE(parse("--enable-prefix-caching=false").enable_prefix_caching);
+  EXPECT_FALSE(parse("--disable-prefix-caching").enable_prefix_caching);
+  EXPECT_THROW(parse("--enable-prefix-caching --disable-prefix-caching"), CLI::ExcludesError);
+}
+
+TEST(EngineOptions, HelpSaysPrefixCachingIsOnByDefault) {
+  CLI::App app;
+  EngineConfig config;
+  add_engine_options(app, config);
+  const std::string help = app.help();
+  // It showed "--enable-prefix-caching,--disable-prefix-caching{false}".
+  EXPECT_EQ(help.find("{false}"), std::string::npos) << help;
+  EXPECT_NE(help.find("(default: on; =false turns it off)"), std::string::npos) << help;
+  EXPECT_NE(help.find("--disable-prefix-caching"), std::string::npos) << help;
+}
+
 }  // namespace
 }  // namespace turbolm::cli
