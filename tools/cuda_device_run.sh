@@ -148,7 +148,7 @@ if want engine; then
     start=$(date +%s)
     { echo; echo "## turbolm bench throughput --model $model --num-prompts 1000 --input-len 128 --output-len 128";
       echo '```'; timeout 300 $build/bin/turbolm bench throughput --model $model --num-prompts 1000 \
-        --input-len 128 --output-len 128 2>&1 | tail -12; echo '```'; } >> "$OUT/engine_bench.md"
+        --input-len 128 --output-len 128 2>&1 | tail -20; echo '```'; } >> "$OUT/engine_bench.md"
     echo "turbolm bench throughput done in $(( $(date +%s) - start )) s" | tee -a "$OUT/device.txt"
   else
     echo "turbolm build FAILED" | tee -a "$OUT/device.txt"
