@@ -63,6 +63,8 @@ class BeastExchange final : public Exchange {
     res.set(http::field::server, "turbolm");
     res.set(http::field::content_type, bsv(content_type));
     add_headers(res, extra_headers_);
+    // RFC 9110 11.6.1: a 401 must name the scheme that would succeed (the API keys are bearer tokens, RFC 6750).
+    if (status == 401) res.set(http::field::www_authenticate, "Bearer");
     res.keep_alive(keep_alive_);
     if (request_.method() == http::verb::head) {
       res.content_length(body.size());  // what GET would send (RFC 9110 9.3.2), without the body

@@ -296,6 +296,7 @@ TEST_F(ServerTest, ApiKeys) {
   HttpResponse missing = get("/v1/models");
   EXPECT_EQ(missing.status, 401);
   EXPECT_EQ(missing.json()["error"]["code"], "invalid_api_key");
+  EXPECT_EQ(missing.header("WWW-Authenticate"), "Bearer");  // RFC 9110 11.6.1: a 401 names its scheme
   EXPECT_EQ(get("/v1/models", {{"Authorization", "Bearer wrong"}}).status, 401);
   EXPECT_EQ(get("/metrics").status, 401);
   EXPECT_EQ(get("/v1/models", {{"Authorization", "Bearer secret"}}).status, 200);
