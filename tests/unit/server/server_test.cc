@@ -74,6 +74,19 @@ class ServerTest : public ::testing::Test {
     return false;
   }
 
+  // A fake engine whose replies run until they are aborted (1,000 tokens, 20 ms each): a request the test acts on
+  // is still running, with no race against its end.
+  static FakeEngine::Options endless_replies() {
+    FakeEngine::Options options;
+    options.token_delay = 20ms;
+    options.script = std::string(1000, 'z');
+    return options;
+  }
+  // Waits until the fake engine runs a request.
+  void wait_until_running() const {
+    while (engine_->stats().running == 0) std::this_thread::sleep_for(1ms);
+  }
+
   static nlohmann::json chat(nlohmann::json extra = nlohmann::json::object()) {
     nlohmann::json body = {{"model", "fake-model"}, {"messages", {{{"role", "user"}, {"content", "hi"}}}}};
     body.update(extra);
@@ -322,12 +335,9 @@ TEST_F(ServerTest, CorsPreflight) {
 TEST_F(ServerTest, ConcurrencyLimitAnswers429) {
   ServerConfig config;
   config.max_concurrent_requests = 1;
-  FakeEngine::Options options;
-  options.token_delay = 20ms;
-  options.script = std::string(1000, 'z');  // runs until aborted: no race with the second request
-  start(config, options);
+  start(config, endless_replies());
   auto slow = std::async(std::launch::async, [&] { return post("/v1/chat/completions", chat()); });
-  while (engine_->stats().running == 0) std::this_thread::sleep_for(1ms);
+  wait_until_running();
   HttpResponse rejected = post("/v1/chat/completions", chat());
   EXPECT_EQ(rejected.status, 429) << rejected.body;
   EXPECT_EQ(rejected.json()["error"]["type"], "rate_limit_error");
@@ -337,10 +347,7 @@ TEST_F(ServerTest, ConcurrencyLimitAnswers429) {
 }
 
 TEST_F(ServerTest, StreamingClientDisconnectCancelsAndFreesKv) {
-  FakeEngine::Options options;
-  options.token_delay = 20ms;
-  options.script = std::string(1000, 'z');
-  start({}, options);
+  start({}, endless_replies());
   boost::asio::io_context io;
   auto socket = raw_post(io, port_, "/v1/chat/completions", chat({{"stream", true}}).dump());
   char buf[256];
@@ -351,13 +358,10 @@ TEST_F(ServerTest, StreamingClientDisconnectCancelsAndFreesKv) {
 }
 
 TEST_F(ServerTest, NonStreamingClientDisconnectCancelsToo) {
-  FakeEngine::Options options;
-  options.token_delay = 20ms;
-  options.script = std::string(1000, 'z');
-  start({}, options);
+  start({}, endless_replies());
   boost::asio::io_context io;
   auto socket = raw_post(io, port_, "/v1/chat/completions", chat().dump());
-  while (engine_->stats().running == 0) std::this_thread::sleep_for(1ms);
+  wait_until_running();
   socket.close();
   EXPECT_TRUE(engine_drains());
   EXPECT_EQ(get("/v1/models").status, 200);
@@ -369,13 +373,10 @@ TEST_F(ServerTest, NonStreamingClientDisconnectCancelsToo) {
 // A client that pipelines its next request while waiting for a whole response, then disconnects, is gone too:
 // the disconnect watch used to end with the pipelined bytes, so the request ran to its end for nobody.
 TEST_F(ServerTest, DisconnectAfterPipeliningCancels) {
-  FakeEngine::Options options;
-  options.token_delay = 20ms;
-  options.script = std::string(1000, 'z');
-  start({}, options);
+  start({}, endless_replies());
   boost::asio::io_context io;
   auto socket = raw_post(io, port_, "/v1/chat/completions", chat().dump());
-  while (engine_->stats().running == 0) std::this_thread::sleep_for(1ms);
+  wait_until_running();
   boost::asio::write(socket, boost::asio::buffer(std::string("GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n")));
   std::this_thread::sleep_for(50ms);  // the server has read the pipelined request
   socket.close();
@@ -503,14 +504,11 @@ TEST_F(ServerTest, ExpectContinueIsCaseInsensitiveAndHttp11Only) {
 }
 
 TEST_F(ServerTest, AbortRequestBySessionId) {
-  FakeEngine::Options options;
-  options.token_delay = 20ms;
-  options.script = std::string(1000, 'z');
-  start({}, options);
+  start({}, endless_replies());
   auto pending = std::async(std::launch::async, [&] {
     return post("/v1/chat/completions", chat({{"session_id", 5}}));
   });
-  while (engine_->stats().running == 0) std::this_thread::sleep_for(1ms);
+  wait_until_running();
   EXPECT_EQ(testing::http_request(port_, "POST", "/abort_request", "").status, 400);  // names no session
   EXPECT_EQ(post("/abort_request", {{"session_id", 6}}).json()["aborted"], 0);
   EXPECT_EQ(post("/abort_request", {{"session_id", 5}}).json()["aborted"], 1);
@@ -525,7 +523,7 @@ TEST_F(ServerTest, GracefulShutdownFinishesInFlightRequests) {
   options.token_delay = 5ms;
   start({}, options);
   auto pending = std::async(std::launch::async, [&] { return post("/v1/chat/completions", chat({{"stream", true}})); });
-  while (engine_->stats().running == 0) std::this_thread::sleep_for(1ms);
+  wait_until_running();
   server_->stop();
   HttpResponse r = pending.get();
   EXPECT_EQ(r.status, 200);
@@ -542,12 +540,9 @@ TEST_F(ServerTest, GracefulShutdownFinishesInFlightRequests) {
 TEST_F(ServerTest, ShutdownAbortsRequestsPastTheGracePeriod) {
   ServerConfig config;
   config.shutdown_grace_s = 0.2;
-  FakeEngine::Options options;
-  options.token_delay = 20ms;
-  options.script = std::string(1000, 'z');
-  start(config, options);
+  start(config, endless_replies());
   auto pending = std::async(std::launch::async, [&] { return post("/v1/chat/completions", chat()); });
-  while (engine_->stats().running == 0) std::this_thread::sleep_for(1ms);
+  wait_until_running();
   auto begin = std::chrono::steady_clock::now();
   server_->stop();
   HttpResponse r = pending.get();
