@@ -270,6 +270,11 @@ std::vector<int32_t> LlmEngine::prompt_ids(const Request& request) const {
 
 std::unique_ptr<RequestState> LlmEngine::make_request(std::vector<int32_t> prompt, const GenerationConfig& gen) const {
   validate(gen);
+  // An id past the vocabulary can never be sampled: the stop would silently never fire.
+  for (int32_t id : gen.stop_token_ids) {
+    TLM_CHECK_ARG(id >= 0 && id < info_.vocab_size)
+        << "stop token id " << id << " is outside the vocabulary [0, " << info_.vocab_size << ")";
+  }
   auto r = std::make_unique<RequestState>();
   r->id = next_request_id_.fetch_add(1);
   r->gen = gen;

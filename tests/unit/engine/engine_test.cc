@@ -221,6 +221,37 @@ TEST_P(EngineTest, PromptLargerThanThePoolFailsAtOnce) {
   EXPECT_THROW(engine->submit(bad_id, {}), Error);
 }
 
+// Settings no run could honour are refused at submit, naming the setting: a stop id the model can never sample,
+// fewer tokens allowed than required.
+TEST_P(EngineTest, UnsatisfiableStopIdsAndMinNewTokensAreRefused) {
+  auto engine = make_engine({});
+  auto expect_refused = [&](const Request& r, const std::string& part) {
+    try {
+      engine->submit(r, {});
+      ADD_FAILURE() << "accepted; expected an error containing '" << part << "'";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+    }
+  };
+  Request r;
+  r.prompt_ids = {1, 2, 3};
+  const int32_t vocab = static_cast<int32_t>(engine->info().vocab_size);
+  for (int32_t id : {vocab, -1}) {
+    r.gen.stop_token_ids = {1, id};
+    expect_refused(r, "stop token id " + std::to_string(id) + " is outside the vocabulary");
+  }
+  r.gen.stop_token_ids = {vocab - 1};
+  r.gen.max_new_tokens = 5;
+  r.gen.min_new_tokens = 6;
+  expect_refused(r, "min_new_tokens (6) must not exceed max_new_tokens (5)");
+  r.gen.min_new_tokens = 5;  // the edge is fine
+  Collector c;
+  engine->submit(r, c.callback(0));
+  c.wait(1);
+  EXPECT_EQ(c.get(0).token_ids.size(), 5u);
+}
+
 TEST_P(EngineTest, StopTokenIdsAndMinNewTokens) {
   auto engine = make_engine({});
   std::vector<int32_t> free_run = run_greedy(*engine, {5}, 30)[0];
