@@ -53,7 +53,9 @@ awk '/Compiling entry function/ {fn=$0} /spill/ && ($5 != "0" || $1 != "0") {pri
 
 if want test; then
   start=$(date +%s)
-  timeout 300 $build/tests/unit/cuda/turbolm_cuda_tests --gtest_brief=1 > "$OUT/tests.log" 2>&1  # a hang costs 5 min, not the call
+  # TEST_FILTER: a gtest filter for a short call (default: every CUDA test).
+  timeout 300 $build/tests/unit/cuda/turbolm_cuda_tests --gtest_brief=1 --gtest_filter="${TEST_FILTER:-*}" \
+    > "$OUT/tests.log" 2>&1  # a hang costs 5 min, not the call
   tests_rc=$?
   echo "tests rc=$tests_rc in $(( $(date +%s) - start )) s" | tee -a "$OUT/device.txt"
   grep -E "FAILED|Failure|error|PASSED|SKIPPED" "$OUT/tests.log" | head -60
@@ -104,8 +106,11 @@ elif want model; then
   # A/B on the same machine minutes: decode steps one after the other (no overlap), at the full shape; then
   # each switch of MODEL_AB (default: the classic GEMV, i.e. no bulk-copy GEMV and no fused projections; also
   # TURBOLM_CUDA_GRAPHS=0, TURBOLM_CUDA_PDL=0) at 8 streams. Commas join several switches into one run (A=0,B=0).
-  { echo "## TURBOLM_OVERLAP_STEPS=0"; TURBOLM_OVERLAP_STEPS=0 timeout 200 $build/bench/cuda/turbolm_cuda_model_bench \
-      $model --prompt 512 --decode 128 --streams 64 --stream-prompt 128; } >> "$OUT/model_bench.md" 2>&1
+  # (MODEL_SERIAL=0 skips the run without overlapped steps, for a short call.)
+  if [[ ${MODEL_SERIAL:-1} != 0 ]]; then
+    { echo "## TURBOLM_OVERLAP_STEPS=0"; TURBOLM_OVERLAP_STEPS=0 timeout 200 $build/bench/cuda/turbolm_cuda_model_bench \
+        $model --prompt 512 --decode 128 --streams 64 --stream-prompt 128; } >> "$OUT/model_bench.md" 2>&1
+  fi
   for switch in ${MODEL_AB:-TURBOLM_CUDA_GEMV=classic}; do
     { echo "## $switch"; env ${switch//,/ } timeout 200 $build/bench/cuda/turbolm_cuda_model_bench $model \
         --prompt 512 --decode 64 --streams 8 --stream-prompt 128; } >> "$OUT/model_bench.md" 2>&1
