@@ -10,10 +10,10 @@
 #include "cli/bandwidth_note.h"
 #include "cli/bench_lengths.h"
 #include "cli/commands.h"
-#include "cli/progress_line.h"
 #include "core/cpu_features.h"
 #include "core/error.h"
 #include "core/logging.h"
+#include "core/progress_line.h"
 #include "kernels/cpu/memory_bandwidth.h"
 #include "models/sequence_runner.h"
 

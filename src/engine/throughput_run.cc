@@ -1,11 +1,15 @@
 #include "engine/throughput_run.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
-#include <cstdio>
 #include <memory>
 #include <mutex>
+#include <optional>
+
+#include "core/progress_line.h"
 
 namespace turbolm {
 namespace {
@@ -70,7 +74,8 @@ ThroughputRun run_throughput(Engine& engine, const std::vector<ThroughputJob>& j
   const Clock::time_point start = Clock::now();
   {
     std::unique_lock lock(p->mutex);
-    Clock::time_point last_report = start;
+    std::optional<ProgressLine> progress;
+    if (!progress_label.empty()) progress.emplace(progress_label, progress_every_s);
     size_t next = 0;
     while (p->finished < n) {
       while (next < n && p->in_flight < limit) {
@@ -85,12 +90,11 @@ ThroughputRun run_throughput(Engine& engine, const std::vector<ThroughputJob>& j
       run.peak_running = std::max(run.peak_running, s.running);
       run.peak_waiting = std::max(run.peak_waiting, s.waiting);
       run.peak_kv_blocks = std::max(run.peak_kv_blocks, s.kv_blocks_used);
-      if (!progress_label.empty() && Clock::now() - last_report >= std::chrono::duration<double>(progress_every_s)) {
-        last_report = Clock::now();
-        std::fprintf(stderr, "%s: %.0f s, %zu of %zu finished, running %d, waiting %d, KV blocks %lld of %lld\n",
-                     progress_label.c_str(), std::chrono::duration<double>(last_report - start).count(), p->finished, n,
-                     s.running, s.waiting, static_cast<long long>(s.kv_blocks_used),
-                     static_cast<long long>(s.kv_blocks_total));
+      if (progress) {
+        progress->report([&] {
+          return fmt::format("{} of {} finished, running {}, waiting {}, KV blocks {} of {}", p->finished, n, s.running,
+                             s.waiting, s.kv_blocks_used, s.kv_blocks_total);
+        });
       }
     }
   }

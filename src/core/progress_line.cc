@@ -1,9 +1,9 @@
-#include "cli/progress_line.h"
+#include "core/progress_line.h"
 
 #include <cstdio>
 #include <utility>
 
-namespace turbolm::cli {
+namespace turbolm {
 
 ProgressLine::ProgressLine(std::string label, double every_s)
     : label_(std::move(label)), every_(every_s), start_(std::chrono::steady_clock::now()), last_(start_) {}
@@ -16,4 +16,4 @@ void ProgressLine::report(const std::function<std::string()>& what) {
                std::chrono::duration<double>(now - start_).count());
 }
 
-}  // namespace turbolm::cli
+}  // namespace turbolm

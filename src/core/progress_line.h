@@ -1,11 +1,12 @@
-// Progress of a long command on stderr, where it does not mix with the results on stdout.
+// Progress of a long job (a benchmark, a command) on stderr, where it does not mix with the results on stdout.
+// One printer for every layer: the CLI's bench latency and the engine's throughput runs print the same lines.
 #pragma once
 
 #include <chrono>
 #include <functional>
 #include <string>
 
-namespace turbolm::cli {
+namespace turbolm {
 
 class ProgressLine {
  public:
@@ -23,4 +24,4 @@ class ProgressLine {
   std::chrono::steady_clock::time_point start_, last_;
 };
 
-}  // namespace turbolm::cli
+}  // namespace turbolm

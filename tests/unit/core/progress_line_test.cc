@@ -1,9 +1,9 @@
 // Progress lines of long commands (bench latency printed nothing while it ran): on stderr, only when due.
-#include "cli/progress_line.h"
+#include "core/progress_line.h"
 
 #include <gtest/gtest.h>
 
-namespace turbolm::cli {
+namespace turbolm {
 namespace {
 
 TEST(ProgressLine, PrintsADueLineOnStderr) {
@@ -26,4 +26,4 @@ TEST(ProgressLine, QuietBeforeTheFirstInterval) {
 }
 
 }  // namespace
-}  // namespace turbolm::cli
+}  // namespace turbolm
