@@ -114,7 +114,9 @@ asio::awaitable<std::optional<std::vector<QueuedOutput>>> GenerationRun::next() 
       const GenerationOutput& out = item.output;
       int choice = choice_of(item, n_);
       input_tokens_[item.request] = std::max(input_tokens_[item.request], out.input_tokens);
-      cached_tokens_[item.request] = std::max(cached_tokens_[item.request], out.cached_tokens);
+      // The prompt ran once, for choice 0; the engine forks choices 1..n-1 from its KV blocks, so they report the
+      // whole prompt as cached. Usage counts the prompt once (prompt_tokens), and its cache hits with it.
+      if (out.index == 0) cached_tokens_[item.request] = std::max(cached_tokens_[item.request], out.cached_tokens);
       output_tokens_[choice] += static_cast<int64_t>(out.token_ids.size());
       if (!first_token_ && !out.token_ids.empty()) first_token_ = std::chrono::steady_clock::now();
       if (out.finish_reason != FinishReason::kNone && finish_[choice] == FinishReason::kNone) {

@@ -162,6 +162,8 @@ void FakeEngine::loop() {
         GenerationOutput out;
         out.index = static_cast<int>(i);
         out.input_tokens = a.input_tokens;
+        // As the real engine: choices after the first are forked from its prompt blocks, reported as cached.
+        out.cached_tokens = i == 0 ? 0 : a.input_tokens;
         const GenerationConfig& gen = a.request.gen;
         if (a.cancelled) {
           out.finish_reason = FinishReason::kAbort;

@@ -187,6 +187,8 @@ TEST_F(ServerTest, MaxTokensStopsNChoicesAndLogprobs) {
     EXPECT_EQ(choice["logprobs"]["content"][0]["top_logprobs"].size(), 2u);
   }
   EXPECT_EQ(j["usage"]["completion_tokens"], 8);
+  // The prompt ran once: the forked second choice's blocks are no prefix-cache hit (it reported all of them).
+  EXPECT_EQ(j["usage"]["prompt_tokens_details"]["cached_tokens"], 0) << j["usage"];
   nlohmann::json stopped = post("/v1/chat/completions", chat({{"stop", ","}})).json();
   EXPECT_EQ(stopped["choices"][0]["message"]["content"], "Once upon a time");
   EXPECT_EQ(stopped["choices"][0]["finish_reason"], "stop");
