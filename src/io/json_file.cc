@@ -7,14 +7,21 @@
 
 namespace turbolm {
 
+void throw_if_dangling_link(const std::filesystem::path& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::is_symlink(fs::symlink_status(path, ec)) && !fs::exists(path, ec)) {
+    TLM_FAIL(kNotFound) << path.string() << " is a link to a file that does not exist ("
+                        << fs::read_symlink(path, ec).string() << "): an incomplete download?";
+  }
+}
+
 std::string read_regular_file(const std::filesystem::path& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::file_status status = fs::status(path, ec);
   if (status.type() == fs::file_type::not_found) {
-    if (fs::is_symlink(fs::symlink_status(path, ec)))
-      TLM_FAIL(kNotFound) << path.string() << ": a link to a file that does not exist ("
-                          << fs::read_symlink(path, ec).string() << ")";
+    throw_if_dangling_link(path);
     TLM_FAIL(kNotFound) << path.string() << ": no such file";
   }
   if (ec) TLM_FAIL(kInvalidArgument) << path.string() << ": " << ec.message();

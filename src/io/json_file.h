@@ -25,6 +25,10 @@ inline bool opens_too_deep(int depth, nlohmann::json::parse_event_t event) {
 // the reason, when it is a directory, a pipe or a device (which could block or never end) or cannot be read.
 std::string read_regular_file(const std::filesystem::path& path);
 
+// Throws kNotFound naming `path` and its target when `path` is a link to nothing (what a Hugging Face cache whose
+// blob never finished downloading leaves); returns otherwise.
+void throw_if_dangling_link(const std::filesystem::path& path);
+
 // Parses `text` as JSON (Json: nlohmann::json or nlohmann::ordered_json), refusing nesting deeper than
 // kMaxJsonDepth. Throws kInvalidArgument naming `what`.
 template <typename Json>

@@ -56,10 +56,8 @@ WeightSource WeightSource::open_dir(const fs::path& model_dir, FileAccess access
     if (weight_map.empty()) TLM_FAIL(kInvalidArgument) << index.string() << ": 'weight_map' is empty";
   } else if (fs::exists(model_dir / kSingleFile, ec)) {
     paths.push_back(model_dir / kSingleFile);
-  } else if (fs::is_symlink(fs::symlink_status(model_dir / kSingleFile, ec))) {
-    TLM_FAIL(kNotFound) << (model_dir / kSingleFile).string() << " is a link to a file that does not exist ("
-                        << fs::read_symlink(model_dir / kSingleFile, ec).string() << "): an incomplete download?";
   } else {
+    throw_if_dangling_link(model_dir / kSingleFile);
     try {
       for (const auto& e : fs::directory_iterator(model_dir))
         if (e.path().extension() == ".safetensors" && e.is_regular_file()) paths.push_back(e.path());
