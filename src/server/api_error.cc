@@ -26,6 +26,15 @@ ApiError ApiError::method_not_allowed(std::string message) {
 ApiError ApiError::payload_too_large(std::string message) {
   return ApiError(413, std::move(message), "invalid_request_error", {}, "request_too_large");
 }
+ApiError ApiError::uri_too_long(std::string message) {
+  return ApiError(414, std::move(message), "invalid_request_error", {}, "uri_too_long");
+}
+ApiError ApiError::unsupported_media_type(std::string message) {
+  return ApiError(415, std::move(message), "invalid_request_error", {}, "unsupported_media_type");
+}
+ApiError ApiError::header_fields_too_large(std::string message) {
+  return ApiError(431, std::move(message), "invalid_request_error", {}, "request_header_fields_too_large");
+}
 ApiError ApiError::too_many_requests(std::string message) {
   return ApiError(429, std::move(message), "rate_limit_error", {}, "too_many_requests");
 }
@@ -34,6 +43,9 @@ ApiError ApiError::unavailable(std::string message) {
 }
 ApiError ApiError::internal(std::string message) {
   return ApiError(500, std::move(message), "server_error", {}, "internal_error");
+}
+ApiError ApiError::not_implemented(std::string message) {
+  return ApiError(501, std::move(message), "invalid_request_error", {}, "not_implemented");
 }
 
 ApiError to_api_error(const std::exception& e) {

@@ -31,9 +31,15 @@ class ApiError : public std::exception {
   static ApiError not_found(std::string message, std::string param = {}, std::string code = {});
   static ApiError method_not_allowed(std::string message);
   static ApiError payload_too_large(std::string message);
+  static ApiError uri_too_long(std::string message);
+  static ApiError unsupported_media_type(std::string message);
+  static ApiError header_fields_too_large(std::string message);
   static ApiError too_many_requests(std::string message);
   static ApiError unavailable(std::string message);
   static ApiError internal(std::string message);
+  // 501 for a request feature the server does not implement (RFC 9110 15.6.2); the request, not a server fault,
+  // is what has to change, so the type stays invalid_request_error.
+  static ApiError not_implemented(std::string message);
 
  private:
   int status_;

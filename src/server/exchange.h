@@ -23,6 +23,8 @@ class Exchange {
  public:
   virtual ~Exchange() = default;
   virtual std::string_view body() const = 0;
+  // What the route's trailing "{name}" matched, percent-decoded (the model id of /v1/models/{model}); else empty.
+  virtual std::string_view route_param() const = 0;
   // The connection's strand: handlers and everything they post run serialized on it.
   virtual asio::any_io_executor executor() const = 0;
 

@@ -13,6 +13,7 @@ asio::awaitable<void> handle_encode(ServerContext& ctx, Exchange& exchange);    
 asio::awaitable<void> handle_generate(ServerContext& ctx, Exchange& exchange);          // lmdeploy_handlers.cc
 asio::awaitable<void> handle_abort(ServerContext& ctx, Exchange& exchange);             // lmdeploy_handlers.cc
 asio::awaitable<void> handle_models(ServerContext& ctx, Exchange& exchange);            // info_handlers.cc
+asio::awaitable<void> handle_model(ServerContext& ctx, Exchange& exchange);             // info_handlers.cc
 asio::awaitable<void> handle_health(ServerContext& ctx, Exchange& exchange);            // info_handlers.cc
 asio::awaitable<void> handle_metrics(ServerContext& ctx, Exchange& exchange);           // info_handlers.cc
 

@@ -11,6 +11,7 @@
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <optional>
+#include <vector>
 
 #include "core/logging.h"
 #include "server/cors.h"
@@ -24,8 +25,12 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using boost::system::error_code;
 using Request = http::request<http::string_body>;
+using RequestParser = http::request_parser<http::string_body>;
 
 constexpr size_t kHeaderLimit = 64 * 1024;
+// Longer request targets get 414 (RFC 9112 3 asks servers to take at least 8000 octets); no endpoint reads more
+// than a path and a short query.
+constexpr size_t kTargetLimit = 16 * 1024;
 // Pipelined bytes read ahead while a response is being produced; beyond this the disconnect watch stops.
 constexpr size_t kPipelineReadAhead = 64 * 1024;
 
@@ -54,6 +59,7 @@ class BeastExchange final : public Exchange {
         watch_done_timer_(stream.get_executor()) {}
 
   std::string_view body() const override { return request_.body(); }
+  std::string_view route_param() const override { return route_param_; }
   asio::any_io_executor executor() const override { return stream_.get_executor(); }
 
   asio::awaitable<void> respond(int status, std::string body, std::string_view content_type) override {
@@ -144,6 +150,12 @@ class BeastExchange final : public Exchange {
     }
   }
 
+  void set_route_param(std::string param) { route_param_ = std::move(param); }
+  // A header for this exchange's response alone (Allow on a 405, Accept-Encoding on a 415).
+  void add_header(std::string name, std::string value) {
+    extra_headers_.emplace_back(std::move(name), std::move(value));
+  }
+
   bool started() const { return started_; }
   bool reusable() const { return keep_alive_ && !broken_ && !client_gone_; }
   void mark_broken() { broken_ = true; }
@@ -173,6 +185,7 @@ class BeastExchange final : public Exchange {
   const Request& request_;
   const ServerConfig& config_;
   HeaderList extra_headers_;
+  std::string route_param_;
   bool keep_alive_;
   bool chunked_ = true;  // streamed bodies: chunked, or (HTTP/1.0) delimited by closing the connection
   bool started_ = false;
@@ -223,12 +236,23 @@ asio::awaitable<void> skip_empty_lines(beast::tcp_stream& stream, beast::flat_bu
   }
 }
 
-std::optional<ApiError> read_error(const error_code& ec, const ServerConfig& config) {
+ApiError target_too_long() {
+  return ApiError::uri_too_long(
+      fmt::format("The request target exceeds the server's limit of {} bytes.", kTargetLimit));
+}
+
+std::optional<ApiError> read_error(const error_code& ec, const RequestParser& parser, const ServerConfig& config) {
   if (ec == http::error::body_limit) {
     return ApiError::payload_too_large(
         fmt::format("The request body exceeds the server's limit of {} bytes.", config.max_body_bytes));
   }
-  if (ec == http::error::header_limit) return ApiError::payload_too_large("The request headers are too large.");
+  if (ec == http::error::header_limit) {
+    // Beast reads the request line first: no target yet means the request line alone passed the limit.
+    const size_t target = parser.get().target().size();
+    if (target == 0 || target > kTargetLimit) return target_too_long();
+    return ApiError::header_fields_too_large(
+        fmt::format("The request header fields exceed the server's limit of {} bytes.", kHeaderLimit));
+  }
   if (ec.category() == http::make_error_code(http::error::body_limit).category() && ec != http::error::end_of_stream &&
       ec != http::error::partial_message) {
     return ApiError::invalid_request("Malformed HTTP request: " + ec.message());
@@ -236,11 +260,58 @@ std::optional<ApiError> read_error(const error_code& ec, const ServerConfig& con
   return std::nullopt;  // the client went away or timed out: nobody to answer
 }
 
+// The comma-separated tokens of every `name` field, in order (a list may be split over repeated fields).
+std::vector<std::string_view> field_tokens(const Request& request, http::field name) {
+  std::vector<std::string_view> tokens;
+  for (auto [field, end] = request.equal_range(name); field != end; ++field) {
+    for (const auto& token : http::token_list{field->value()}) tokens.push_back(sv(token));
+  }
+  return tokens;
+}
+
+// What a request head asks for that cannot be served, found before its body is read: an over-long target (414),
+// or transfer codings other than chunked. Beast decodes chunked alone and takes "gzip, chunked" for plain chunked,
+// so the handler would get the compressed bytes.
+std::optional<ApiError> head_error(const Request& request) {
+  if (request.target().size() > kTargetLimit) return target_too_long();
+  const std::vector<std::string_view> codings = field_tokens(request, http::field::transfer_encoding);
+  for (size_t i = 0; i < codings.size(); ++i) {
+    // RFC 9112 6.3: unless chunked is the final coding the body's length is unknown (400, then close); 6.1: it
+    // is applied once.
+    if (beast::iequals(bsv(codings[i]), "chunked") != (i + 1 == codings.size())) {
+      return ApiError::invalid_request("Malformed HTTP request: chunked must be the final transfer coding, once.", {},
+                                       "invalid_transfer_encoding");
+    }
+  }
+  if (codings.size() > 1) {  // RFC 9112 6.1: 501 for a transfer coding the server does not understand
+    return ApiError::not_implemented(
+        fmt::format("Transfer-Encoding '{}' is not supported: only chunked is.", codings.front()));
+  }
+  return std::nullopt;
+}
+
+// The first content coding other than identity the body claims; empty when it is plain.
+std::string_view content_coding(const Request& request) {
+  for (std::string_view coding : field_tokens(request, http::field::content_encoding)) {
+    if (!beast::iequals(bsv(coding), "identity")) return coding;
+  }
+  return {};
+}
+
+// A CORS preflight as the Fetch standard sends it: OPTIONS with Origin and Access-Control-Request-Method.
+bool is_cors_preflight(const ServerConfig& config, const Request& request) {
+  return !config.allow_origins.empty() && request.method() == http::verb::options &&
+         request.count(http::field::origin) > 0 && request.count(http::field::access_control_request_method) > 0;
+}
+
 asio::awaitable<void> dispatch(SessionEnv& env, BeastExchange& exchange, const Request& request,
                                std::string& route_name) {
   std::string_view path = target_path(sv(request.target()));
   route_name = "unknown";
-  if (request.method() == http::verb::options) {
+  // With CORS on, preflights are answered for any path and before auth: browsers send them without credentials.
+  // Any other OPTIONS is routed like any method, so it gets 405 with Allow (or 404), as uvicorn answers without
+  // CORS middleware.
+  if (is_cors_preflight(env.ctx.config, request)) {
     co_await exchange.respond(204, "", "text/plain");
     co_return;
   }
@@ -253,7 +324,8 @@ asio::awaitable<void> dispatch(SessionEnv& env, BeastExchange& exchange, const R
   RouteMatch match = find_route(method, path);
   if (!match.route) {
     if (match.path_known) {
-      route_name = std::string(path);
+      route_name = std::string(match.pattern);
+      exchange.add_header("Allow", allowed_methods(path));
       co_await respond_error(
           exchange, ApiError::method_not_allowed(fmt::format("Method {} is not allowed on {}.", method, path)));
     } else {
@@ -262,6 +334,16 @@ asio::awaitable<void> dispatch(SessionEnv& env, BeastExchange& exchange, const R
     co_return;
   }
   route_name = std::string(match.route->path);
+  // Bodies are read as sent: a compressed one would reach the JSON parser as noise. RFC 9110 15.5.16: 415, with
+  // Accept-Encoding naming what would be accepted.
+  if (std::string_view coding = content_coding(request); !coding.empty() && !request.body().empty()) {
+    exchange.add_header("Accept-Encoding", "identity");
+    co_await respond_error(
+        exchange, ApiError::unsupported_media_type(
+                      fmt::format("Content-Encoding '{}' is not supported: send the body uncompressed.", coding)));
+    co_return;
+  }
+  exchange.set_route_param(percent_decode(match.param));
   std::optional<ApiError> error;
   try {
     co_await match.route->handler(env.ctx, exchange);
@@ -299,7 +381,7 @@ asio::awaitable<void> run_http_session(SessionEnv& env, asio::ip::tcp::socket so
   });
 
   while (!env.stopping) {
-    http::request_parser<http::string_body> parser;
+    RequestParser parser;
     parser.header_limit(kHeaderLimit);
     parser.body_limit(config.max_body_bytes);
     error_code ec;
@@ -308,28 +390,31 @@ asio::awaitable<void> run_http_session(SessionEnv& env, asio::ip::tcp::socket so
     co_await skip_empty_lines(stream, buffer, ec);
     if (!ec) co_await http::async_read_header(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
     state->idle = false;
+    std::optional<ApiError> refused;
+    if (!ec) refused = head_error(parser.get());
     // RFC 9110 10.1.1: the expectation is case-insensitive, and an HTTP/1.0 client must not get a 1xx (it would
     // take it for the response).
-    if (!ec && parser.get().version() >= 11 && beast::iequals(parser.get()[http::field::expect], "100-continue") &&
-        !parser.is_done()) {
+    if (!ec && !refused && parser.get().version() >= 11 &&
+        beast::iequals(parser.get()[http::field::expect], "100-continue") && !parser.is_done()) {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       co_await asio::async_write(stream, asio::buffer(kContinue), asio::redirect_error(asio::use_awaitable, ec));
     }
-    if (!ec) co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
-    stream.expires_never();
-    if (ec) {
-      if (auto error = read_error(ec, config)) {
-        env.ctx.metrics.record_http("unknown", error->status());
-        co_await write_error_and_close(stream, *error, config);
-      }
-      break;
+    if (!ec && !refused) {
+      co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
     }
+    stream.expires_never();
+    if (ec) refused = read_error(ec, parser, config);  // none: the client went away, nobody to answer
+    if (refused) {
+      env.ctx.metrics.record_http("unknown", refused->status());
+      co_await write_error_and_close(stream, *refused, config);
+    }
+    if (ec || refused) break;
 
     const Request& request = parser.get();
     auto started = std::chrono::steady_clock::now();
     std::string_view origin = sv(request[http::field::origin]);
-    HeaderList cors = cors_headers(config, origin, request.method() == http::verb::options,
-                                   sv(request["Access-Control-Request-Headers"]));
+    HeaderList cors =
+        cors_headers(config, origin, is_cors_preflight(config, request), sv(request["Access-Control-Request-Headers"]));
     BeastExchange exchange(stream, buffer, request, config, std::move(cors), env.stopping);
     std::string route;
     co_await dispatch(env, exchange, request, route);

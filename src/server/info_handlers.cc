@@ -1,21 +1,39 @@
-// GET /v1/models, /health, /metrics.
+// GET /v1/models, /v1/models/{model}, /health, /metrics.
+#include <fmt/format.h>
+
 #include "server/handlers.h"
 #include "server/openai_format.h"
 
 namespace turbolm::server {
+namespace {
+
+// The served model as OpenAI describes one; list and retrieve give the same object.
+nlohmann::json model_card(const ServerContext& ctx) {
+  static const int64_t created = unix_time();
+  return {{"id", ctx.model_name},
+          {"object", "model"},
+          {"created", created},
+          {"owned_by", "turbolm"},
+          {"root", ctx.model_name},
+          {"parent", nullptr},
+          {"max_model_len", ctx.engine.info().session_len},
+          {"permission", nlohmann::json::array()}};
+}
+
+}  // namespace
 
 asio::awaitable<void> handle_models(ServerContext& ctx, Exchange& ex) {
-  static const int64_t created = unix_time();
-  nlohmann::json card = {{"id", ctx.model_name},
-                         {"object", "model"},
-                         {"created", created},
-                         {"owned_by", "turbolm"},
-                         {"root", ctx.model_name},
-                         {"parent", nullptr},
-                         {"max_model_len", ctx.engine.info().session_len},
-                         {"permission", nlohmann::json::array()}};
-  nlohmann::json body = {{"object", "list"}, {"data", nlohmann::json::array({card})}};
+  nlohmann::json body = {{"object", "list"}, {"data", nlohmann::json::array({model_card(ctx)})}};
   co_await respond_json(ex, 200, body);
+}
+
+asio::awaitable<void> handle_model(ServerContext& ctx, Exchange& ex) {
+  const std::string_view id = ex.route_param();
+  // OpenAI's wording and codes, so SDKs raise NotFoundError with the message their users know.
+  if (id != ctx.model_name) {
+    throw ApiError::not_found(fmt::format("The model '{}' does not exist", id), "model", "model_not_found");
+  }
+  co_await respond_json(ex, 200, model_card(ctx));
 }
 
 asio::awaitable<void> handle_health(ServerContext&, Exchange& ex) { co_await ex.respond(200, "", "text/plain"); }

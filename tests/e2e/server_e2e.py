@@ -65,6 +65,10 @@ class ServerE2E(unittest.TestCase):
         self.assertEqual(len(models), 1)
         self.assertEqual(models[0].id, os.path.basename(ARGS.model.rstrip("/")))
         self.assertEqual(models[0].object, "model")
+        # The SDK percent-encodes the id ("/" too); the server answers with the same object as the list.
+        self.assertEqual(self.client.models.retrieve(models[0].id), models[0])
+        with self.assertRaises(openai.NotFoundError):
+            self.client.models.retrieve("no-such-model")
 
     def test_chat_and_stream_agree(self):
         full = self.chat()

@@ -66,6 +66,37 @@ TEST(Router, KnownUnknownAndMethod) {
   EXPECT_FALSE(unknown.path_known);
 }
 
+// GET /v1/models/{id}: the id is the whole rest of the path (model names carry slashes), and never empty.
+TEST(Router, TrailingParameterTakesTheRestOfThePath) {
+  RouteMatch one = find_route("GET", "/v1/models/org/name");
+  ASSERT_NE(one.route, nullptr);
+  EXPECT_EQ(one.param, "org/name");
+  EXPECT_EQ(one.pattern, "/v1/models/{model}");
+  EXPECT_EQ(find_route("GET", "/v1/models").param, "");
+  EXPECT_EQ(find_route("GET", "/v1/models").pattern, "/v1/models");
+  EXPECT_FALSE(find_route("GET", "/v1/models/").path_known);
+  RouteMatch post = find_route("POST", "/v1/models/x");
+  EXPECT_EQ(post.route, nullptr);
+  EXPECT_TRUE(post.path_known);
+  EXPECT_EQ(post.pattern, "/v1/models/{model}");
+}
+
+TEST(Router, AllowedMethodsForA405) {
+  EXPECT_EQ(allowed_methods("/v1/models"), "GET, HEAD");
+  EXPECT_EQ(allowed_methods("/v1/models/x"), "GET, HEAD");
+  EXPECT_EQ(allowed_methods("/v1/chat/completions"), "POST");
+  EXPECT_EQ(allowed_methods("/v2/nothing"), "");
+}
+
+TEST(Router, PercentDecode) {
+  EXPECT_EQ(percent_decode("org%2Fname"), "org/name");
+  EXPECT_EQ(percent_decode("org%2fname%20x"), "org/name x");
+  EXPECT_EQ(percent_decode("a+b"), "a+b");
+  EXPECT_EQ(percent_decode("100%"), "100%");
+  EXPECT_EQ(percent_decode("%zz%4"), "%zz%4");
+  EXPECT_EQ(percent_decode("%41%"), "A%");
+}
+
 // RFC 9112 3.2.2: the absolute form of a target routes like the origin form (it used to be a 404).
 TEST(Router, TargetPathOfOriginAndAbsoluteForms) {
   EXPECT_EQ(target_path("/v1/models"), "/v1/models");

@@ -11,6 +11,7 @@
 #include <boost/asio/write.hpp>
 #include <filesystem>
 #include <future>
+#include <sstream>
 #include <thread>
 
 #include "core/logging.h"
@@ -463,14 +464,17 @@ TEST_F(ServerTest, EmptyLinesBetweenPipelinedRequestsAreIgnored) {
 }
 
 // RFC 9110 8.6: a server must not send Content-Length in a 204 (Beast's prepare_payload wrote "0"); the
-// connection stays usable after it.
+// connection stays usable after it. The 204 is a CORS preflight's (without CORS an OPTIONS gets 405).
 TEST_F(ServerTest, NoContentResponseHasNoContentLength) {
-  start();
+  ServerConfig config;
+  config.allow_origins = {"*"};
+  start(config);
   boost::asio::io_context io;
   boost::asio::ip::tcp::socket socket(io);
   socket.connect({boost::asio::ip::make_address("127.0.0.1"), port_});
   const std::string requests =
-      "OPTIONS /v1/models HTTP/1.1\r\nHost: x\r\n\r\n"
+      "OPTIONS /v1/models HTTP/1.1\r\nHost: x\r\nOrigin: http://ui.example\r\n"
+      "Access-Control-Request-Method: GET\r\n\r\n"
       "GET /v1/models HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
   boost::asio::write(socket, boost::asio::buffer(requests));
   const std::string reply = read_until_closed(socket);
@@ -612,6 +616,169 @@ TEST_F(ServerTest, AcceptFailuresBackOffAndRecover) {
   }
   EXPECT_GE(failures, 1u);
   EXPECT_LE(failures, 20u) << "accept is retried without a pause";
+}
+
+// Without CORS an OPTIONS request is no preflight: it gets what uvicorn without CORS middleware answers, 405 with
+// the methods the path supports (RFC 9110 15.5.6: every 405 names them in Allow). It used to be a blanket 204.
+TEST_F(ServerTest, OptionsWithoutCorsIsMethodNotAllowed) {
+  start();
+  HttpResponse chat = testing::http_request(port_, "OPTIONS", "/v1/chat/completions");
+  EXPECT_EQ(chat.status, 405) << chat.body;
+  EXPECT_EQ(chat.header("Allow"), "POST");
+  EXPECT_EQ(chat.json()["error"]["code"], "method_not_allowed");
+  EXPECT_EQ(testing::http_request(port_, "OPTIONS", "/v1/models").header("Allow"), "GET, HEAD");
+  EXPECT_EQ(testing::http_request(port_, "OPTIONS", "/v1/nothing").status, 404);
+  HttpResponse wrong_method = get("/v1/chat/completions");
+  EXPECT_EQ(wrong_method.status, 405);
+  EXPECT_EQ(wrong_method.header("Allow"), "POST");
+}
+
+// With CORS on, a preflight (Origin + Access-Control-Request-Method) keeps its 204; any other OPTIONS is routed.
+TEST_F(ServerTest, OptionsWithCorsAnswersOnlyPreflights) {
+  ServerConfig config;
+  config.allow_origins = {"*"};
+  start(config);
+  HttpResponse preflight = testing::http_request(
+      port_, "OPTIONS", "/v1/models", "", {{"Origin", "http://ui.example"}, {"Access-Control-Request-Method", "GET"}});
+  EXPECT_EQ(preflight.status, 204);
+  EXPECT_EQ(preflight.header("Access-Control-Allow-Origin"), "*");
+  EXPECT_NE(preflight.header("Access-Control-Allow-Methods"), "");
+  HttpResponse plain = testing::http_request(port_, "OPTIONS", "/v1/models", "", {{"Origin", "http://ui.example"}});
+  EXPECT_EQ(plain.status, 405) << plain.body;
+  EXPECT_EQ(plain.header("Allow"), "GET, HEAD");
+  EXPECT_EQ(plain.header("Access-Control-Allow-Origin"), "*");
+}
+
+// A compressed request body used to be read as plain JSON ("invalid_json"). Content codings are refused with 415
+// naming the coding and Accept-Encoding: identity (RFC 9110 15.5.16); identity itself is fine.
+TEST_F(ServerTest, RequestContentCodingsAreRefused) {
+  start();
+  HttpResponse gzip = post("/v1/chat/completions", chat(), {{"Content-Encoding", "gzip"}});
+  EXPECT_EQ(gzip.status, 415) << gzip.body;
+  EXPECT_EQ(gzip.json()["error"]["type"], "invalid_request_error");
+  EXPECT_EQ(gzip.json()["error"]["code"], "unsupported_media_type");
+  EXPECT_NE(gzip.json()["error"]["message"].get<std::string>().find("'gzip'"), std::string::npos) << gzip.body;
+  EXPECT_EQ(gzip.header("Accept-Encoding"), "identity");
+  EXPECT_EQ(post("/v1/chat/completions", chat(), {{"Content-Encoding", "identity, BR"}}).status, 415);
+  EXPECT_EQ(post("/v1/chat/completions", chat({{"max_tokens", 1}}), {{"Content-Encoding", "Identity"}}).status, 200);
+}
+
+// Beast decodes only the chunked transfer coding: "gzip, chunked" reached the handler still compressed, and a
+// lone "gzip" left the body unframed (read as the next request). RFC 9112 6.1: a coding the server does not
+// implement gets 501; 6.3: a request whose final coding is not chunked has no knowable length, 400 and close.
+TEST_F(ServerTest, TransferCodingsOtherThanChunkedAreRefused) {
+  start();
+  // Without "Connection: close" a wrongly accepted request leaves the rest of its body to be read as the next one.
+  auto send = [&](const std::string& codings, bool close = false) {
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::socket socket(io);
+    socket.connect({boost::asio::ip::make_address("127.0.0.1"), port_});
+    const std::string request = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n" +
+                                std::string(close ? "Connection: close\r\n" : "") + "Transfer-Encoding: " + codings +
+                                "\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+    boost::asio::write(socket, boost::asio::buffer(request));
+    return read_until_closed(socket);
+  };
+  const std::string compressed = send("gzip, chunked", true);
+  EXPECT_EQ(compressed.rfind("HTTP/1.1 501", 0), 0u) << compressed;
+  EXPECT_NE(compressed.find("'gzip'"), std::string::npos) << compressed;
+  EXPECT_NE(compressed.find("Connection: close"), std::string::npos) << compressed;
+  const std::string unframed = send("gzip");
+  EXPECT_EQ(unframed.rfind("HTTP/1.1 400", 0), 0u) << unframed;
+  EXPECT_EQ(unframed.find("HTTP/1.1", 1), std::string::npos) << "one response, then close: " << unframed;
+  const std::string twice = send("chunked, chunked");
+  EXPECT_EQ(twice.rfind("HTTP/1.1 400", 0), 0u) << twice;
+  EXPECT_EQ(twice.find("HTTP/1.1", 1), std::string::npos) << "one response, then close: " << twice;
+  // Still fine: chunked alone (any case), as Beast decodes it.
+  const std::string body = chat({{"max_tokens", 1}}).dump();
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket socket(io);
+  socket.connect({boost::asio::ip::make_address("127.0.0.1"), port_});
+  std::stringstream request;
+  request << "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: Chunked\r\n\r\n"
+          << std::hex << body.size() << "\r\n"
+          << body << "\r\n0\r\n\r\n";
+  boost::asio::write(socket, boost::asio::buffer(request.str()));
+  const std::string chunked = read_until_closed(socket);
+  EXPECT_EQ(chunked.rfind("HTTP/1.1 200", 0), 0u) << chunked;
+}
+
+// Over-long request heads used to get 413 (Content Too Large), which names the body. A request target over 16 KiB
+// gets 414 (RFC 9110 15.5.15), other header fields over the 64 KiB head limit 431 (RFC 6585 5); 413 stays for
+// bodies over --max-request-bytes (ErrorClasses).
+TEST_F(ServerTest, OverlongTargetsAndHeadersGet414And431) {
+  start();
+  auto expect_error = [](const HttpResponse& r, int status, const char* code) {
+    EXPECT_EQ(r.status, status) << r.body;
+    EXPECT_EQ(r.json()["error"]["code"], code) << r.body;
+  };
+  EXPECT_EQ(get("/v1/models?pad=" + std::string(8 * 1024, 'x')).status, 200);
+  expect_error(get("/v1/models?pad=" + std::string(20 * 1024, 'x')), 414, "uri_too_long");
+  // Beast's client sends no field over 64 KiB: two of 40 KiB pass the head limit.
+  const std::string pad(40 * 1024, 'x');
+  expect_error(get("/v1/models", {{"X-Pad-1", pad}, {"X-Pad-2", pad}}), 431, "request_header_fields_too_large");
+  // A request line longer than the whole head limit, sent raw: Beast's client refuses a target that long.
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket socket(io);
+  socket.connect({boost::asio::ip::make_address("127.0.0.1"), port_});
+  const std::string request = "GET /v1/models?pad=" + std::string(100 * 1024, 'x') + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  boost::asio::write(socket, boost::asio::buffer(request));
+  const std::string reply = read_until_closed(socket);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 414", 0), 0u) << reply;
+  EXPECT_NE(reply.find("\"uri_too_long\""), std::string::npos) << reply;
+  // A long target with headers that together pass the head limit is still the target's fault.
+  expect_error(get("/v1/models?pad=" + std::string(20 * 1024, 'x'), {{"X-Pad-1", pad}, {"X-Pad-2", pad}}), 414,
+               "uri_too_long");
+  EXPECT_EQ(get("/v1/models").status, 200);
+}
+
+// OpenAI's "retrieve model": the same object as the /v1/models entry, or 404 model_not_found as OpenAI words it.
+TEST_F(ServerTest, RetrievesOneModel) {
+  start();
+  HttpResponse list = get("/v1/models");
+  HttpResponse one = get("/v1/models/fake-model");
+  ASSERT_EQ(one.status, 200) << one.body;
+  EXPECT_EQ(one.json(), list.json()["data"][0]);
+  EXPECT_EQ(one.header("Content-Type"), "application/json");
+  HttpResponse head = testing::http_request(port_, "HEAD", "/v1/models/fake-model");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.header("Content-Length"), std::to_string(one.body.size()));
+  HttpResponse unknown = get("/v1/models/gpt-4");
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_EQ(unknown.json()["error"]["message"], "The model 'gpt-4' does not exist");
+  EXPECT_EQ(unknown.json()["error"]["type"], "invalid_request_error");
+  EXPECT_EQ(unknown.json()["error"]["param"], "model");
+  EXPECT_EQ(unknown.json()["error"]["code"], "model_not_found");
+  EXPECT_EQ(get("/v1/models/").status, 404);
+  HttpResponse post_one = testing::http_request(port_, "POST", "/v1/models/fake-model");
+  EXPECT_EQ(post_one.status, 405);
+  EXPECT_EQ(post_one.header("Allow"), "GET, HEAD");
+  // One metrics route for every id, not a label per id.
+  EXPECT_TRUE(metrics_show("route=\"/v1/models/{model}\",status=\"404\"")) << get("/metrics").body;
+  EXPECT_EQ(get("/metrics").body.find("gpt-4"), std::string::npos);
+}
+
+// Served names often carry the organisation ("Qwen/Qwen3-8B"): the id is the rest of the path, raw or
+// percent-encoded as some clients send it.
+TEST_F(ServerTest, RetrievesAModelNamedWithASlash) {
+  ServerConfig config;
+  config.model_name = "org/fake-model";
+  start(config);
+  HttpResponse raw = get("/v1/models/org/fake-model");
+  ASSERT_EQ(raw.status, 200) << raw.body;
+  EXPECT_EQ(raw.json()["id"], "org/fake-model");
+  EXPECT_EQ(get("/v1/models/org%2Ffake-model?x=1").status, 200);
+  EXPECT_EQ(get("/v1/models/org%2ffake-model").status, 200);
+  EXPECT_EQ(get("/v1/models/org").status, 404);
+}
+
+TEST_F(ServerTest, RetrieveModelNeedsTheApiKey) {
+  ServerConfig config;
+  config.api_keys = {"secret"};
+  start(config);
+  EXPECT_EQ(get("/v1/models/fake-model").status, 401);
+  EXPECT_EQ(get("/v1/models/gpt-4").status, 401);  // no hint of which models exist without a key
+  EXPECT_EQ(get("/v1/models/fake-model", {{"Authorization", "Bearer secret"}}).status, 200);
 }
 
 }  // namespace
