@@ -770,6 +770,12 @@ TEST_F(ServerTest, RetrievesAModelNamedWithASlash) {
   EXPECT_EQ(get("/v1/models/org%2Ffake-model?x=1").status, 200);
   EXPECT_EQ(get("/v1/models/org%2ffake-model").status, 200);
   EXPECT_EQ(get("/v1/models/org").status, 404);
+  // Decoded bytes that are no UTF-8 (or NUL) are echoed in the error: it stays valid JSON.
+  for (const char* id : {"%FF%FE", "a%00b", "%", "%4"}) {
+    HttpResponse bad = get(std::string("/v1/models/") + id);
+    EXPECT_EQ(bad.status, 404) << id;
+    EXPECT_EQ(bad.json()["error"]["code"], "model_not_found") << id << ": " << bad.body;
+  }
 }
 
 TEST_F(ServerTest, RetrieveModelNeedsTheApiKey) {
