@@ -315,7 +315,9 @@ asio::awaitable<void> dispatch(SessionEnv& env, BeastExchange& exchange, const R
     co_await exchange.respond(204, "", "text/plain");
     co_return;
   }
-  if (path_needs_auth(path) && !env.auth.allows(sv(request[http::field::authorization]))) {
+  // No route takes OPTIONS (it gets 405 with Allow below), so a key would guard nothing; vLLM's auth lets it pass.
+  if (request.method() != http::verb::options && path_needs_auth(path) &&
+      !env.auth.allows(sv(request[http::field::authorization]))) {
     co_await respond_error(exchange,
                            ApiError::unauthorized("Missing or invalid API key: send 'Authorization: Bearer <key>'."));
     co_return;

@@ -633,6 +633,18 @@ TEST_F(ServerTest, OptionsWithoutCorsIsMethodNotAllowed) {
   EXPECT_EQ(wrong_method.header("Allow"), "POST");
 }
 
+// With API keys, an OPTIONS without a key still learns the allowed methods (no route runs for it), as vLLM's auth
+// middleware lets OPTIONS through; other methods still need the key.
+TEST_F(ServerTest, OptionsNeedsNoApiKey) {
+  ServerConfig config;
+  config.api_keys = {"secret"};
+  start(config);
+  HttpResponse options = testing::http_request(port_, "OPTIONS", "/v1/chat/completions");
+  EXPECT_EQ(options.status, 405) << options.body;
+  EXPECT_EQ(options.header("Allow"), "POST");
+  EXPECT_EQ(get("/v1/chat/completions").status, 401);
+}
+
 // With CORS on, a preflight (Origin + Access-Control-Request-Method) keeps its 204; any other OPTIONS is routed.
 TEST_F(ServerTest, OptionsWithCorsAnswersOnlyPreflights) {
   ServerConfig config;
