@@ -275,6 +275,11 @@ std::vector<std::string_view> field_tokens(const Request& request, http::field n
 std::optional<ApiError> head_error(const Request& request) {
   if (request.target().size() > kTargetLimit) return target_too_long();
   const std::vector<std::string_view> codings = field_tokens(request, http::field::transfer_encoding);
+  // RFC 9112 6.1: HTTP/1.0 has no transfer codings; such a message's framing is faulty (400, then close).
+  if (request.version() < 11 && !codings.empty()) {
+    return ApiError::invalid_request("Malformed HTTP request: Transfer-Encoding in an HTTP/1.0 message.", {},
+                                     "invalid_transfer_encoding");
+  }
   for (size_t i = 0; i < codings.size(); ++i) {
     // RFC 9112 6.3: unless chunked is the final coding the body's length is unknown (400, then close); 6.1: it
     // is applied once.

@@ -681,11 +681,11 @@ TEST_F(ServerTest, RequestContentCodingsAreRefused) {
 TEST_F(ServerTest, TransferCodingsOtherThanChunkedAreRefused) {
   start();
   // Without "Connection: close" a wrongly accepted request leaves the rest of its body to be read as the next one.
-  auto send = [&](const std::string& codings, bool close = false) {
+  auto send = [&](const std::string& codings, bool close = false, const std::string& version = "1.1") {
     boost::asio::io_context io;
     boost::asio::ip::tcp::socket socket(io);
     socket.connect({boost::asio::ip::make_address("127.0.0.1"), port_});
-    const std::string request = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n" +
+    const std::string request = "POST /v1/chat/completions HTTP/" + version + "\r\nHost: x\r\n" +
                                 std::string(close ? "Connection: close\r\n" : "") + "Transfer-Encoding: " + codings +
                                 "\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
     boost::asio::write(socket, boost::asio::buffer(request));
@@ -701,6 +701,11 @@ TEST_F(ServerTest, TransferCodingsOtherThanChunkedAreRefused) {
   const std::string twice = send("chunked, chunked");
   EXPECT_EQ(twice.rfind("HTTP/1.1 400", 0), 0u) << twice;
   EXPECT_EQ(twice.find("HTTP/1.1", 1), std::string::npos) << "one response, then close: " << twice;
+  // RFC 9112 6.1: HTTP/1.0 has no transfer codings, its framing is faulty even for chunked.
+  const std::string http10 = send("chunked", false, "1.0");
+  EXPECT_EQ(http10.rfind("HTTP/1.1 400", 0), 0u) << http10;
+  EXPECT_NE(http10.find("HTTP/1.0 message"), std::string::npos) << http10;
+  EXPECT_EQ(http10.find("HTTP/1.1", 1), std::string::npos) << "one response, then close: " << http10;
   // Still fine: chunked alone (any case), as Beast decodes it.
   const std::string body = chat({{"max_tokens", 1}}).dump();
   boost::asio::io_context io;
