@@ -18,4 +18,10 @@ using HeaderList = std::vector<std::pair<std::string, std::string>>;
 HeaderList cors_headers(const ServerConfig& config, std::string_view origin, bool preflight,
                         std::string_view requested_headers = {});
 
+// Why a preflight from `origin` for `requested_method` with `requested_headers` (comma-separated) is refused,
+// as Starlette's CORSMiddleware words it ("Disallowed CORS origin, method"); empty when it is allowed. Methods and
+// headers compare case-insensitively; the CORS-safelisted headers are always allowed.
+std::string preflight_refusal(const ServerConfig& config, std::string_view origin, std::string_view requested_method,
+                              std::string_view requested_headers);
+
 }  // namespace turbolm::server

@@ -317,7 +317,11 @@ asio::awaitable<void> dispatch(SessionEnv& env, BeastExchange& exchange, const R
   // Any other OPTIONS is routed like any method, so it gets 405 with Allow (or 404), as uvicorn answers without
   // CORS middleware.
   if (is_cors_preflight(env.ctx.config, request)) {
-    co_await exchange.respond(204, "", "text/plain");
+    // A refused preflight gets 400 with Starlette's plain-text reason (the browser then blocks the request).
+    const std::string refusal = preflight_refusal(env.ctx.config, sv(request[http::field::origin]),
+                                                  sv(request[http::field::access_control_request_method]),
+                                                  sv(request[http::field::access_control_request_headers]));
+    co_await exchange.respond(refusal.empty() ? 204 : 400, refusal, "text/plain");
     co_return;
   }
   // No route takes OPTIONS (it gets 405 with Allow below), so a key would guard nothing; vLLM's auth lets it pass.

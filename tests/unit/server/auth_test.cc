@@ -55,6 +55,20 @@ TEST(Cors, OffByDefaultAndOriginMatching) {
   EXPECT_EQ(cors_headers(config, "http://z", false)[0].second, "*");
 }
 
+// Preflights are judged as Starlette's CORSMiddleware judges them (LMDeploy and vLLM serve through it).
+TEST(Cors, PreflightRefusalNamesWhatIsDisallowed) {
+  ServerConfig config;
+  config.allow_origins = {"http://a"};
+  EXPECT_EQ(preflight_refusal(config, "http://a", "POST", "authorization, x-stainless-os"), "");  // '*' defaults
+  EXPECT_EQ(preflight_refusal(config, "http://b", "POST", ""), "Disallowed CORS origin");
+  config.allow_methods = {"get", "POST"};
+  config.allow_headers = {"Authorization"};
+  EXPECT_EQ(preflight_refusal(config, "http://a", "GET", "authorization,Content-Type"), "")
+      << "case-insensitive, and Content-Type is CORS-safelisted";
+  EXPECT_EQ(preflight_refusal(config, "http://a", "DELETE", "x-other"), "Disallowed CORS method, headers");
+  EXPECT_EQ(preflight_refusal(config, "http://b", "PUT", ""), "Disallowed CORS origin, method");
+}
+
 TEST(Router, KnownUnknownAndMethod) {
   EXPECT_NE(find_route("POST", "/v1/chat/completions").route, nullptr);
   EXPECT_NE(find_route("HEAD", "/health").route, nullptr);

@@ -333,6 +333,13 @@ TEST_F(ServerTest, CorsPreflight) {
   EXPECT_EQ(get("/v1/models", {{"Origin", "http://ui.example"}}).header("Access-Control-Allow-Origin"),
             "http://ui.example");
   EXPECT_EQ(get("/v1/models", {{"Origin", "http://evil.example"}}).header("Access-Control-Allow-Origin"), "");
+  // A preflight from an origin not allowed used to get 204 (without CORS headers); Starlette answers 400.
+  HttpResponse refused =
+      testing::http_request(port_, "OPTIONS", "/v1/chat/completions", "",
+                            {{"Origin", "http://evil.example"}, {"Access-Control-Request-Method", "POST"}});
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_EQ(refused.body, "Disallowed CORS origin");
+  EXPECT_EQ(refused.header("Access-Control-Allow-Origin"), "");
 }
 
 TEST_F(ServerTest, ConcurrencyLimitAnswers429) {
