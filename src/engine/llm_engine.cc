@@ -256,10 +256,11 @@ std::vector<int32_t> LlmEngine::prompt_ids(const Request& request) const {
     ids = require_tokenizer().encode(request.prompt, request.add_special_tokens);
   }
   TLM_CHECK_ARG(!ids.empty()) << "the prompt is empty";
-  validate(request.gen);  // so that front ends checking every request before submitting any catch these too
-  const int64_t vocab = info_.vocab_size;
-  for (int32_t id : ids)
-    TLM_CHECK_ARG(id >= 0 && id < vocab) << "token id " << id << " is outside [0, " << vocab << ")";
+  // So that front ends checking every request before submitting any catch these too: the settings, and stop ids
+  // past the vocabulary (they could never be sampled, so the stop would silently never fire).
+  validate(request.gen);
+  require_in_vocabulary(ids, "token id");
+  require_in_vocabulary(request.gen.stop_token_ids, "stop token id");
   const auto n = static_cast<int64_t>(ids.size());
   TLM_CHECK_ARG(n < config_.session_len) << "the prompt has " << n << " tokens; session_len " << config_.session_len
                                          << " leaves no room for output";
@@ -268,13 +269,15 @@ std::vector<int32_t> LlmEngine::prompt_ids(const Request& request) const {
   return ids;
 }
 
+void LlmEngine::require_in_vocabulary(const std::vector<int32_t>& ids, const char* what) const {
+  for (int32_t id : ids) {
+    TLM_CHECK_ARG(id >= 0 && id < info_.vocab_size)
+        << what << " " << id << " is outside the vocabulary [0, " << info_.vocab_size << ")";
+  }
+}
+
 std::unique_ptr<RequestState> LlmEngine::make_request(std::vector<int32_t> prompt, const GenerationConfig& gen) const {
   validate(gen);
-  // An id past the vocabulary can never be sampled: the stop would silently never fire.
-  for (int32_t id : gen.stop_token_ids) {
-    TLM_CHECK_ARG(id >= 0 && id < info_.vocab_size)
-        << "stop token id " << id << " is outside the vocabulary [0, " << info_.vocab_size << ")";
-  }
   auto r = std::make_unique<RequestState>();
   r->id = next_request_id_.fetch_add(1);
   r->gen = gen;
@@ -326,10 +329,7 @@ std::shared_ptr<RequestHandle> LlmEngine::submit(Request request, OutputCallback
 std::shared_ptr<RequestHandle> LlmEngine::submit_scoring(std::vector<int32_t> context,
                                                          std::vector<int32_t> continuation, OutputCallback on_output) {
   TLM_CHECK_ARG(!continuation.empty()) << "nothing to score";
-  for (int32_t id : continuation) {
-    TLM_CHECK_ARG(id >= 0 && id < info_.vocab_size)
-        << "token id " << id << " is outside [0, " << info_.vocab_size << ")";
-  }
+  require_in_vocabulary(continuation, "token id");
   Request probe;
   probe.prompt_ids = context;
   context = prompt_ids(probe);  // same validation as a prompt

@@ -60,6 +60,8 @@ class LlmEngine final : public Engine {
 
  private:
   std::shared_ptr<RequestHandle> enqueue(std::unique_ptr<RequestState> request);
+  // kInvalidArgument naming `what` ("token id") and the first id outside [0, vocab_size).
+  void require_in_vocabulary(const std::vector<int32_t>& ids, const char* what) const;
   std::unique_ptr<RequestState> make_request(std::vector<int32_t> prompt, const GenerationConfig& gen) const;
   const Tokenizer& require_tokenizer() const;
   void loop();

@@ -177,6 +177,12 @@ TEST(Pipeline, EmptyPromptsBadNAndBadUtf8AreErrors) {
   bad.gen = greedy(4);
   bad.gen.temperature = -1;
   expect_rejected([&] { pipe.run({good, bad}); }, "temperature");
+  bad.gen.temperature = 0;
+  bad.gen.stop_token_ids = {1 << 30};
+  expect_rejected([&] { pipe.run({good, bad}); }, "stop token id 1073741824 is outside the vocabulary");
+  // Nothing was submitted by any rejected call: a request submitted and cancelled would also count as finished.
+  pipe.run({good});
+  EXPECT_EQ(pipe.engine().stats().requests_finished, 1);
 }
 
 // A streaming callback that throws ends the call with its exception and cancels what was still generating.
