@@ -53,8 +53,16 @@ Value do_length(Interpreter&, const Value& v, CallArgs&) {
 }
 
 Value do_tojson(Interpreter& in, const Value& v, CallArgs& a) {
-  std::string s = to_json(v, arg_or(a, 1, "indent", Value::none()), arg_or(a, 2, "separators", Value::none()),
-                          arg_or(a, 3, "sort_keys", Value(false)).truthy());
+  // json.dumps: no indent is one line; an int indent means that many spaces, a string is used as is.
+  const Value indent_arg = arg_or(a, 1, "indent", Value::none());
+  std::optional<std::string> indent;
+  if (indent_arg.is_string()) {
+    indent = indent_arg.as_string();
+  } else if (!indent_arg.is_none() && !indent_arg.is_undefined()) {
+    indent = in.spaces(indent_arg.as_int());
+  }
+  std::string s =
+      to_json(v, indent, arg_or(a, 2, "separators", Value::none()), arg_or(a, 3, "sort_keys", Value(false)).truthy());
   // transformers' tojson takes ensure_ascii first (default False, as it leaves text readable).
   if (arg_or(a, 0, "ensure_ascii", Value(false)).truthy()) s = ascii_escaped_json(s);
   in.check_size(s.size());
@@ -193,8 +201,7 @@ Value do_replace(Interpreter& in, const Value& v, CallArgs& a) {
 
 Value do_indent(Interpreter& in, const Value& v, CallArgs& a) {
   Value width = arg_or(a, 0, "width", Value(4));
-  std::string indention =
-      width.is_string() ? width.as_string() : std::string(std::max<int64_t>(0, width.as_int()), ' ');
+  std::string indention = width.is_string() ? width.as_string() : in.spaces(width.as_int());
   bool first = arg_or(a, 1, "first", Value(false)).truthy();
   bool blank = arg_or(a, 2, "blank", Value(false)).truthy();
   std::vector<std::string> lines = py_splitlines(to_str(v) + "\n");  // jinja2 appends "\n" before splitlines
@@ -205,6 +212,7 @@ Value do_indent(Interpreter& in, const Value& v, CallArgs& a) {
       if (blank || !lines[i].empty()) out += indention;
     }
     out += lines[i];
+    in.check_size(out.size());  // every line gains the indention: the growth is lines x width
   }
   if (first) out = indention + out;
   in.check_size(out.size());
@@ -342,13 +350,13 @@ Value do_wordcount(Interpreter&, const Value& v, CallArgs&) {
   return Value(static_cast<int64_t>(py_word_count(to_str(v))));  // jinja2: len(re.findall(r"\w+", s))
 }
 
-Value do_center(Interpreter&, const Value& v, CallArgs& a) {
+Value do_center(Interpreter& in, const Value& v, CallArgs& a) {
   std::string s = to_str(v);
   int64_t width = arg_or(a, 0, "width", Value(80)).as_int();
   int64_t len = static_cast<int64_t>(utf8_length(s));
   if (width <= len) return Value(s);
   int64_t pad = width - len, left = pad / 2 + (pad & width & 1);  // CPython's str.center split
-  return Value(std::string(left, ' ') + s + std::string(pad - left, ' '));
+  return Value(in.spaces(left) + s + in.spaces(pad - left));
 }
 
 // jinja2's attr looks up the attribute only, never an item: {'name': 'x'}|attr('name') is undefined. Values here

@@ -106,16 +106,10 @@ struct JsonWriter {
 
 }  // namespace
 
-std::string to_json(const Value& v, const Value& indent, const Value& separators, bool sort_keys) {
+std::string to_json(const Value& v, const std::optional<std::string>& indent, const Value& separators, bool sort_keys) {
   JsonWriter w;
-  w.pretty = !indent.is_none() && !indent.is_undefined();
-  if (w.pretty) {
-    // json.dumps: an int indent means that many spaces, a string is used as is.
-    if (indent.is_string())
-      w.indent = indent.as_string();
-    else
-      w.indent.assign(static_cast<size_t>(std::max<int64_t>(0, indent.as_int())), ' ');
-  }
+  w.pretty = indent.has_value();
+  if (w.pretty) w.indent = *indent;
   w.item_sep = w.pretty ? "," : ", ";
   w.key_sep = ": ";
   if (separators.is_sequence() && separators.as_list().size() == 2) {

@@ -58,6 +58,12 @@ void Interpreter::check_size(size_t bytes) const {
     render_fail("output size limit exceeded (" + std::to_string(options_.limits.max_output_bytes) + " bytes)");
 }
 
+std::string Interpreter::spaces(int64_t n) const {
+  if (n <= 0) return {};
+  check_size(static_cast<uint64_t>(n));
+  return std::string(static_cast<size_t>(n), ' ');
+}
+
 void Interpreter::render(const Body& body, std::string& out) { exec_body(body, out); }
 
 Interpreter::Flow Interpreter::exec_body(const Body& body, std::string& out) {

@@ -51,6 +51,9 @@ class Interpreter {
 
   void count_iterations(int64_t n);
   void check_size(size_t bytes) const;
+  // `n` spaces (none for n <= 0) for a width a template gives (indent, center, tojson): past the output limit
+  // it fails before allocating, as indent(2049638230412172397) would otherwise ask for exabytes.
+  std::string spaces(int64_t n) const;
   const RenderOptions& options() const { return options_; }
   // Position of the node being evaluated when an error was raised.
   Location error_location() const;
@@ -89,8 +92,9 @@ bool has_test(std::string_view name);
 std::optional<Value> get_method(const Value& obj, std::string_view name);
 // range, namespace, dict, raise_exception, strftime_now, cycler, joiner.
 const Value* find_global(std::string_view name);
-// json.dumps(x, ensure_ascii=False, indent, separators, sort_keys) as transformers' tojson calls it.
-std::string to_json(const Value& v, const Value& indent, const Value& separators, bool sort_keys);
+// json.dumps(x, ensure_ascii=False, indent, separators, sort_keys) as transformers' tojson calls it; `indent`
+// (none: one line) is the text of one level.
+std::string to_json(const Value& v, const std::optional<std::string>& indent, const Value& separators, bool sort_keys);
 // Python's printf-style `format % args`.
 std::string percent_format(Interpreter& in, const std::string& format, const Value& args);
 

@@ -68,6 +68,25 @@ TEST(Jinja, OutputSizeIsBounded) {
             std::string::npos);
 }
 
+// Widths a template gives are checked before the padding is allocated (the jinja fuzzer's indent(2049638230412172397)
+// asked for exabytes and aborted the process), and indenting many lines stays bounded too.
+TEST(Jinja, HugeWidthsHitTheOutputLimit) {
+  for (const char* t :
+       {"{{ 'a\nb'|indent(2049638230412172397) }}", "{{ 'a\nb'|indent(2049638230412172397, first=true) }}",
+        "{{ 'a'|center(2049638230412172397) }}", "{{ [1, [2]]|tojson(indent=2049638230412172397) }}"}) {
+    const std::string e = error_of(t);
+    EXPECT_NE(e.find("output size limit"), std::string::npos) << t << ": " << e;
+  }
+  jinja::RenderOptions options;
+  options.limits.max_output_bytes = 1000;
+  const std::string e = error_of("{{ ('a\n' * 400)|indent(100) }}", options);
+  EXPECT_NE(e.find("output size limit"), std::string::npos) << e;
+  // Ordinary widths are unchanged.
+  EXPECT_EQ(jinja::Template::parse("{{ 'a\nb'|indent(2) }}|{{ 'ab'|center(6) }}|{{ [1]|tojson(indent=1) }}")
+                .render(nlohmann::json::object()),
+            "a\n  b|  ab  |[\n 1\n]");
+}
+
 TEST(Jinja, DeepNestingIsRefusedAtParse) {
   std::string deep = "{{ " + std::string(5000, '(') + "1" + std::string(5000, ')') + " }}";
   EXPECT_NE(error_of(deep).find("nesting too deep"), std::string::npos);
