@@ -181,7 +181,13 @@ TEST(Pipeline, EmptyPromptsBadNAndBadUtf8AreErrors) {
   bad.gen.stop_token_ids = {1 << 30};
   expect_rejected([&] { pipe.run({good, bad}); }, "stop token id 1073741824 is outside the vocabulary");
   // Nothing was submitted by any rejected call: a request submitted and cancelled would also count as finished.
+  // The engine counts a request after its last output is delivered: wait for this run's count, then give a
+  // second one time to show (it can only appear if a rejected call submitted something).
   pipe.run({good});
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (pipe.engine().stats().requests_finished < 1 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_EQ(pipe.engine().stats().requests_finished, 1);
 }
 
