@@ -1,5 +1,4 @@
 // GET /v1/models, /v1/models/{model}, /health, /metrics.
-#include <fmt/format.h>
 
 #include "server/handlers.h"
 #include "server/openai_format.h"
@@ -29,10 +28,7 @@ asio::awaitable<void> handle_models(ServerContext& ctx, Exchange& ex) {
 
 asio::awaitable<void> handle_model(ServerContext& ctx, Exchange& ex) {
   const std::string_view id = ex.route_param();
-  // OpenAI's wording and codes, so SDKs raise NotFoundError with the message their users know.
-  if (id != ctx.model_name) {
-    throw ApiError::not_found(fmt::format("The model '{}' does not exist", id), "model", "model_not_found");
-  }
+  check_model(ctx, std::string(id));  // the same 404 as a request naming another model
   co_await respond_json(ex, 200, model_card(ctx));
 }
 

@@ -85,6 +85,7 @@ nlohmann::json completion_logprobs_json(const Engine& engine, const std::vector<
       {"tokens", tokens}, {"token_logprobs", token_logprobs}, {"top_logprobs", top_logprobs}, {"text_offset", offsets}};
 }
 
+// OpenAI's status and code (SDKs raise NotFoundError), its wording plus the model this server does serve.
 void check_model(const ServerContext& ctx, const std::string& model) {
   if (model == ctx.model_name) return;
   throw ApiError::not_found(

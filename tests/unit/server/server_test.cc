@@ -756,7 +756,7 @@ TEST_F(ServerTest, OverlongTargetsAndHeadersGet414And431) {
   EXPECT_EQ(get("/v1/models").status, 200);
 }
 
-// OpenAI's "retrieve model": the same object as the /v1/models entry, or 404 model_not_found as OpenAI words it.
+// OpenAI's "retrieve model": the same object as the /v1/models entry, or the 404 model_not_found of a request naming another model.
 TEST_F(ServerTest, RetrievesOneModel) {
   start();
   HttpResponse list = get("/v1/models");
@@ -769,7 +769,7 @@ TEST_F(ServerTest, RetrievesOneModel) {
   EXPECT_EQ(head.header("Content-Length"), std::to_string(one.body.size()));
   HttpResponse unknown = get("/v1/models/gpt-4");
   EXPECT_EQ(unknown.status, 404);
-  EXPECT_EQ(unknown.json()["error"]["message"], "The model 'gpt-4' does not exist");
+  EXPECT_EQ(unknown.json()["error"]["message"], "The model `gpt-4` does not exist; this server serves `fake-model`.");
   EXPECT_EQ(unknown.json()["error"]["type"], "invalid_request_error");
   EXPECT_EQ(unknown.json()["error"]["param"], "model");
   EXPECT_EQ(unknown.json()["error"]["code"], "model_not_found");
