@@ -756,7 +756,8 @@ TEST_F(ServerTest, OverlongTargetsAndHeadersGet414And431) {
   EXPECT_EQ(get("/v1/models").status, 200);
 }
 
-// OpenAI's "retrieve model": the same object as the /v1/models entry, or the 404 model_not_found of a request naming another model.
+// OpenAI's "retrieve model": the same object as the /v1/models entry, or the 404 model_not_found of a request naming
+// another model.
 TEST_F(ServerTest, RetrievesOneModel) {
   start();
   HttpResponse list = get("/v1/models");
