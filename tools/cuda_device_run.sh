@@ -63,6 +63,18 @@ if want test; then
     tail -5 "$OUT/tests.log"
     exit 1
   fi
+  # TEST_AB: the same tests again under each listed switch (commas join several: A=1,B=0).
+  for switch in ${TEST_AB:-}; do
+    start=$(date +%s)
+    { echo "## $switch"; env ${switch//,/ } timeout 200 $build/tests/unit/cuda/turbolm_cuda_tests --gtest_brief=1 \
+        --gtest_filter="${TEST_FILTER:-*}"; } >> "$OUT/tests.log" 2>&1
+    tests_rc=$?
+    echo "tests under $switch rc=$tests_rc in $(( $(date +%s) - start )) s" | tee -a "$OUT/device.txt"
+    if [[ $tests_rc == 124 ]]; then
+      exit 1
+    fi
+  done
+  grep -E "^## |FAILED|PASSED|SKIPPED" "$OUT/tests.log" | tail -30
 fi
 
 
@@ -99,7 +111,8 @@ elif want model; then
     gen_pid=
   fi
   # --trace: where each decode step's GPU time goes, kernel by kernel (CUPTI; Nsight Systems is not installed).
-  timeout 400 $build/bench/cuda/turbolm_cuda_model_bench $model --prompt 512 --decode 128 --streams 64 \
+  # (MODEL_FULL=0 skips it and the serial run: only the MODEL_AB runs, for a short call.)
+  [[ ${MODEL_FULL:-1} != 0 ]] && timeout 400 $build/bench/cuda/turbolm_cuda_model_bench $model --prompt 512 --decode 128 --streams 64 \
     --stream-prompt 128 --trace 16 > "$OUT/model_bench.md" 2>&1
   echo "model bench rc=$?" | tee -a "$OUT/device.txt"
   sed -n '1,/Kernel trace/p' "$OUT/model_bench.md"
@@ -107,7 +120,7 @@ elif want model; then
   # each switch of MODEL_AB (default: the classic GEMV, i.e. no bulk-copy GEMV and no fused projections; also
   # TURBOLM_CUDA_GRAPHS=0, TURBOLM_CUDA_PDL=0) at 8 streams. Commas join several switches into one run (A=0,B=0).
   # (MODEL_SERIAL=0 skips the run without overlapped steps, for a short call.)
-  if [[ ${MODEL_SERIAL:-1} != 0 ]]; then
+  if [[ ${MODEL_SERIAL:-1} != 0 && ${MODEL_FULL:-1} != 0 ]]; then
     { echo "## TURBOLM_OVERLAP_STEPS=0"; TURBOLM_OVERLAP_STEPS=0 timeout 200 $build/bench/cuda/turbolm_cuda_model_bench \
         $model --prompt 512 --decode 128 --streams 64 --stream-prompt 128; } >> "$OUT/model_bench.md" 2>&1
   fi
