@@ -1,13 +1,20 @@
 // Text serializations that must match Python byte for byte: json.dumps (transformers' tojson filter)
 // and printf-style `%` formatting.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
 #include "chat/jinja/errors.h"
 #include "chat/jinja/interpreter.h"
 
 namespace turbolm::jinja {
 namespace {
+
+// printf-style widths and precisions: %s / %r pad as far as the output limit allows (widths saturate here, far
+// above any limit); numbers go through snprintf into a fixed buffer, so theirs are capped.
+constexpr size_t kSaturatedWidth = size_t{1} << 40;
+constexpr size_t kMaxNumberWidth = 400;
 
 void json_string(std::string& out, const std::string& s) {
   out.push_back('"');
@@ -145,11 +152,25 @@ std::string percent_format(Interpreter& in, const std::string& format, const Val
       have_arg = true;
       i = close + 1;
     }
+    // Python's grammar: flags, width digits, then optionally '.' and precision digits (a second '.' is taken for
+    // the conversion character, which Python refuses too). Values saturate: they are only checked below.
     std::string spec = "%";
     while (i < format.size() && std::string_view("-+ #0").find(format[i]) != std::string_view::npos)
       spec.push_back(format[i++]);
-    while (i < format.size() && (std::isdigit(static_cast<unsigned char>(format[i])) || format[i] == '.'))
+    auto read_number = [&] {
+      size_t value = 0;
+      for (; i < format.size() && std::isdigit(static_cast<unsigned char>(format[i])); ++i) {
+        value = std::min<size_t>(value * 10 + static_cast<size_t>(format[i] - '0'), kSaturatedWidth);
+        spec.push_back(format[i]);
+      }
+      return value;
+    };
+    const size_t width = read_number();
+    std::optional<size_t> precision;
+    if (i < format.size() && format[i] == '.') {
       spec.push_back(format[i++]);
+      precision = read_number();
+    }
     if (i >= format.size()) render_fail("incomplete format");
     char conv = format[i];
     if (conv == '%') {
@@ -160,7 +181,9 @@ std::string percent_format(Interpreter& in, const std::string& format, const Val
       if (next >= positional.size()) render_fail("not enough arguments for format string");
       arg = positional[next++];
     }
-    char buf[512];
+    if (conv != 's' && conv != 'r' && (width > kMaxNumberWidth || precision.value_or(0) > kMaxNumberWidth))
+      render_fail("format width or precision too big");
+    char buf[1024];  // the widest number: %f of 1.8e308 with precision kMaxNumberWidth, padded to no more
     switch (conv) {
       case 's':
       case 'r': {
@@ -170,21 +193,15 @@ std::string percent_format(Interpreter& in, const std::string& format, const Val
         else
           append_repr(s, arg);
         // Precision keeps the first N code points, width pads with spaces (left with '-'), as Python counts them.
-        const size_t dot = spec.find('.');
-        const std::string flags_width = spec.substr(1, dot == std::string::npos ? std::string::npos : dot - 1);
-        const size_t digits = flags_width.find_first_of("123456789");
-        if (spec.size() > 12) render_fail("format width or precision too big");
-        const size_t width = digits == std::string::npos ? 0 : std::stoul(flags_width.substr(digits));
-        if (dot != std::string::npos) {
-          const size_t precision = dot + 1 < spec.size() ? std::stoul(spec.substr(dot + 1)) : 0;
+        if (precision) {
           const std::vector<std::string_view> chars = utf8_chars(s);
-          if (precision < chars.size()) s.resize(static_cast<size_t>(chars[precision].data() - s.data()));
+          if (*precision < chars.size()) s.resize(static_cast<size_t>(chars[*precision].data() - s.data()));
         }
         const size_t length = utf8_length(s);
         in.check_size(out.size() + s.size() + (width > length ? width - length : 0));
         if (width > length) {
           const std::string pad(width - length, ' ');
-          s = flags_width.find('-') != std::string::npos ? s + pad : pad + s;
+          s = spec.find('-') != std::string::npos ? s + pad : pad + s;
         }
         out += s;
         break;

@@ -67,11 +67,14 @@ bool affix_match(const Value& self, const CallArgs& args, bool prefix) {
   List options = v->is_sequence() ? v->as_list() : List{*v};
   const std::string& s = self.as_string();
   const Window w = str_window(s, args);
+  // Compared bytewise inside the window: an affix with more bytes than the window (multi-byte or invalid UTF-8
+  // characters) must not reach past it (nor, for endswith, before the string's start).
+  const std::string_view window = std::string_view(s).substr(w.begin, w.stop - w.begin);
   for (const auto& o : options) {
     if (!o.is_string()) render_fail("startswith/endswith arg must be str or a tuple of str");
     const std::string& a = o.as_string();
-    if (w.end - w.start < static_cast<int64_t>(utf8_length(a))) continue;
-    if (prefix ? s.compare(w.begin, a.size(), a) == 0 : s.compare(w.stop - a.size(), a.size(), a) == 0) return true;
+    if (w.end - w.start < static_cast<int64_t>(utf8_length(a))) continue;  // also start > end: Python's False
+    if (prefix ? window.starts_with(a) : window.ends_with(a)) return true;
   }
   return false;
 }
