@@ -186,6 +186,7 @@ JINJA_CASES = [
     ("format_spec_precision_forms", "{{ '%5.d' % 3 }}|{{ '%.d' % 3 }}|{{ '%-8.3f' % 2.5 }}|{{ '%.0s' % 'abc' }}|{{ '%.s' % 'abc' }}|{{ '%-3.1s' % 'éa' }}|{{ '%300d' % 1 }}|{{ '%.400f' % 1e308 }}|", {}),
     ("format_spec_two_dots", "{{ '%1..s' % 'x' }}", {}),
     ("format_spec_dot_then_dot", "{{ '%.5.3s' % 'xyzxyz' }}", {}),
+    ("filter_attribute_index_paths", "{{ [[1, 2]]|map(attribute='1')|list }}|{{ ([[1]]|map(attribute='99999999999999999999')|first) is undefined }}|{{ [{'a': [5, 6]}]|map(attribute='a.1')|list }}|{{ [[3]]|sum(attribute='0') }}", {}),
     ("filter_attr", "{% set ns = namespace(a=3) %}{{ d|attr('name') }}|{{ d|attr('items') is callable }}|{{ 'ab'|attr('upper') is callable }}|{{ ns|attr('a') }}|", {"d": {"name": "x"}}),
     ("string_classes_unicode", "{{ '٣'.isdigit() }}{{ 'é'.isalpha() }}{{ 'é1'.isalnum() }}{{ '中文'.isalpha() }}{{ 'Ⅻ'.isnumeric() }}{{ '12'.isdecimal() }}{{ ''.isalpha() }}{{ 'a b'.isalpha() }}{{ 'aé'.islower() }}{{ 'ÀB'.isupper() }}|{{ 'a-b c_d é ٣4'|wordcount }}", {}),
     ("filter_int_python", "{{ '1_000'|int }}|{{ '٣'|int }}|{{ '0b101'|int(base=0) }}|{{ '0x_1f'|int(0, 0) }}|{{ '012'|int }}|{{ '012'|int(0, 0) }}|{{ '1__0'|int }}|{{ '_1'|int }}|{{ '1_'|int }}|{{ ' -7 '|int }}|{{ '0x1A'|int(0, 16) }}|{{ '1A'|int(0, 16) }}|{{ 'z'|int(0, 36) }}|{{ '3.9'|int }}", {}),

@@ -1,8 +1,10 @@
 // jinja2's builtin filters (the subset chat templates use), with transformers' tojson override.
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <unordered_map>
 
 #include "chat/jinja/errors.h"
@@ -24,7 +26,14 @@ Value get_path(Interpreter& in, const Value& obj, const Value& attribute) {
     size_t dot = path.find('.', start);
     std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     bool numeric = !part.empty() && std::all_of(part.begin(), part.end(), ::isdigit);
-    cur = numeric ? in.getitem(cur, Value(static_cast<int64_t>(std::stoll(part)))) : in.getitem(cur, Value(part));
+    if (numeric) {
+      // Digits past int64 name no item either: the largest index stands for them (undefined, as in Python).
+      int64_t index = std::numeric_limits<int64_t>::max();
+      std::from_chars(part.data(), part.data() + part.size(), index);
+      cur = in.getitem(cur, Value(index));
+    } else {
+      cur = in.getitem(cur, Value(part));
+    }
     if (dot == std::string::npos) return cur;
     start = dot + 1;
   }
