@@ -28,7 +28,10 @@ int64_t checked_op(char op, int64_t x, int64_t y) {
 }
 
 Value repeat(Interpreter& in, const Value& seq, int64_t times) {
-  if (times <= 0) return seq.is_string() ? Value("") : seq.kind() == Kind::kList ? Value::list({}) : Value::tuple({});
+  // Nothing to repeat (also an empty operand: the size and iteration checks below would pass it a huge count).
+  const bool empty = seq.is_string() ? seq.as_string().empty() : seq.as_list().empty();
+  if (times <= 0 || empty)
+    return seq.is_string() ? Value("") : seq.kind() == Kind::kList ? Value::list({}) : Value::tuple({});
   if (seq.is_string()) {
     in.check_size(seq.as_string().size() * static_cast<size_t>(std::min<int64_t>(times, INT32_MAX)));
     std::string out;
