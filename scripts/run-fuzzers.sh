@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds every libFuzzer target with clang (ASan + UBSan) and runs each for a few seconds.
+# Builds every libFuzzer target with clang (ASan + UBSan) and runs each for a few seconds; an input that takes
+# over 10 s (a hang) counts as a crash.
 # Usage: scripts/run-fuzzers.sh [seconds-per-target]   (default 20)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,7 +18,7 @@ for t in $targets; do
   corpus="$root/fuzz/corpus/${t#turbolm_}"
   mkdir -p "$build/corpus/$t"
   echo "run-fuzzers: $t for ${seconds}s"
-  "$build/fuzz/$t" -max_total_time="$seconds" -rss_limit_mb=2048 -print_final_stats=1 \
+  "$build/fuzz/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
     "$build/corpus/$t" $( [ -d "$corpus" ] && echo "$corpus" ) 2>&1 | tail -n 4
 done
 echo "run-fuzzers: all targets ran without a crash"
