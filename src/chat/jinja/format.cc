@@ -111,6 +111,49 @@ struct JsonWriter {
   }
 };
 
+// Python's %d / %i (ints, bools, floats truncated) and %x / %X / %o (ints and bools only) with the flags in
+// `flags` ("-+ #0"), the width and the precision (a minimum digit count). Unlike C's printf, negative numbers keep their
+// sign in every base, '#' writes 0x / 0X / 0o, and floats print their exact integer value.
+std::string format_integer(const Value& arg, char conv, std::string_view flags, size_t width,
+                           std::optional<size_t> precision) {
+  const bool decimal = conv == 'd' || conv == 'i';
+  if (!arg.is_number() || (!decimal && arg.is_float())) {
+    std::string message = {'%', conv};  // built by appends: g++ 12 warns (-Wrestrict) on "literal" + string here
+    message.append(" format: ").append(decimal ? "a real number" : "an integer").append(" is required, not ");
+    render_fail(message.append(arg.type_name()));
+  }
+  bool negative = false;
+  std::string digits;
+  if (arg.is_float()) {
+    const double v = std::trunc(arg.as_float());
+    if (std::isnan(v)) render_fail("cannot convert float NaN to integer");
+    if (std::isinf(v)) render_fail("cannot convert float infinity to integer");
+    negative = v < 0;
+    char buf[400];  // at most 309 digits
+    std::snprintf(buf, sizeof(buf), "%.0f", std::fabs(v));
+    digits = buf;
+  } else {
+    const int64_t n = arg.as_int();
+    negative = n < 0;
+    uint64_t magnitude = negative ? 0 - static_cast<uint64_t>(n) : static_cast<uint64_t>(n);
+    const unsigned base = decimal ? 10 : conv == 'o' ? 8 : 16;
+    const char* symbols = conv == 'X' ? "0123456789ABCDEF" : "0123456789abcdef";
+    do {
+      digits.insert(digits.begin(), symbols[magnitude % base]);
+      magnitude /= base;
+    } while (magnitude != 0);
+  }
+  if (precision && digits.size() < *precision) digits.insert(0, *precision - digits.size(), '0');
+  const auto flag = [&](char f) { return flags.find(f) != std::string_view::npos; };
+  std::string prefix = negative ? "-" : flag('+') ? "+" : flag(' ') ? " " : "";
+  if (flag('#') && !decimal) prefix += conv == 'o' ? "0o" : conv == 'X' ? "0X" : "0x";
+  const size_t length = prefix.size() + digits.size();
+  if (width <= length) return prefix + digits;
+  if (flag('-')) return prefix + digits + std::string(width - length, ' ');
+  if (flag('0')) return prefix + std::string(width - length, '0') + digits;
+  return std::string(width - length, ' ') + prefix + digits;
+}
+
 }  // namespace
 
 std::string to_json(const Value& v, const std::optional<std::string>& indent, const Value& separators, bool sort_keys) {
@@ -157,6 +200,7 @@ std::string percent_format(Interpreter& in, const std::string& format, const Val
     std::string spec = "%";
     while (i < format.size() && std::string_view("-+ #0").find(format[i]) != std::string_view::npos)
       spec.push_back(format[i++]);
+    const std::string flags = spec.substr(1);
     auto read_number = [&] {
       size_t value = 0;
       for (; i < format.size() && std::isdigit(static_cast<unsigned char>(format[i])); ++i) {
@@ -201,7 +245,7 @@ std::string percent_format(Interpreter& in, const std::string& format, const Val
         in.check_size(out.size() + s.size() + (width > length ? width - length : 0));
         if (width > length) {
           const std::string pad(width - length, ' ');
-          s = spec.find('-') != std::string::npos ? s + pad : pad + s;
+          s = flags.find('-') != std::string::npos ? s + pad : pad + s;
         }
         out += s;
         break;
@@ -210,16 +254,28 @@ std::string percent_format(Interpreter& in, const std::string& format, const Val
       case 'i':
       case 'x':
       case 'X':
-      case 'o':
-      case 'c': {
-        if (!arg.is_number())
-          render_fail("%" + std::string(1, conv) + " format: a number is required, not " +
-                      std::string(arg.type_name()));
-        int64_t n = arg.is_float() ? static_cast<int64_t>(arg.as_float()) : arg.as_int();
-        std::string f = spec + "ll" + (conv == 'i' ? 'd' : conv);
-        if (conv == 'c') f = spec + 'c';
-        std::snprintf(buf, sizeof(buf), f.c_str(), n);
-        out += buf;
+      case 'o': {
+        const std::string text = format_integer(arg, conv, flags, width, precision);
+        in.check_size(out.size() + text.size());
+        out += text;
+        break;
+      }
+      case 'c': {  // one code point, from an int or a one-character string; padded as %s (no zeros)
+        std::string ch;
+        if (arg.is_int()) {
+          const int64_t cp = arg.as_int();
+          if (cp < 0 || cp >= 0x110000) render_fail("%c arg not in range(0x110000)");
+          append_utf8(ch, static_cast<uint32_t>(cp));
+        } else if (arg.is_string() && utf8_length(arg.as_string()) == 1) {
+          ch = arg.as_string();
+        } else {
+          render_fail("%c requires int or char");
+        }
+        if (width > 1) {
+          const std::string pad(width - 1, ' ');
+          ch = flags.find('-') != std::string::npos ? ch + pad : pad + ch;
+        }
+        out += ch;
         break;
       }
       case 'f':
@@ -237,8 +293,10 @@ std::string percent_format(Interpreter& in, const std::string& format, const Val
     }
     in.check_size(out.size());
   }
-  if (!args.is_dict() && next < positional.size() && args.kind() == Kind::kTuple)
-    render_fail("not all arguments converted during string formatting");
+  // An argument left over is an error, except for those Python treats as mappings (anything with __getitem__ but
+  // a tuple or a string: dicts, lists, jinja2's Undefined), which a format need not use.
+  const bool mapping_like = args.is_dict() || args.kind() == Kind::kList || args.kind() == Kind::kUndefined;
+  if (!mapping_like && next < positional.size()) render_fail("not all arguments converted during string formatting");
   return out;
 }
 

@@ -146,5 +146,6 @@ Value from_json(const nlohmann::json& j);
 // Unicode helpers: Python's str works on code points, our strings are UTF-8.
 size_t utf8_length(std::string_view s);
 std::vector<std::string_view> utf8_chars(std::string_view s);
+void append_utf8(std::string& out, uint32_t cp);  // cp < 0x110000
 
 }  // namespace turbolm::jinja
