@@ -112,8 +112,8 @@ struct JsonWriter {
 };
 
 // Python's %d / %i (ints, bools, floats truncated) and %x / %X / %o (ints and bools only) with the flags in
-// `flags` ("-+ #0"), the width and the precision (a minimum digit count). Unlike C's printf, negative numbers keep their
-// sign in every base, '#' writes 0x / 0X / 0o, and floats print their exact integer value.
+// `flags` ("-+ #0"), the width and the precision (a minimum digit count). Unlike C's printf, negative numbers keep
+// their sign in every base, '#' writes 0x / 0X / 0o, and floats print their exact integer value.
 std::string format_integer(const Value& arg, char conv, std::string_view flags, size_t width,
                            std::optional<size_t> precision) {
   const bool decimal = conv == 'd' || conv == 'i';
