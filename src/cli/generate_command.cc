@@ -53,7 +53,8 @@ std::string json_string(const std::string& s) {
 }
 
 void run_generate(GenerateOptions opt) {
-  TLM_CHECK_ARG(opt.prompt.empty() != opt.prompt_ids.empty()) << "give exactly one of --prompt or --prompt-ids";
+  TLM_CHECK_ARG(opt.prompt.empty() != opt.prompt_ids.empty())
+      << "give exactly one of --prompt (a non-empty text) or --prompt-ids";
   Request request;
   if (!opt.prompt_ids.empty()) {
     request.prompt_ids = parse_ids(opt.prompt_ids);

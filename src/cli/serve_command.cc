@@ -42,7 +42,9 @@ void add_serve(CLI::App& app) {
   cmd->add_option("model_dir", opt->model_dir, "Hugging Face model folder")->required()->check(CLI::ExistingDirectory);
   server::ServerConfig& s = opt->server;
   cmd->add_option("--server-name", s.host, "address to listen on")->capture_default_str();
-  cmd->add_option("--server-port", s.port, "port to listen on (0 = any free port)")->capture_default_str();
+  cmd->add_option("--server-port", s.port, "port to listen on (0 = any free port)")
+      ->check(CLI::Range(0, 65535))  // before the conversion to 16 bits, whose own error names no range
+      ->capture_default_str();
   cmd->add_option("--api-keys", s.api_keys, "accepted API keys; requests then need 'Authorization: Bearer KEY'")
       ->expected(1, -1)
       ->check(non_empty("no request can send an empty key, so every one would get 401"));

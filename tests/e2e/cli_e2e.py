@@ -34,7 +34,8 @@ def check_usage_errors(tlm, m):
     expect_usage_error(tlm + ["generate", "--model", m, "--prompt", "x", "--bogus"], "--bogus")
     expect_usage_error(tlm + ["generate", "--prompt", "x"], "--model is required")
     expect_usage_error(tlm + ["bench"], "(see 'turbolm bench --help')")
-    expect_usage_error(tlm + ["serve", "api_server", m, "--server-port", "70000"], "70000")
+    expect_usage_error(tlm + ["serve", "api_server", m, "--server-port", "70000"], "70000 not in range 0 to 65535")
+    expect_usage_error(tlm + ["generate", "--model", m, "--prompt", ""], "--prompt (a non-empty text)")
     expect_usage_error(tlm + ["tokenize", "--model", "/nonexistent"], "/nonexistent", stdin="x")
     expect_usage_error(tlm + ["chat-template", "--template", "chatml", "--context", "/nonexistent.json"],
                        "/nonexistent.json")
