@@ -65,6 +65,12 @@ void add_serve(CLI::App& app) {
       ->check(non_negative())
       ->capture_default_str();
   cmd->add_option("--io-threads", s.io_threads, "threads serving HTTP connections")->capture_default_str();
+  cmd->add_option_function<std::string>(
+         "--tool-call-parser",
+         [&s](const std::string& name) { s.tool_call_parser = server::tool_call_parser_from_name(name); },
+         "return the tool calls a model writes in its text as OpenAI tool_calls, for chat requests with tools "
+         "(every name reads <tool_call>{\"name\": ..., \"arguments\": ...}</tool_call>)")
+      ->check(CLI::IsMember(server::tool_call_parser_names()));
   cmd->add_option("--log-level", opt->log_level, "trace|debug|info|warning|error|off");
   add_engine_options(*cmd, opt->engine);
   cmd->footer(

@@ -3,6 +3,7 @@
 #include "server/openai_format.h"
 #include "server/protocol.h"
 #include "server/sse.h"
+#include "server/tool_calls.h"
 
 namespace turbolm::server {
 namespace {
@@ -21,7 +22,19 @@ nlohmann::json chat_chunk(const ChatStreamInfo& info, nlohmann::json choices) {
   return chunk;
 }
 
-asio::awaitable<void> stream_chat(ServerContext& ctx, Exchange& ex, GenerationRun& run, const ChatCompletionParams& p) {
+std::string_view trim_whitespace(std::string_view s) {
+  const size_t begin = s.find_first_not_of(" \t\r\n");
+  if (begin == std::string_view::npos) return {};
+  return s.substr(begin, s.find_last_not_of(" \t\r\n") + 1 - begin);
+}
+
+// A choice that called tools ends with "tool_calls" where its text stopped by itself (OpenAI, LMDeploy).
+const char* chat_finish_reason(FinishReason reason, bool called_tools) {
+  return called_tools && reason == FinishReason::kStop ? "tool_calls" : finish_reason_string(reason);
+}
+
+asio::awaitable<void> stream_chat(ServerContext& ctx, Exchange& ex, GenerationRun& run, const ChatCompletionParams& p,
+                                  ToolCallParser tool_parser) {
   if (!co_await ex.begin_stream("text/event-stream")) co_return;
   ChatStreamInfo info{make_response_id("chatcmpl-"), unix_time(), ctx.model_name, p.common.include_usage};
   std::string buffer;
@@ -34,15 +47,28 @@ asio::awaitable<void> stream_chat(ServerContext& ctx, Exchange& ex, GenerationRu
   }
   if (!co_await ex.write_stream(std::move(buffer))) co_return;
 
+  // Per choice: its text split into content and tool calls (all content when the parser is off).
+  std::vector<ToolCallExtractor> extractors(run.num_choices(), ToolCallExtractor(tool_parser));
   while (auto items = co_await run.next()) {
     buffer.clear();
     for (const QueuedOutput& item : *items) {
       const GenerationOutput& out = item.output;
-      const char* finish = finish_reason_string(out.finish_reason);
-      if (out.text.empty() && !finish && out.logprobs.empty()) continue;
+      const int c = GenerationRun::choice_of(item, run.n());
+      ToolCallExtractor::Piece piece = extractors[c].feed(out.text);
+      if (out.finish_reason != FinishReason::kNone) piece.content += extractors[c].finish().content;
+      const char* finish = chat_finish_reason(out.finish_reason, extractors[c].calls() > 0);
+      if (piece.content.empty() && piece.calls.empty() && !finish && out.logprobs.empty()) continue;
       nlohmann::json delta = nlohmann::json::object();
-      if (!out.text.empty()) delta["content"] = out.text;
-      nlohmann::json choice = {{"index", GenerationRun::choice_of(item, run.n())},
+      if (!piece.content.empty()) delta["content"] = std::move(piece.content);
+      if (!piece.calls.empty()) {
+        const int first = extractors[c].calls() - static_cast<int>(piece.calls.size());
+        nlohmann::json calls = nlohmann::json::array();
+        for (size_t i = 0; i < piece.calls.size(); ++i) {
+          calls.push_back(tool_call_json(piece.calls[i], first + static_cast<int>(i)));
+        }
+        delta["tool_calls"] = std::move(calls);
+      }
+      nlohmann::json choice = {{"index", c},
                                {"delta", std::move(delta)},
                                {"logprobs", nullptr},
                                {"finish_reason", finish ? nlohmann::json(finish) : nlohmann::json()}};
@@ -67,8 +93,8 @@ asio::awaitable<void> stream_chat(ServerContext& ctx, Exchange& ex, GenerationRu
   if (co_await ex.write_stream(std::move(buffer))) co_await ex.end_stream();
 }
 
-asio::awaitable<void> complete_chat(ServerContext& ctx, Exchange& ex, GenerationRun& run,
-                                    const ChatCompletionParams& p) {
+asio::awaitable<void> complete_chat(ServerContext& ctx, Exchange& ex, GenerationRun& run, const ChatCompletionParams& p,
+                                    ToolCallParser tool_parser) {
   std::vector<std::string> texts(run.num_choices()), errors(run.num_choices());
   std::vector<nlohmann::json> logprobs(run.num_choices(), nlohmann::json::array());
   while (auto items = co_await run.next()) {
@@ -87,10 +113,21 @@ asio::awaitable<void> complete_chat(ServerContext& ctx, Exchange& ex, Generation
   throw_if_engine_error(run, errors);
   nlohmann::json choices = nlohmann::json::array();
   for (int c = 0; c < run.num_choices(); ++c) {
+    nlohmann::json message = {{"role", "assistant"}, {"content", texts[c]}};
+    ToolCallExtractor extractor(tool_parser);
+    ToolCallExtractor::Piece piece = extractor.feed(texts[c]);
+    if (!piece.calls.empty()) {
+      // The text around the calls, trimmed as LMDeploy's parsers trim it; none at all is null, as OpenAI sends it.
+      piece.content += extractor.finish().content;
+      const std::string_view content = trim_whitespace(piece.content);
+      message["content"] = content.empty() ? nlohmann::json() : nlohmann::json(std::string(content));
+      message["tool_calls"] = nlohmann::json::array();
+      for (const ToolCall& call : piece.calls) message["tool_calls"].push_back(tool_call_json(call));
+    }
     choices.push_back({{"index", c},
-                       {"message", {{"role", "assistant"}, {"content", texts[c]}}},
+                       {"message", std::move(message)},
                        {"logprobs", p.logprobs ? nlohmann::json{{"content", logprobs[c]}} : nlohmann::json()},
-                       {"finish_reason", finish_reason_string(run.finish_reason(c))}});
+                       {"finish_reason", chat_finish_reason(run.finish_reason(c), !piece.calls.empty())}});
   }
   nlohmann::json body = {{"id", make_response_id("chatcmpl-")},
                          {"object", "chat.completion"},
@@ -108,13 +145,15 @@ asio::awaitable<void> handle_chat_completions(ServerContext& ctx, Exchange& ex) 
   ChatCompletionParams p = parse_chat_completion(ex.body());
   check_model(ctx, p.common.model);
   p.request.gen.max_new_tokens = resolve_max_new_tokens(ctx, p.common.max_tokens);
+  // Tool calls are looked for only where the request offered tools (and tool_choice did not turn them off).
+  const ToolCallParser tool_parser = p.request.tools_json.empty() ? ToolCallParser::kNone : ctx.config.tool_call_parser;
   std::vector<Request> requests;
   requests.push_back(std::move(p.request));
   GenerationRun run(ctx, ex, std::move(requests), p.common.session_id);
   if (p.common.stream) {
-    co_await stream_chat(ctx, ex, run, p);
+    co_await stream_chat(ctx, ex, run, p, tool_parser);
   } else {
-    co_await complete_chat(ctx, ex, run, p);
+    co_await complete_chat(ctx, ex, run, p, tool_parser);
   }
 }
 

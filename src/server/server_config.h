@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "server/tool_calls.h"
+
 namespace turbolm::server {
 
 struct ServerConfig {
@@ -24,6 +26,9 @@ struct ServerConfig {
   double idle_timeout_s = 300.0;      // keep-alive connections with no request are closed after this
   double write_timeout_s = 120.0;     // a client that accepts no bytes this long is treated as gone
   int io_threads = 2;
+  // --tool-call-parser: tool calls in the generated text of a chat request that offered tools come back as
+  // OpenAI's tool_calls (kNone: as text).
+  ToolCallParser tool_call_parser = ToolCallParser::kNone;
   // SIGINT/SIGTERM start a graceful shutdown; once run() returns they are ignored for the rest of the process
   // (it is on its way out: a repeated signal must not end it with the signal's status instead of 0).
   bool handle_signals = true;

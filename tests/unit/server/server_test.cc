@@ -175,6 +175,79 @@ TEST_F(ServerTest, StreamedChatReassemblesToTheSameText) {
   EXPECT_EQ(usage_chunk["usage"]["completion_tokens"], kScript.size() + 1);
 }
 
+// --tool-call-parser: a chat request that offers tools gets the calls the model wrote as OpenAI tool_calls.
+constexpr std::string_view kToolScript =
+    "Let me look.\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call>";
+
+nlohmann::json weather_tools() {
+  return nlohmann::json::parse(R"([{"type": "function", "function": {"name": "get_weather",
+      "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}])");
+}
+
+TEST_F(ServerTest, ToolCallsComeBackAsToolCalls) {
+  ServerConfig config;
+  config.tool_call_parser = ToolCallParser::kHermes;
+  FakeEngine::Options options;
+  options.script = kToolScript;
+  start(config, options);
+  nlohmann::json j = post("/v1/chat/completions", chat({{"tools", weather_tools()}, {"n", 2}})).json();
+  ASSERT_EQ(j["choices"].size(), 2u) << j;
+  for (const auto& choice : j["choices"]) {
+    EXPECT_EQ(choice["finish_reason"], "tool_calls");
+    EXPECT_EQ(choice["message"]["content"], "Let me look.");
+    ASSERT_EQ(choice["message"]["tool_calls"].size(), 1u) << choice;
+    const auto& call = choice["message"]["tool_calls"][0];
+    EXPECT_EQ(call["type"], "function");
+    EXPECT_TRUE(call["id"].get<std::string>().starts_with("call_"));
+    EXPECT_EQ(call["function"]["name"], "get_weather");
+    EXPECT_EQ(nlohmann::json::parse(call["function"]["arguments"].get<std::string>()),
+              (nlohmann::json{{"city", "Paris"}}));
+    EXPECT_FALSE(call.contains("index"));
+  }
+  // Without tools in the request (or with tool_choice "none") the text is the content, as before.
+  for (const nlohmann::json& extra :
+       {nlohmann::json::object(), nlohmann::json{{"tools", weather_tools()}, {"tool_choice", "none"}}}) {
+    nlohmann::json plain = post("/v1/chat/completions", chat(extra)).json();
+    EXPECT_EQ(plain["choices"][0]["message"]["content"], kToolScript) << extra;
+    EXPECT_FALSE(plain["choices"][0]["message"].contains("tool_calls"));
+    EXPECT_EQ(plain["choices"][0]["finish_reason"], "stop");
+  }
+  // Cut short inside the call: the text comes back, no call.
+  nlohmann::json cut = post("/v1/chat/completions", chat({{"tools", weather_tools()}, {"max_tokens", 30}})).json();
+  EXPECT_EQ(cut["choices"][0]["message"]["content"], kToolScript.substr(0, 30));
+  EXPECT_EQ(cut["choices"][0]["finish_reason"], "length");
+}
+
+TEST_F(ServerTest, StreamedToolCallsArriveWhole) {
+  ServerConfig config;
+  config.tool_call_parser = ToolCallParser::kHermes;
+  FakeEngine::Options options;
+  options.script = kToolScript;  // one byte per output: the tags arrive in pieces
+  start(config, options);
+  HttpResponse r = post("/v1/chat/completions", chat({{"tools", weather_tools()}, {"stream", true}}));
+  ASSERT_EQ(r.status, 200) << r.body;
+  std::string content, finish;
+  std::vector<nlohmann::json> calls;
+  for (const std::string& event : sse_payloads(r.body)) {
+    if (event == "[DONE]") break;
+    const nlohmann::json chunk = nlohmann::json::parse(event);
+    const auto& choice = chunk["choices"][0];
+    const auto& delta = choice["delta"];
+    if (delta.contains("content")) content += delta["content"].get<std::string>();
+    if (delta.contains("tool_calls")) {
+      for (const auto& call : delta["tool_calls"]) calls.push_back(call);
+    }
+    if (!choice["finish_reason"].is_null()) finish = choice["finish_reason"];
+  }
+  EXPECT_EQ(content, "Let me look.\n");  // streamed as it came, up to the tag
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0]["index"], 0);
+  EXPECT_EQ(calls[0]["function"]["name"], "get_weather");
+  EXPECT_EQ(nlohmann::json::parse(calls[0]["function"]["arguments"].get<std::string>()),
+            (nlohmann::json{{"city", "Paris"}}));
+  EXPECT_EQ(finish, "tool_calls");
+}
+
 TEST_F(ServerTest, MaxTokensStopsNChoicesAndLogprobs) {
   start();
   nlohmann::json j =

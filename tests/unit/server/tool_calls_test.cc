@@ -1,0 +1,107 @@
+// ToolCallExtractor: generated text in, content and tool calls out, whole or in pieces of any size.
+#include "server/tool_calls.h"
+
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+
+namespace turbolm::server {
+namespace {
+
+// The text fed in pieces of `step` bytes, then finish(): all content and all calls, in order.
+ToolCallExtractor::Piece extract(std::string_view text, size_t step) {
+  ToolCallExtractor extractor(ToolCallParser::kHermes);
+  ToolCallExtractor::Piece all;
+  auto take = [&all](ToolCallExtractor::Piece piece) {
+    all.content += piece.content;
+    for (auto& call : piece.calls) all.calls.push_back(std::move(call));
+  };
+  for (size_t i = 0; i < text.size(); i += step) take(extractor.feed(text.substr(i, step)));
+  take(extractor.finish());
+  return all;
+}
+
+TEST(ToolCalls, CallsAndTheTextAroundThemInAnyPieces) {
+  const std::string text =
+      "Let me check.\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\", \"days\": 2}}\n"
+      "</tool_call>\n<tool_call>{\"name\": \"now\"}</tool_call> done <tool";
+  for (size_t step : {size_t{1}, size_t{2}, size_t{5}, size_t{11}, text.size()}) {
+    const ToolCallExtractor::Piece all = extract(text, step);
+    EXPECT_EQ(all.content, "Let me check.\n\n done <tool") << "step " << step;
+    ASSERT_EQ(all.calls.size(), 2u) << "step " << step;
+    EXPECT_EQ(all.calls[0].name, "get_weather");
+    EXPECT_EQ(all.calls[0].arguments, R"({"city":"Paris","days":2})");
+    EXPECT_EQ(all.calls[1].name, "now");
+    EXPECT_EQ(all.calls[1].arguments, "{}");  // none given
+    EXPECT_TRUE(all.calls[0].id.starts_with("call_"));
+    EXPECT_NE(all.calls[0].id, all.calls[1].id);
+  }
+}
+
+TEST(ToolCalls, ContentIsHeldBackOnlyWhileItCouldStartATag) {
+  ToolCallExtractor extractor(ToolCallParser::kHermes);
+  EXPECT_EQ(extractor.feed("It is <to").content, "It is ");
+  EXPECT_EQ(extractor.feed("day").content, "<today");  // not a tag after all
+  EXPECT_EQ(extractor.feed("<tool_call>{\"name\": \"f\"").content, "");
+  EXPECT_EQ(extractor.calls(), 0);
+  ToolCallExtractor::Piece piece = extractor.feed("}</tool_call>");
+  EXPECT_EQ(piece.content, "");
+  ASSERT_EQ(piece.calls.size(), 1u);
+  EXPECT_EQ(extractor.calls(), 1);
+}
+
+TEST(ToolCalls, ArgumentsGivenAsTextOrAsParametersAreKept) {
+  const auto all = extract(R"(<tool_call>{"name": "a", "arguments": "{\"x\": 1}"}</tool_call>)"
+                           R"(<tool_call>{"name": "b", "parameters": {"é": "中"}}</tool_call>)",
+                           3);
+  ASSERT_EQ(all.calls.size(), 2u);
+  EXPECT_EQ(all.calls[0].arguments, R"({"x": 1})");
+  EXPECT_EQ(all.calls[1].arguments, R"({"é":"中"})");
+}
+
+TEST(ToolCalls, BlocksThatAreNoCallStayText) {
+  for (const std::string block : {"<tool_call>not json</tool_call>", "<tool_call>[1, 2]</tool_call>",
+                                  R"(<tool_call>{"arguments": {}}</tool_call>)",
+                                  R"(<tool_call>{"name": 3}</tool_call>)", R"(<tool_call>{"name": ""}</tool_call>)"}) {
+    const auto all = extract("a " + block + " b", 4);
+    EXPECT_TRUE(all.calls.empty()) << block;
+    EXPECT_EQ(all.content, "a " + block + " b");
+  }
+}
+
+TEST(ToolCalls, AnUnfinishedCallComesBackAsText) {
+  const auto all = extract("x <tool_call>{\"name\": \"f\", \"argu", 2);  // e.g. max_tokens reached
+  EXPECT_TRUE(all.calls.empty());
+  EXPECT_EQ(all.content, "x <tool_call>{\"name\": \"f\", \"argu");
+}
+
+TEST(ToolCalls, WithoutAParserEverythingIsContent) {
+  ToolCallExtractor extractor(ToolCallParser::kNone);
+  EXPECT_EQ(extractor.feed("<tool_call>{\"name\": \"f\"}</tool_call>").content,
+            "<tool_call>{\"name\": \"f\"}</tool_call>");
+  EXPECT_EQ(extractor.finish().content, "");
+  EXPECT_EQ(extractor.calls(), 0);
+}
+
+TEST(ToolCalls, OpenAiObjects) {
+  const ToolCall call{"call_1", "f", "{}"};
+  EXPECT_EQ(
+      tool_call_json(call),
+      nlohmann::json::parse(R"({"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}})"));
+  EXPECT_EQ(tool_call_json(call, 2)["index"], 2);
+}
+
+TEST(ToolCalls, ParserNames) {
+  for (const std::string& name : tool_call_parser_names()) {
+    EXPECT_EQ(tool_call_parser_from_name(name), ToolCallParser::kHermes) << name;
+  }
+  try {
+    tool_call_parser_from_name("llama3");
+    ADD_FAILURE() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("known: qwen, qwen2d5, qwen3, hermes"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace turbolm::server
