@@ -71,6 +71,12 @@ void add_serve(CLI::App& app) {
          "return the tool calls a model writes in its text as OpenAI tool_calls, for chat requests with tools "
          "(every name reads <tool_call>{\"name\": ..., \"arguments\": ...}</tool_call>)")
       ->check(CLI::IsMember(server::tool_call_parser_names()));
+  cmd->add_option_function<std::string>(
+         "--reasoning-parser",
+         [&s](const std::string& name) { s.reasoning_parser = server::reasoning_parser_from_name(name); },
+         "return a chat reply's <think>...</think> as reasoning_content (deepseek-r1, qwen-qwq: the prompt opens "
+         "<think>; qwen3: only where the reply opens it)")
+      ->check(CLI::IsMember(server::reasoning_parser_names()));
   cmd->add_option("--log-level", opt->log_level, "trace|debug|info|warning|error|off");
   add_engine_options(*cmd, opt->engine);
   cmd->footer(

@@ -1,9 +1,9 @@
 // POST /v1/chat/completions: whole or streamed (SSE) chat completions.
+#include "server/chat_output_parser.h"
 #include "server/handlers.h"
 #include "server/openai_format.h"
 #include "server/protocol.h"
 #include "server/sse.h"
-#include "server/tool_calls.h"
 
 namespace turbolm::server {
 namespace {
@@ -34,7 +34,7 @@ const char* chat_finish_reason(FinishReason reason, bool called_tools) {
 }
 
 asio::awaitable<void> stream_chat(ServerContext& ctx, Exchange& ex, GenerationRun& run, const ChatCompletionParams& p,
-                                  ToolCallParser tool_parser) {
+                                  const ChatParsers& parsers) {
   if (!co_await ex.begin_stream("text/event-stream")) co_return;
   ChatStreamInfo info{make_response_id("chatcmpl-"), unix_time(), ctx.model_name, p.common.include_usage};
   std::string buffer;
@@ -47,21 +47,22 @@ asio::awaitable<void> stream_chat(ServerContext& ctx, Exchange& ex, GenerationRu
   }
   if (!co_await ex.write_stream(std::move(buffer))) co_return;
 
-  // Per choice: its text split into content and tool calls (all content when the parser is off).
-  std::vector<ToolCallExtractor> extractors(run.num_choices(), ToolCallExtractor(tool_parser));
+  // Per choice: its text split into reasoning, content and tool calls (all content when the parsers are off).
+  std::vector<ChatOutputParser> outputs(run.num_choices(), ChatOutputParser(parsers));
   while (auto items = co_await run.next()) {
     buffer.clear();
     for (const QueuedOutput& item : *items) {
       const GenerationOutput& out = item.output;
       const int c = GenerationRun::choice_of(item, run.n());
-      ToolCallExtractor::Piece piece = extractors[c].feed(out.text);
-      if (out.finish_reason != FinishReason::kNone) piece.content += extractors[c].finish().content;
-      const char* finish = chat_finish_reason(out.finish_reason, extractors[c].calls() > 0);
-      if (piece.content.empty() && piece.calls.empty() && !finish && out.logprobs.empty()) continue;
+      ChatOutputParser::Piece piece = outputs[c].feed(out.text, out.finish_reason != FinishReason::kNone);
+      const char* finish = chat_finish_reason(out.finish_reason, outputs[c].calls() > 0);
+      if (piece.reasoning.empty() && piece.content.empty() && piece.calls.empty() && !finish && out.logprobs.empty())
+        continue;
       nlohmann::json delta = nlohmann::json::object();
+      if (!piece.reasoning.empty()) delta["reasoning_content"] = std::move(piece.reasoning);
       if (!piece.content.empty()) delta["content"] = std::move(piece.content);
       if (!piece.calls.empty()) {
-        const int first = extractors[c].calls() - static_cast<int>(piece.calls.size());
+        const int first = outputs[c].calls() - static_cast<int>(piece.calls.size());
         nlohmann::json calls = nlohmann::json::array();
         for (size_t i = 0; i < piece.calls.size(); ++i) {
           calls.push_back(tool_call_json(piece.calls[i], first + static_cast<int>(i)));
@@ -94,7 +95,7 @@ asio::awaitable<void> stream_chat(ServerContext& ctx, Exchange& ex, GenerationRu
 }
 
 asio::awaitable<void> complete_chat(ServerContext& ctx, Exchange& ex, GenerationRun& run, const ChatCompletionParams& p,
-                                    ToolCallParser tool_parser) {
+                                    const ChatParsers& parsers) {
   std::vector<std::string> texts(run.num_choices()), errors(run.num_choices());
   std::vector<nlohmann::json> logprobs(run.num_choices(), nlohmann::json::array());
   while (auto items = co_await run.next()) {
@@ -113,12 +114,14 @@ asio::awaitable<void> complete_chat(ServerContext& ctx, Exchange& ex, Generation
   throw_if_engine_error(run, errors);
   nlohmann::json choices = nlohmann::json::array();
   for (int c = 0; c < run.num_choices(); ++c) {
-    nlohmann::json message = {{"role", "assistant"}, {"content", texts[c]}};
-    ToolCallExtractor extractor(tool_parser);
-    ToolCallExtractor::Piece piece = extractor.feed(texts[c]);
+    ChatOutputParser::Piece piece = ChatOutputParser(parsers).feed(texts[c], /*last=*/true);
+    nlohmann::json message = {{"role", "assistant"}, {"content", piece.content}};
+    if (parsers.reasoning != ReasoningParser::kNone) {  // null where the model did not reason
+      const std::string_view reasoning = trim_whitespace(piece.reasoning);
+      message["reasoning_content"] = reasoning.empty() ? nlohmann::json() : nlohmann::json(std::string(reasoning));
+    }
     if (!piece.calls.empty()) {
       // The text around the calls, trimmed as LMDeploy's parsers trim it; none at all is null, as OpenAI sends it.
-      piece.content += extractor.finish().content;
       const std::string_view content = trim_whitespace(piece.content);
       message["content"] = content.empty() ? nlohmann::json() : nlohmann::json(std::string(content));
       message["tool_calls"] = nlohmann::json::array();
@@ -146,14 +149,15 @@ asio::awaitable<void> handle_chat_completions(ServerContext& ctx, Exchange& ex) 
   check_model(ctx, p.common.model);
   p.request.gen.max_new_tokens = resolve_max_new_tokens(ctx, p.common.max_tokens);
   // Tool calls are looked for only where the request offered tools (and tool_choice did not turn them off).
-  const ToolCallParser tool_parser = p.request.tools_json.empty() ? ToolCallParser::kNone : ctx.config.tool_call_parser;
+  const ChatParsers parsers{ctx.config.reasoning_parser,
+                            p.request.tools_json.empty() ? ToolCallParser::kNone : ctx.config.tool_call_parser};
   std::vector<Request> requests;
   requests.push_back(std::move(p.request));
   GenerationRun run(ctx, ex, std::move(requests), p.common.session_id);
   if (p.common.stream) {
-    co_await stream_chat(ctx, ex, run, p, tool_parser);
+    co_await stream_chat(ctx, ex, run, p, parsers);
   } else {
-    co_await complete_chat(ctx, ex, run, p, tool_parser);
+    co_await complete_chat(ctx, ex, run, p, parsers);
   }
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "server/reasoning.h"
 #include "server/tool_calls.h"
 
 namespace turbolm::server {
@@ -29,6 +30,8 @@ struct ServerConfig {
   // --tool-call-parser: tool calls in the generated text of a chat request that offered tools come back as
   // OpenAI's tool_calls (kNone: as text).
   ToolCallParser tool_call_parser = ToolCallParser::kNone;
+  // --reasoning-parser: the text between <think> and </think> of chat completions comes back as reasoning_content.
+  ReasoningParser reasoning_parser = ReasoningParser::kNone;
   // SIGINT/SIGTERM start a graceful shutdown; once run() returns they are ignored for the rest of the process
   // (it is on its way out: a repeated signal must not end it with the signal's status instead of 0).
   bool handle_signals = true;

@@ -7,21 +7,13 @@
 
 #include "core/error.h"
 #include "server/openai_format.h"
+#include "server/partial_tag.h"
 
 namespace turbolm::server {
 namespace {
 
 constexpr std::string_view kOpenTag = "<tool_call>";
 constexpr std::string_view kCloseTag = "</tool_call>";
-
-// The length of the longest end of `text` that is the start of `tag` (shorter than the tag): text that may still
-// become the tag once more arrives.
-size_t partial_tag_at_end(std::string_view text, std::string_view tag) {
-  for (size_t n = std::min(text.size(), tag.size() - 1); n > 0; --n) {
-    if (text.substr(text.size() - n) == tag.substr(0, n)) return n;
-  }
-  return 0;
-}
 
 // {"name": "f", "arguments": {...}} (or "parameters", as some fine-tunes write it); anything else is no call.
 std::optional<ToolCall> parse_call(std::string_view body) {

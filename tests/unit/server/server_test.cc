@@ -248,6 +248,44 @@ TEST_F(ServerTest, StreamedToolCallsArriveWhole) {
   EXPECT_EQ(finish, "tool_calls");
 }
 
+// --reasoning-parser: <think>...</think> comes back as reasoning_content, whole and streamed.
+TEST_F(ServerTest, ReasoningComesBackAsReasoningContent) {
+  ServerConfig config;
+  config.reasoning_parser = ReasoningParser::kTagged;
+  FakeEngine::Options options;
+  options.script = "<think>\nA greeting.\n</think>\n\nHello!";
+  start(config, options);
+  nlohmann::json j = post("/v1/chat/completions", chat()).json();
+  EXPECT_EQ(j["choices"][0]["message"]["reasoning_content"], "A greeting.") << j;
+  EXPECT_EQ(j["choices"][0]["message"]["content"], "Hello!");
+  EXPECT_EQ(j["choices"][0]["finish_reason"], "stop");
+  HttpResponse r = post("/v1/chat/completions", chat({{"stream", true}}));
+  std::string reasoning, content;
+  for (const std::string& event : sse_payloads(r.body)) {
+    if (event == "[DONE]") break;
+    const nlohmann::json chunk = nlohmann::json::parse(event);
+    const auto& delta = chunk["choices"][0]["delta"];
+    if (delta.contains("reasoning_content")) reasoning += delta["reasoning_content"].get<std::string>();
+    if (delta.contains("content")) content += delta["content"].get<std::string>();
+  }
+  EXPECT_EQ(reasoning, "\nA greeting.\n");
+  EXPECT_EQ(content, "Hello!");
+  // Cut short while thinking: all of it is reasoning, the content is empty.
+  nlohmann::json cut = post("/v1/chat/completions", chat({{"max_tokens", 12}})).json();
+  EXPECT_EQ(cut["choices"][0]["message"]["reasoning_content"], "A gr");  // 12 tokens: "<think>\nA gr"
+  EXPECT_EQ(cut["choices"][0]["message"]["content"], "");
+  EXPECT_EQ(cut["choices"][0]["finish_reason"], "length");
+}
+
+TEST_F(ServerTest, WithoutReasoningParserThinkingIsContent) {
+  FakeEngine::Options options;
+  options.script = "<think>x</think>y";
+  start({}, options);
+  nlohmann::json j = post("/v1/chat/completions", chat()).json();
+  EXPECT_EQ(j["choices"][0]["message"]["content"], "<think>x</think>y");
+  EXPECT_FALSE(j["choices"][0]["message"].contains("reasoning_content"));
+}
+
 TEST_F(ServerTest, MaxTokensStopsNChoicesAndLogprobs) {
   start();
   nlohmann::json j =

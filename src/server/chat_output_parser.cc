@@ -1,0 +1,17 @@
+#include "server/chat_output_parser.h"
+
+namespace turbolm::server {
+
+ChatOutputParser::Piece ChatOutputParser::feed(std::string_view text, bool last) {
+  ReasoningExtractor::Piece split = reasoning_.feed(text);
+  if (last) {
+    ReasoningExtractor::Piece rest = reasoning_.finish();
+    split.reasoning += rest.reasoning;
+    split.content += rest.content;
+  }
+  ToolCallExtractor::Piece content = tools_.feed(split.content);
+  if (last) content.content += tools_.finish().content;
+  return {std::move(split.reasoning), std::move(content.content), std::move(content.calls)};
+}
+
+}  // namespace turbolm::server

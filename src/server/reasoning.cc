@@ -1,0 +1,95 @@
+#include "server/reasoning.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "core/error.h"
+#include "server/partial_tag.h"
+
+namespace turbolm::server {
+namespace {
+
+constexpr std::string_view kOpenTag = "<think>";
+constexpr std::string_view kCloseTag = "</think>";
+constexpr std::string_view kWhitespace = " \t\r\n";
+
+}  // namespace
+
+const std::vector<std::string>& reasoning_parser_names() {
+  static const std::vector<std::string> names = {"deepseek-r1", "qwen-qwq", "qwen3"};
+  return names;
+}
+
+ReasoningParser reasoning_parser_from_name(std::string_view name) {
+  if (name == "deepseek-r1" || name == "qwen-qwq") return ReasoningParser::kOpened;
+  if (name == "qwen3") return ReasoningParser::kTagged;
+  TLM_FAIL(kInvalidArgument) << "unknown reasoning parser '" << name
+                             << "' (known: " << fmt::format("{}", fmt::join(reasoning_parser_names(), ", ")) << ")";
+}
+
+ReasoningExtractor::ReasoningExtractor(ReasoningParser parser)
+    : parser_(parser), state_(parser == ReasoningParser::kNone ? State::kContent : State::kStart) {}
+
+ReasoningExtractor::Piece ReasoningExtractor::feed(std::string_view text) {
+  Piece out;
+  pending_ += text;
+  while (true) {
+    switch (state_) {
+      case State::kStart: {  // up to the first non-blank text: is it <think>?
+        const size_t begin = pending_.find_first_not_of(kWhitespace);
+        if (begin == std::string::npos) return out;
+        const std::string_view start = std::string_view(pending_).substr(begin);
+        if (start.starts_with(kOpenTag)) {
+          pending_.erase(0, begin + kOpenTag.size());
+          state_ = State::kReasoning;
+        } else if (kOpenTag.starts_with(start)) {
+          return out;  // "<thi": not decided yet
+        } else {
+          state_ = parser_ == ReasoningParser::kOpened ? State::kReasoning : State::kContent;
+        }
+        break;
+      }
+      case State::kReasoning: {
+        const size_t close = pending_.find(kCloseTag);
+        if (close == std::string::npos) {
+          const size_t keep = partial_tag_at_end(pending_, kCloseTag);
+          out.reasoning += pending_.substr(0, pending_.size() - keep);
+          pending_.erase(0, pending_.size() - keep);
+          return out;
+        }
+        out.reasoning += pending_.substr(0, close);
+        pending_.erase(0, close + kCloseTag.size());
+        state_ = State::kAfterReasoning;
+        break;
+      }
+      case State::kAfterReasoning: {  // the blank lines between </think> and the answer
+        const size_t begin = pending_.find_first_not_of(kWhitespace);
+        if (begin == std::string::npos) {
+          pending_.clear();
+          return out;
+        }
+        pending_.erase(0, begin);
+        state_ = State::kContent;
+        break;
+      }
+      case State::kContent:
+        out.content += pending_;
+        pending_.clear();
+        return out;
+    }
+  }
+}
+
+ReasoningExtractor::Piece ReasoningExtractor::finish() {
+  Piece out;
+  if (state_ == State::kReasoning || (state_ == State::kStart && parser_ == ReasoningParser::kOpened)) {
+    out.reasoning = std::move(pending_);
+  } else if (state_ != State::kAfterReasoning) {
+    out.content = std::move(pending_);
+  }
+  pending_.clear();
+  state_ = State::kContent;
+  return out;
+}
+
+}  // namespace turbolm::server

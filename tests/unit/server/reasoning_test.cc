@@ -1,0 +1,99 @@
+// ReasoningExtractor and ChatOutputParser: generated text in, reasoning / content / tool calls out, whole or in
+// pieces of any size.
+#include "server/reasoning.h"
+
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+#include "server/chat_output_parser.h"
+
+namespace turbolm::server {
+namespace {
+
+// The text fed in pieces of `step` bytes, the last one marked last: everything that came out.
+ChatOutputParser::Piece parse(const ChatParsers& parsers, std::string_view text, size_t step) {
+  ChatOutputParser parser(parsers);
+  ChatOutputParser::Piece all;
+  for (size_t i = 0; i < text.size(); i += step) {
+    ChatOutputParser::Piece piece = parser.feed(text.substr(i, step), i + step >= text.size());
+    all.reasoning += piece.reasoning;
+    all.content += piece.content;
+    for (auto& call : piece.calls) all.calls.push_back(std::move(call));
+  }
+  return all;
+}
+
+constexpr ChatParsers kOpened{ReasoningParser::kOpened, ToolCallParser::kNone};
+constexpr ChatParsers kTagged{ReasoningParser::kTagged, ToolCallParser::kNone};
+
+TEST(Reasoning, ThinkBlockThenAnswerInAnyPieces) {
+  const std::string text = "<think>\nThe user greets me.\n</think>\n\nHello! <b>Hi</b>";
+  for (const ChatParsers& parsers : {kOpened, kTagged}) {
+    for (size_t step : {size_t{1}, size_t{2}, size_t{3}, size_t{7}, text.size()}) {
+      const auto all = parse(parsers, text, step);
+      EXPECT_EQ(all.reasoning, "\nThe user greets me.\n") << "step " << step;
+      EXPECT_EQ(all.content, "Hello! <b>Hi</b>") << "step " << step;  // the blank lines after </think> dropped
+    }
+  }
+}
+
+TEST(Reasoning, APromptThatOpenedThinkingMakesTheStartReasoning) {
+  // DeepSeek-R1 / QwQ: the template ends the prompt with <think>, the reply starts inside it.
+  const std::string text = "Let me think.</think>The answer is 4.";
+  for (size_t step : {size_t{1}, size_t{4}, text.size()}) {
+    const auto opened = parse(kOpened, text, step);
+    EXPECT_EQ(opened.reasoning, "Let me think.");
+    EXPECT_EQ(opened.content, "The answer is 4.");
+    const auto tagged = parse(kTagged, text, step);  // Qwen3: no <think> of its own, so no reasoning
+    EXPECT_EQ(tagged.reasoning, "");
+    EXPECT_EQ(tagged.content, text);
+  }
+}
+
+TEST(Reasoning, UnclosedReasoningStaysReasoning) {
+  const auto all = parse(kTagged, "<think>still going </thi", 3);  // max_tokens reached mid-thought
+  EXPECT_EQ(all.reasoning, "still going </thi");
+  EXPECT_EQ(all.content, "");
+  const auto opened = parse(kOpened, "  <th", 1);
+  EXPECT_EQ(opened.reasoning, "  <th");
+  EXPECT_EQ(parse(kTagged, "  <th", 1).content, "  <th");
+}
+
+TEST(Reasoning, TextThatOnlyLooksLikeATagIsNotHeldForever) {
+  ReasoningExtractor extractor(ReasoningParser::kTagged);
+  EXPECT_EQ(extractor.feed("<th").content, "");  // might be <think>
+  EXPECT_EQ(extractor.feed("e answer").content, "<the answer");
+  ReasoningExtractor reasoning(ReasoningParser::kOpened);
+  EXPECT_EQ(reasoning.feed("a </th").reasoning, "a ");
+  EXPECT_EQ(reasoning.feed("ere").reasoning, "</there");
+}
+
+TEST(Reasoning, ToolCallsAreReadFromTheAnswerOnly) {
+  const ChatParsers both{ReasoningParser::kTagged, ToolCallParser::kHermes};
+  const std::string text =
+      "<think>I could write <tool_call>{\"name\": \"no\"}</tool_call> here.</think>\n"
+      "<tool_call>{\"name\": \"yes\", \"arguments\": {}}</tool_call>";
+  for (size_t step : {size_t{1}, size_t{5}, text.size()}) {
+    const auto all = parse(both, text, step);
+    EXPECT_EQ(all.reasoning, "I could write <tool_call>{\"name\": \"no\"}</tool_call> here.");
+    ASSERT_EQ(all.calls.size(), 1u);
+    EXPECT_EQ(all.calls[0].name, "yes");
+    EXPECT_EQ(all.content, "");
+  }
+}
+
+TEST(Reasoning, WithoutParsersTheTextIsContent) {
+  const auto all = parse(ChatParsers{}, "<think>x</think>y", 2);
+  EXPECT_EQ(all.content, "<think>x</think>y");
+  EXPECT_EQ(all.reasoning, "");
+}
+
+TEST(Reasoning, ParserNames) {
+  EXPECT_EQ(reasoning_parser_from_name("deepseek-r1"), ReasoningParser::kOpened);
+  EXPECT_EQ(reasoning_parser_from_name("qwen-qwq"), ReasoningParser::kOpened);
+  EXPECT_EQ(reasoning_parser_from_name("qwen3"), ReasoningParser::kTagged);
+  EXPECT_THROW(reasoning_parser_from_name("o1"), Error);
+}
+
+}  // namespace
+}  // namespace turbolm::server
