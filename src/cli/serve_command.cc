@@ -69,7 +69,8 @@ void add_serve(CLI::App& app) {
          "--tool-call-parser",
          [&s](const std::string& name) { s.tool_call_parser = server::tool_call_parser_from_name(name); },
          "return the tool calls a model writes in its text as OpenAI tool_calls, for chat requests with tools "
-         "(every name reads <tool_call>{\"name\": ..., \"arguments\": ...}</tool_call>)")
+         "(qwen, qwen2d5, qwen3, hermes: <tool_call>{\"name\": ..., \"arguments\": ...}</tool_call>; llama3: a reply "
+         "of JSON objects {\"name\": ..., \"parameters\": ...})")
       ->check(CLI::IsMember(server::tool_call_parser_names()));
   cmd->add_option_function<std::string>(
          "--reasoning-parser",

@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <optional>
+#include <utility>
 
 #include "core/error.h"
 #include "server/openai_format.h"
@@ -14,6 +15,9 @@ namespace {
 
 constexpr std::string_view kOpenTag = "<tool_call>";
 constexpr std::string_view kCloseTag = "</tool_call>";
+constexpr std::string_view kPythonTag = "<|python_tag|>";  // Llama 3's call marker, when special tokens are shown
+constexpr std::string_view kBlank = " \t\r\n";
+constexpr std::string_view kObjectSeparators = "; \t\r\n";  // between the JSON objects of a Llama 3 reply
 
 // {"name": "f", "arguments": {...}} (or "parameters", as some fine-tunes write it); anything else is no call.
 std::optional<ToolCall> parse_call(std::string_view body) {
@@ -31,14 +35,51 @@ std::optional<ToolCall> parse_call(std::string_view body) {
   return ToolCall{make_response_id("call_"), name->get<std::string>(), std::move(arguments)};
 }
 
+// The top-level JSON objects of `text`, separated by ';' or blanks ({...}; {...}); nullopt if anything else is there
+// or an object is not closed. Braces inside strings do not count.
+std::optional<std::vector<std::string_view>> json_objects(std::string_view text) {
+  std::vector<std::string_view> objects;
+  for (size_t i = text.find_first_not_of(kObjectSeparators); i != std::string_view::npos;
+       i = text.find_first_not_of(kObjectSeparators, i)) {
+    if (text[i] != '{') return std::nullopt;
+    int depth = 0;
+    bool in_string = false, escaped = false;
+    size_t end = i;
+    for (; end < text.size(); ++end) {
+      const char c = text[end];
+      if (in_string) {
+        if (escaped) {
+          escaped = false;
+        } else if (c == '\\') {
+          escaped = true;
+        } else if (c == '"') {
+          in_string = false;
+        }
+      } else if (c == '"') {
+        in_string = true;
+      } else if (c == '{') {
+        ++depth;
+      } else if (c == '}' && --depth == 0) {
+        break;
+      }
+    }
+    if (end == text.size()) return std::nullopt;
+    objects.push_back(text.substr(i, end + 1 - i));
+    i = end + 1;
+  }
+  if (objects.empty()) return std::nullopt;
+  return objects;
+}
+
 }  // namespace
 
 const std::vector<std::string>& tool_call_parser_names() {
-  static const std::vector<std::string> names = {"qwen", "qwen2d5", "qwen3", "hermes"};  // all kHermes
+  static const std::vector<std::string> names = {"qwen", "qwen2d5", "qwen3", "hermes", "llama3"};
   return names;
 }
 
 ToolCallParser tool_call_parser_from_name(std::string_view name) {
+  if (name == "llama3") return ToolCallParser::kLlama3Json;
   for (const std::string& known : tool_call_parser_names()) {
     if (name == known) return ToolCallParser::kHermes;
   }
@@ -54,11 +95,32 @@ nlohmann::json tool_call_json(const ToolCall& call, int index) {
 }
 
 ToolCallExtractor::Piece ToolCallExtractor::feed(std::string_view text) {
+  if (parser_ == ToolCallParser::kHermes) return feed_tagged(text);
+  if (parser_ == ToolCallParser::kLlama3Json) return feed_json(text);
   Piece out;
-  if (parser_ == ToolCallParser::kNone) {
-    out.content = text;
-    return out;
+  out.content = text;
+  return out;
+}
+
+ToolCallExtractor::Piece ToolCallExtractor::feed_json(std::string_view text) {
+  Piece out;
+  pending_ += text;
+  if (json_reply_ == JsonReply::kUndecided) {
+    const size_t begin = pending_.find_first_not_of(kBlank);
+    if (begin == std::string::npos) return out;  // blanks so far
+    const std::string_view start = std::string_view(pending_).substr(begin);
+    if (start.starts_with('{') || start.starts_with(kPythonTag)) {
+      json_reply_ = JsonReply::kJson;
+    } else if (!kPythonTag.starts_with(start)) {
+      json_reply_ = JsonReply::kText;
+    }
   }
+  if (json_reply_ == JsonReply::kText) out.content = std::exchange(pending_, {});
+  return out;  // a JSON reply is read whole in finish()
+}
+
+ToolCallExtractor::Piece ToolCallExtractor::feed_tagged(std::string_view text) {
+  Piece out;
   pending_ += text;
   while (true) {
     if (!in_call_) {
@@ -89,6 +151,23 @@ ToolCallExtractor::Piece ToolCallExtractor::feed(std::string_view text) {
 
 ToolCallExtractor::Piece ToolCallExtractor::finish() {
   Piece out;
+  if (parser_ == ToolCallParser::kLlama3Json && json_reply_ == JsonReply::kJson) {
+    std::string_view reply = std::string_view(pending_).substr(pending_.find_first_not_of(kBlank));
+    if (reply.starts_with(kPythonTag)) reply.remove_prefix(kPythonTag.size());
+    std::vector<ToolCall> calls;
+    if (auto objects = json_objects(reply)) {
+      for (std::string_view object : *objects) {
+        std::optional<ToolCall> call = parse_call(object);
+        if (!call) break;
+        calls.push_back(std::move(*call));
+      }
+      if (calls.size() == objects->size()) {
+        calls_ += static_cast<int>(calls.size());
+        out.calls = std::move(calls);
+        pending_.clear();
+      }
+    }
+  }
   if (in_call_) out.content = kOpenTag;
   out.content += pending_;
   pending_.clear();

@@ -11,10 +11,12 @@ namespace turbolm::server {
 
 // The formats a --tool-call-parser name selects. kHermes: one JSON object per call between tags,
 // <tool_call>{"name": "f", "arguments": {...}}</tool_call>, as Qwen2.5, Qwen3, QwQ and Hermes models write them.
-enum class ToolCallParser { kNone, kHermes };
+// kLlama3Json: a reply that is nothing but JSON objects {"name": "f", "parameters": {...}} (separated by ';'),
+// possibly after <|python_tag|>, as Llama 3.1-3.3 write calls; any other reply is content.
+enum class ToolCallParser { kNone, kHermes, kLlama3Json };
 
-// The parser of a --tool-call-parser name (qwen, qwen2d5, qwen3, hermes); throws InvalidArgument naming the known
-// names for any other.
+// The parser of a --tool-call-parser name (qwen, qwen2d5, qwen3, hermes: kHermes; llama3: kLlama3Json); throws
+// InvalidArgument naming the known names for any other.
 ToolCallParser tool_call_parser_from_name(std::string_view name);
 const std::vector<std::string>& tool_call_parser_names();
 
@@ -28,9 +30,10 @@ struct ToolCall {
 nlohmann::json tool_call_json(const ToolCall& call, int index = -1);
 
 // Splits generated text into content and tool calls, the text possibly arriving in pieces (a streamed
-// choice): text that could still be the start of a call tag is held back, and a call comes out once its end tag has
-// arrived. A block whose JSON is not a call (not an object, no string "name") stays content, tags and all, so no
-// generated text is lost.
+// choice). kHermes: text that could still be the start of a call tag is held back, and a call comes out once its end
+// tag has arrived; a block whose JSON is not a call (not an object, no string "name") stays content, tags and all,
+// so no generated text is lost. kLlama3Json: a reply whose first non-blank character opens a JSON object is held
+// back to its end, then is calls if every object is one, else content; any other reply streams as content.
 class ToolCallExtractor {
  public:
   struct Piece {
@@ -44,9 +47,13 @@ class ToolCallExtractor {
   int calls() const { return calls_; }
 
  private:
+  Piece feed_tagged(std::string_view text);
+  Piece feed_json(std::string_view text);
+
   ToolCallParser parser_;
-  std::string pending_;  // held back: a possible start tag, or a call still open
+  std::string pending_;  // held back: a possible start tag, a call still open, or a JSON reply
   bool in_call_ = false;
+  enum class JsonReply { kUndecided, kJson, kText } json_reply_ = JsonReply::kUndecided;
   int calls_ = 0;
 };
 

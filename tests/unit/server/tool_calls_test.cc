@@ -92,14 +92,63 @@ TEST(ToolCalls, OpenAiObjects) {
 }
 
 TEST(ToolCalls, ParserNames) {
-  for (const std::string& name : tool_call_parser_names()) {
+  for (const char* name : {"qwen", "qwen2d5", "qwen3", "hermes"}) {
     EXPECT_EQ(tool_call_parser_from_name(name), ToolCallParser::kHermes) << name;
   }
+  EXPECT_EQ(tool_call_parser_from_name("llama3"), ToolCallParser::kLlama3Json);
+  EXPECT_EQ(tool_call_parser_names().size(), 5u);
   try {
-    tool_call_parser_from_name("llama3");
+    tool_call_parser_from_name("internlm");
     ADD_FAILURE() << "accepted";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("known: qwen, qwen2d5, qwen3, hermes"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("known: qwen, qwen2d5, qwen3, hermes, llama3"), std::string::npos) << e.what();
+  }
+}
+
+// Llama 3: the whole reply is the calls, as JSON objects; any other reply streams as content.
+ToolCallExtractor::Piece extract_llama3(std::string_view text, size_t step) {
+  ToolCallExtractor extractor(ToolCallParser::kLlama3Json);
+  ToolCallExtractor::Piece all;
+  for (size_t i = 0; i < text.size(); i += step) {
+    ToolCallExtractor::Piece piece = extractor.feed(text.substr(i, step));
+    all.content += piece.content;
+    EXPECT_TRUE(piece.calls.empty());  // only whole replies are calls
+  }
+  ToolCallExtractor::Piece rest = extractor.finish();
+  all.content += rest.content;
+  all.calls = std::move(rest.calls);
+  EXPECT_EQ(extractor.calls(), static_cast<int>(all.calls.size()));
+  return all;
+}
+
+TEST(ToolCalls, Llama3JsonReplies) {
+  const std::string two =
+      "\n{\"name\": \"get_weather\", \"parameters\": {\"city\": \"Paris {or} \\\"Lyon\\\"\"}}; "
+      "{\"name\": \"now\", \"parameters\": {}}";
+  for (size_t step : {size_t{1}, size_t{3}, two.size()}) {
+    const auto all = extract_llama3(two, step);
+    EXPECT_EQ(all.content, "");
+    ASSERT_EQ(all.calls.size(), 2u) << "step " << step;
+    EXPECT_EQ(all.calls[0].name, "get_weather");
+    EXPECT_EQ(nlohmann::json::parse(all.calls[0].arguments)["city"], "Paris {or} \"Lyon\"");
+    EXPECT_EQ(all.calls[1].name, "now");
+  }
+  const auto tagged = extract_llama3("<|python_tag|>{\"name\": \"f\", \"parameters\": {\"x\": 1}}", 2);
+  ASSERT_EQ(tagged.calls.size(), 1u);
+  EXPECT_EQ(tagged.calls[0].arguments, R"({"x":1})");
+}
+
+TEST(ToolCalls, Llama3OtherRepliesAreContent) {
+  ToolCallExtractor extractor(ToolCallParser::kLlama3Json);
+  EXPECT_EQ(extractor.feed("  ").content, "");  // blanks: not decided yet
+  EXPECT_EQ(extractor.feed("The answer").content, "  The answer");  // streams once it is text
+  EXPECT_EQ(extractor.feed(" is {\"name\": 1}").content, " is {\"name\": 1}");
+  EXPECT_TRUE(extractor.finish().calls.empty());
+  for (const std::string text : {"{\"name\": \"f\"} and more", "{\"name\": \"f\"", "{\"city\": \"Paris\"}",
+                                 "{\"name\": \"f\"}; {\"nope\": 1}", "<|python_tag|>print(1)"}) {
+    const auto all = extract_llama3(text, 2);
+    EXPECT_TRUE(all.calls.empty()) << text;
+    EXPECT_EQ(all.content, text);  // nothing lost
   }
 }
 
