@@ -140,7 +140,7 @@ TEST(ToolCalls, Llama3JsonReplies) {
 
 TEST(ToolCalls, Llama3OtherRepliesAreContent) {
   ToolCallExtractor extractor(ToolCallParser::kLlama3Json);
-  EXPECT_EQ(extractor.feed("  ").content, "");  // blanks: not decided yet
+  EXPECT_EQ(extractor.feed("  ").content, "");                      // blanks: not decided yet
   EXPECT_EQ(extractor.feed("The answer").content, "  The answer");  // streams once it is text
   EXPECT_EQ(extractor.feed(" is {\"name\": 1}").content, " is {\"name\": 1}");
   EXPECT_TRUE(extractor.finish().calls.empty());
