@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "core/error.h"
 #include "server/chat_output_parser.h"
 
@@ -86,6 +88,51 @@ TEST(Reasoning, WithoutParsersTheTextIsContent) {
   const auto all = parse(ChatParsers{}, "<think>x</think>y", 2);
   EXPECT_EQ(all.content, "<think>x</think>y");
   EXPECT_EQ(all.reasoning, "");
+}
+
+// Property: however the text is cut into pieces, the parsers give what they give for the whole text. Texts are
+// random mixes of tags, fragments of tags, JSON and blanks (fixed seed).
+TEST(Reasoning, PiecesNeverChangeTheResult) {
+  const std::vector<std::string> atoms = {"<think>",
+                                          "</think>",
+                                          "<tool_call>",
+                                          "</tool_call>",
+                                          "{\"name\": \"f\"}",
+                                          "{\"name\": \"g\", \"parameters\": {\"a\": \"}\"}}",
+                                          ";",
+                                          "<thi",
+                                          "</th",
+                                          "<tool",
+                                          "<|python_tag|>",
+                                          "x",
+                                          " ",
+                                          "\n",
+                                          "{",
+                                          "}",
+                                          "\"",
+                                          "é"};
+  std::mt19937 rng(12345);
+  const ChatParsers all_parsers[] = {{ReasoningParser::kOpened, ToolCallParser::kHermes},
+                                     {ReasoningParser::kTagged, ToolCallParser::kHermes},
+                                     {ReasoningParser::kTagged, ToolCallParser::kLlama3Json},
+                                     {ReasoningParser::kNone, ToolCallParser::kLlama3Json},
+                                     {ReasoningParser::kOpened, ToolCallParser::kNone}};
+  for (int round = 0; round < 400; ++round) {
+    std::string text;
+    for (int n = rng() % 12; n >= 0; --n) text += atoms[rng() % atoms.size()];
+    for (const ChatParsers& parsers : all_parsers) {
+      const auto whole = parse(parsers, text, text.size());
+      const size_t step = 1 + rng() % 6;
+      const auto cut = parse(parsers, text, step);
+      EXPECT_EQ(cut.reasoning, whole.reasoning) << text << " step " << step;
+      EXPECT_EQ(cut.content, whole.content) << text << " step " << step;
+      ASSERT_EQ(cut.calls.size(), whole.calls.size()) << text << " step " << step;
+      for (size_t i = 0; i < cut.calls.size(); ++i) {
+        EXPECT_EQ(cut.calls[i].name, whole.calls[i].name);
+        EXPECT_EQ(cut.calls[i].arguments, whole.calls[i].arguments);
+      }
+    }
+  }
 }
 
 TEST(Reasoning, ParserNames) {
