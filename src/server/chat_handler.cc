@@ -33,6 +33,19 @@ const char* chat_finish_reason(FinishReason reason, bool called_tools) {
   return called_tools && reason == FinishReason::kStop ? "tool_calls" : finish_reason_string(reason);
 }
 
+// A stream chunk's delta: the piece's reasoning, content and tool calls (numbered on from `calls_before`).
+nlohmann::json chat_delta(ChatOutputParser::Piece piece, int calls_before) {
+  nlohmann::json delta = nlohmann::json::object();
+  if (!piece.reasoning.empty()) delta["reasoning_content"] = std::move(piece.reasoning);
+  if (!piece.content.empty()) delta["content"] = std::move(piece.content);
+  if (!piece.calls.empty()) {
+    nlohmann::json calls = nlohmann::json::array();
+    for (const ToolCall& call : piece.calls) calls.push_back(tool_call_json(call, calls_before++));
+    delta["tool_calls"] = std::move(calls);
+  }
+  return delta;
+}
+
 asio::awaitable<void> stream_chat(ServerContext& ctx, Exchange& ex, GenerationRun& run, const ChatCompletionParams& p,
                                   const ChatParsers& parsers) {
   if (!co_await ex.begin_stream("text/event-stream")) co_return;
@@ -58,19 +71,9 @@ asio::awaitable<void> stream_chat(ServerContext& ctx, Exchange& ex, GenerationRu
       const char* finish = chat_finish_reason(out.finish_reason, outputs[c].calls() > 0);
       if (piece.reasoning.empty() && piece.content.empty() && piece.calls.empty() && !finish && out.logprobs.empty())
         continue;
-      nlohmann::json delta = nlohmann::json::object();
-      if (!piece.reasoning.empty()) delta["reasoning_content"] = std::move(piece.reasoning);
-      if (!piece.content.empty()) delta["content"] = std::move(piece.content);
-      if (!piece.calls.empty()) {
-        const int first = outputs[c].calls() - static_cast<int>(piece.calls.size());
-        nlohmann::json calls = nlohmann::json::array();
-        for (size_t i = 0; i < piece.calls.size(); ++i) {
-          calls.push_back(tool_call_json(piece.calls[i], first + static_cast<int>(i)));
-        }
-        delta["tool_calls"] = std::move(calls);
-      }
+      const int calls_before = outputs[c].calls() - static_cast<int>(piece.calls.size());
       nlohmann::json choice = {{"index", c},
-                               {"delta", std::move(delta)},
+                               {"delta", chat_delta(std::move(piece), calls_before)},
                                {"logprobs", nullptr},
                                {"finish_reason", finish ? nlohmann::json(finish) : nlohmann::json()}};
       if (p.logprobs && !out.logprobs.empty()) {
