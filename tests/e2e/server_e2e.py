@@ -320,6 +320,31 @@ class ConcurrencyLimitE2E(unittest.TestCase):
             self.assertEqual(set(results), {"ok", "429"})
 
 
+class OutputParsersE2E(unittest.TestCase):
+    """--tool-call-parser and --reasoning-parser through the binary and the SDK: a reply without tags (stories260K
+    writes none) keeps its text as content, tool_calls and reasoning_content stay empty, whole and streamed agree."""
+
+    def test_replies_without_tags_pass_through(self):
+        with ServerProcess(ARGS.turbolm, ARGS.model, *ENGINE_FLAGS, "--tool-call-parser", "qwen3",
+                           "--reasoning-parser", "qwen3") as server:
+            client = openai.OpenAI(base_url=server.base_url + "/v1", api_key="none", max_retries=0, timeout=120)
+            tools = [{"type": "function", "function": {"name": "get_weather", "description": "Weather in a city",
+                                                       "parameters": {"type": "object",
+                                                                      "properties": {"city": {"type": "string"}}}}}]
+            args = dict(model=os.path.basename(ARGS.model.rstrip("/")),
+                        messages=[{"role": "user", "content": PROMPT}], temperature=0, max_tokens=32, tools=tools)
+            full = client.chat.completions.create(**args)
+            message = full.choices[0].message
+            self.assertTrue(message.content)
+            self.assertFalse(message.tool_calls)
+            self.assertIsNone(message.model_extra.get("reasoning_content"))
+            self.assertIn(full.choices[0].finish_reason, ("stop", "length"))
+            chunks = list(client.chat.completions.create(stream=True, **args))
+            streamed = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+            self.assertEqual(streamed, message.content)
+            self.assertFalse(any(c.choices[0].delta.tool_calls for c in chunks if c.choices))
+
+
 class ShutdownE2E(unittest.TestCase):
     def test_sigterm_finishes_in_flight_and_exits_0(self):
         server = ServerProcess(ARGS.turbolm, ARGS.model, *ENGINE_FLAGS, "--shutdown-grace", "20")
