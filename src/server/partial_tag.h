@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <string>
 #include <string_view>
 
 namespace turbolm::server {
@@ -13,6 +14,14 @@ inline size_t partial_tag_at_end(std::string_view text, std::string_view tag) {
     if (text.substr(text.size() - n) == tag.substr(0, n)) return n;
   }
   return 0;
+}
+
+// Removes from `pending` and returns all of it but a partial `tag` at its end, which stays for the next piece.
+inline std::string take_all_but_partial_tag(std::string& pending, std::string_view tag) {
+  const size_t keep = partial_tag_at_end(pending, tag);
+  std::string taken = pending.substr(0, pending.size() - keep);
+  pending.erase(0, pending.size() - keep);
+  return taken;
 }
 
 }  // namespace turbolm::server

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <utility>
+
 #include "core/error.h"
 #include "server/partial_tag.h"
 
@@ -13,16 +15,26 @@ constexpr std::string_view kOpenTag = "<think>";
 constexpr std::string_view kCloseTag = "</think>";
 constexpr std::string_view kWhitespace = " \t\r\n";
 
+// Every --reasoning-parser name and its parser.
+constexpr std::pair<std::string_view, ReasoningParser> kParsers[] = {{"deepseek-r1", ReasoningParser::kOpened},
+                                                                     {"qwen-qwq", ReasoningParser::kOpened},
+                                                                     {"qwen3", ReasoningParser::kTagged}};
+
 }  // namespace
 
 const std::vector<std::string>& reasoning_parser_names() {
-  static const std::vector<std::string> names = {"deepseek-r1", "qwen-qwq", "qwen3"};
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const auto& [name, parser] : kParsers) out.emplace_back(name);
+    return out;
+  }();
   return names;
 }
 
 ReasoningParser reasoning_parser_from_name(std::string_view name) {
-  if (name == "deepseek-r1" || name == "qwen-qwq") return ReasoningParser::kOpened;
-  if (name == "qwen3") return ReasoningParser::kTagged;
+  for (const auto& [known, parser] : kParsers) {
+    if (name == known) return parser;
+  }
   TLM_FAIL(kInvalidArgument) << "unknown reasoning parser '" << name
                              << "' (known: " << fmt::format("{}", fmt::join(reasoning_parser_names(), ", ")) << ")";
 }
@@ -52,9 +64,7 @@ ReasoningExtractor::Piece ReasoningExtractor::feed(std::string_view text) {
       case State::kReasoning: {
         const size_t close = pending_.find(kCloseTag);
         if (close == std::string::npos) {
-          const size_t keep = partial_tag_at_end(pending_, kCloseTag);
-          out.reasoning += pending_.substr(0, pending_.size() - keep);
-          pending_.erase(0, pending_.size() - keep);
+          out.reasoning += take_all_but_partial_tag(pending_, kCloseTag);
           return out;
         }
         out.reasoning += pending_.substr(0, close);

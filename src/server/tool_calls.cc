@@ -71,17 +71,27 @@ std::optional<std::vector<std::string_view>> json_objects(std::string_view text)
   return objects;
 }
 
+// Every --tool-call-parser name and its parser.
+constexpr std::pair<std::string_view, ToolCallParser> kParsers[] = {{"qwen", ToolCallParser::kHermes},
+                                                                    {"qwen2d5", ToolCallParser::kHermes},
+                                                                    {"qwen3", ToolCallParser::kHermes},
+                                                                    {"hermes", ToolCallParser::kHermes},
+                                                                    {"llama3", ToolCallParser::kLlama3Json}};
+
 }  // namespace
 
 const std::vector<std::string>& tool_call_parser_names() {
-  static const std::vector<std::string> names = {"qwen", "qwen2d5", "qwen3", "hermes", "llama3"};
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const auto& [name, parser] : kParsers) out.emplace_back(name);
+    return out;
+  }();
   return names;
 }
 
 ToolCallParser tool_call_parser_from_name(std::string_view name) {
-  if (name == "llama3") return ToolCallParser::kLlama3Json;
-  for (const std::string& known : tool_call_parser_names()) {
-    if (name == known) return ToolCallParser::kHermes;
+  for (const auto& [known, parser] : kParsers) {
+    if (name == known) return parser;
   }
   TLM_FAIL(kInvalidArgument) << "unknown tool call parser '" << name
                              << "' (known: " << fmt::format("{}", fmt::join(tool_call_parser_names(), ", ")) << ")";
@@ -126,9 +136,7 @@ ToolCallExtractor::Piece ToolCallExtractor::feed_tagged(std::string_view text) {
     if (!in_call_) {
       const size_t open = pending_.find(kOpenTag);
       if (open == std::string::npos) {
-        const size_t keep = partial_tag_at_end(pending_, kOpenTag);
-        out.content += pending_.substr(0, pending_.size() - keep);
-        pending_.erase(0, pending_.size() - keep);
+        out.content += take_all_but_partial_tag(pending_, kOpenTag);
         return out;
       }
       out.content += pending_.substr(0, open);
