@@ -227,7 +227,17 @@ std::string percent_format(Interpreter& in, const std::string& format, const Val
     }
     if (conv != 's' && conv != 'r' && (width > kMaxNumberWidth || precision.value_or(0) > kMaxNumberWidth))
       render_fail("format width or precision too big");
-    char buf[1024];  // the widest number: %f of 1.8e308 with precision kMaxNumberWidth, padded to no more
+    // Text (%s, %r, %c): width pads with spaces (left-justified with '-'; '0' does not apply), counted in code
+    // points as Python counts them.
+    auto append_padded = [&](std::string s) {
+      const size_t length = utf8_length(s);
+      in.check_size(out.size() + s.size() + (width > length ? width - length : 0));
+      if (width > length) {
+        const std::string pad(width - length, ' ');
+        s = flags.find('-') != std::string::npos ? s + pad : pad + s;
+      }
+      out += s;
+    };
     switch (conv) {
       case 's':
       case 'r': {
@@ -236,18 +246,11 @@ std::string percent_format(Interpreter& in, const std::string& format, const Val
           append_str(s, arg);
         else
           append_repr(s, arg);
-        // Precision keeps the first N code points, width pads with spaces (left with '-'), as Python counts them.
-        if (precision) {
+        if (precision) {  // keeps the first N code points
           const std::vector<std::string_view> chars = utf8_chars(s);
           if (*precision < chars.size()) s.resize(static_cast<size_t>(chars[*precision].data() - s.data()));
         }
-        const size_t length = utf8_length(s);
-        in.check_size(out.size() + s.size() + (width > length ? width - length : 0));
-        if (width > length) {
-          const std::string pad(width - length, ' ');
-          s = flags.find('-') != std::string::npos ? s + pad : pad + s;
-        }
-        out += s;
+        append_padded(std::move(s));
         break;
       }
       case 'd':
@@ -260,7 +263,7 @@ std::string percent_format(Interpreter& in, const std::string& format, const Val
         out += text;
         break;
       }
-      case 'c': {  // one code point, from an int or a one-character string; padded as %s (no zeros)
+      case 'c': {  // one code point, from an int or a one-character string
         std::string ch;
         if (arg.is_int()) {
           const int64_t cp = arg.as_int();
@@ -271,11 +274,7 @@ std::string percent_format(Interpreter& in, const std::string& format, const Val
         } else {
           render_fail("%c requires int or char");
         }
-        if (width > 1) {
-          const std::string pad(width - 1, ' ');
-          ch = flags.find('-') != std::string::npos ? ch + pad : pad + ch;
-        }
-        out += ch;
+        append_padded(std::move(ch));
         break;
       }
       case 'f':
@@ -285,6 +284,7 @@ std::string percent_format(Interpreter& in, const std::string& format, const Val
       case 'g':
       case 'G': {
         if (!arg.is_number()) render_fail("must be real number, not " + std::string(arg.type_name()));
+        char buf[1024];  // the widest: %f of 1.8e308 with precision kMaxNumberWidth, padded to no more
         std::snprintf(buf, sizeof(buf), (spec + conv).c_str(), arg.as_float());
         out += buf;
         break;
