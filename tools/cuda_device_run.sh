@@ -112,10 +112,12 @@ elif want model; then
   fi
   # --trace: where each decode step's GPU time goes, kernel by kernel (CUPTI; Nsight Systems is not installed).
   # (MODEL_FULL=0 skips it and the serial run: only the MODEL_AB runs, for a short call.)
-  [[ ${MODEL_FULL:-1} != 0 ]] && timeout 400 $build/bench/cuda/turbolm_cuda_model_bench $model --prompt 512 --decode 128 --streams 64 \
-    --stream-prompt 128 --trace 16 > "$OUT/model_bench.md" 2>&1
-  echo "model bench rc=$?" | tee -a "$OUT/device.txt"
-  sed -n '1,/Kernel trace/p' "$OUT/model_bench.md"
+  if [[ ${MODEL_FULL:-1} != 0 ]]; then
+    timeout 400 $build/bench/cuda/turbolm_cuda_model_bench $model --prompt 512 --decode 128 --streams 64 \
+      --stream-prompt 128 --trace 16 > "$OUT/model_bench.md" 2>&1
+    echo "model bench rc=$?" | tee -a "$OUT/device.txt"
+    sed -n '1,/Kernel trace/p' "$OUT/model_bench.md"
+  fi
   # A/B on the same machine minutes: decode steps one after the other (no overlap), at the full shape; then
   # each switch of MODEL_AB (default: the classic GEMV, i.e. no bulk-copy GEMV and no fused projections; also
   # TURBOLM_CUDA_GRAPHS=0, TURBOLM_CUDA_PDL=0) at 8 streams. Commas join several switches into one run (A=0,B=0).
