@@ -54,8 +54,8 @@ struct BulkGemvArgs {
   int next_in = 0, next_out = 0;
 };
 
-// Returns false, doing nothing, where the kernel does not apply: before sm_90, tokens > 2, in % 8 != 0, rows
-// too long for two ring slots beside x in shared memory (bf16: in > 38,000 at one token, 29,000 at two), a
+// Returns false, doing nothing, where the kernel does not apply: before sm_90, tokens > 2, in % 8 != 0, x too
+// long to leave two 8 KB ring slots in shared memory (bf16: in > 107,000 at one token, 53,000 at two), a
 // combination it is not built for (silu prologue with a stored result, norm prologue with a residual add),
 // pointers not 16-byte aligned, or TURBOLM_CUDA_GEMV=classic.
 bool gemv_bulk(const BulkGemvArgs& args, cudaStream_t stream);

@@ -141,12 +141,15 @@ TEST_P(CudaFusedLinearTest, NextWeightHintChangesNothing) {
 }
 
 // One and two tokens (the fused range), three (the separate ops), Qwen3-8B's hidden size, rows of 12288 (the down
-// projection: 8 warps with one slot each), odd sizes (partial vectors of norm threads, fewer rows than SMs).
+// projection: three pieces a row; 1100 rows: warps with one or two rows), odd sizes (partial vectors of norm
+// threads, fewer rows than SMs).
 INSTANTIATE_TEST_SUITE_P(Shapes, CudaFusedLinearTest,
                          ::testing::Values(FusedCase{DType::kBF16, 1, 4096, 1536},
                                            FusedCase{DType::kBF16, 2, 4096, 640},
-                                           FusedCase{DType::kBF16, 1, 12288, 512}, FusedCase{DType::kBF16, 2, 1032, 77},
-                                           FusedCase{DType::kF16, 1, 2056, 300}, FusedCase{DType::kBF16, 3, 1024, 256}),
+                                           FusedCase{DType::kBF16, 1, 12288, 512},
+                                           FusedCase{DType::kBF16, 2, 12288, 1100},
+                                           FusedCase{DType::kBF16, 2, 1032, 77}, FusedCase{DType::kF16, 1, 2056, 300},
+                                           FusedCase{DType::kBF16, 3, 1024, 256}),
                          fused_case_name);
 
 }  // namespace

@@ -60,8 +60,10 @@ TEST(CudaGemvTest, BulkMatchesCpu) {
   TLM_REQUIRE_GPU();
   if (!device_is_hopper_or_newer()) GTEST_SKIP() << "the bulk-copy GEMV needs sm_90";
   // (in, out, dtype): short rows packed several to a ring slot, fewer rows than SMs (one row a block), rows that
-  // wrap each warp's slots many times (4096 x 6000: 3 slots a warp, ~45 rows a block), odd lengths, rows so long
-  // that fewer than 8 warps have slots (16384 with two tokens: 5; 20000: 4 at one token, 3 at two), f16.
+  // wrap each warp's slots many times (4096 x 6000: 3 slots a warp, ~45 rows a block), rows just over one slot
+  // (4104: two pieces, 288 + 225 vectors), the down projection's rows in three pieces with warps owning one or two
+  // rows (12288 x 1100: 8-9 rows a block), more warps than rows (16384 x 300), a short last piece (20000: 4 x 512
+  // + 452 vectors), x so long that fewer than 8 warps have slots (52000 at two tokens: 2), odd lengths, f16.
   struct Case {
     int64_t in, out;
     DType dtype;
@@ -69,8 +71,10 @@ TEST(CudaGemvTest, BulkMatchesCpu) {
   for (const Case& c : std::vector<Case>{{320, 37, DType::kBF16},
                                          {4104, 1999, DType::kBF16},
                                          {4096, 6000, DType::kBF16},
+                                         {12288, 1100, DType::kBF16},
                                          {16384, 300, DType::kBF16},
                                          {20000, 700, DType::kBF16},
+                                         {52000, 200, DType::kBF16},
                                          {1032, 777, DType::kF16}}) {
     for (int64_t tokens : {1, 2}) {
       for (bool with_bias : {false, true}) {
@@ -112,7 +116,7 @@ TEST(CudaGemvTest, BulkDeclinesWhatItDoesNotTake) {
   EXPECT_TRUE(cuda::gemv_bulk(args(1, 4096), nullptr)) << "the reference call below must be one it takes";
   y = poisoned_gpu({3, 64}, DType::kBF16);
   EXPECT_FALSE(cuda::gemv_bulk(args(3, 4096), nullptr)) << "three tokens";
-  EXPECT_FALSE(cuda::gemv_bulk(args(1, 40000), nullptr)) << "rows longer than two ring slots beside x";
+  EXPECT_FALSE(cuda::gemv_bulk(args(1, 120000), nullptr)) << "x leaves no room for two ring slots";
   EXPECT_FALSE(cuda::gemv_bulk(args(1, 4100), nullptr)) << "in not a multiple of 8";
   cuda::BulkGemvArgs a = args(1, 4096);
   a.w = static_cast<const bf16*>(w.data()) + 1;
