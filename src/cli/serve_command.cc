@@ -70,7 +70,9 @@ void add_serve(CLI::App& app) {
          [&s](const std::string& name) { s.tool_call_parser = server::tool_call_parser_from_name(name); },
          "return the tool calls a model writes in its text as OpenAI tool_calls, for chat requests with tools "
          "(qwen, qwen2d5, qwen3, hermes: <tool_call>{\"name\": ..., \"arguments\": ...}</tool_call>; llama3: a reply "
-         "of JSON objects {\"name\": ..., \"parameters\": ...})")
+         "of JSON objects {\"name\": ..., \"parameters\": ...}; internlm, intern-s1: "
+         "<|action_start|><|plugin|>{\"name\": ..., \"parameters\": ...}<|action_end|>, the text then keeps special "
+         "tokens)")
       ->check(CLI::IsMember(server::tool_call_parser_names()));
   cmd->add_option_function<std::string>(
          "--reasoning-parser",

@@ -154,6 +154,7 @@ asio::awaitable<void> handle_chat_completions(ServerContext& ctx, Exchange& ex) 
   // Tool calls are looked for only where the request offered tools (and tool_choice did not turn them off).
   const ChatParsers parsers{ctx.config.reasoning_parser,
                             p.request.tools_json.empty() ? ToolCallParser::kNone : ctx.config.tool_call_parser};
+  if (tool_call_markers_are_special(parsers.tools)) p.request.gen.skip_special_tokens = false;
   std::vector<Request> requests;
   requests.push_back(std::move(p.request));
   GenerationRun run(ctx, ex, std::move(requests), p.common.session_id);

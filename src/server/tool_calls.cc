@@ -13,8 +13,10 @@
 namespace turbolm::server {
 namespace {
 
-constexpr std::string_view kOpenTag = "<tool_call>";
-constexpr std::string_view kCloseTag = "</tool_call>";
+constexpr std::string_view kHermesOpen = "<tool_call>";
+constexpr std::string_view kHermesClose = "</tool_call>";
+constexpr std::string_view kInternLMOpen = "<|action_start|><|plugin|>";  // <|action_start|><|interpreter|> is code
+constexpr std::string_view kInternLMClose = "<|action_end|>";
 constexpr std::string_view kPythonTag = "<|python_tag|>";  // Llama 3's call marker, when special tokens are shown
 constexpr std::string_view kBlank = " \t\r\n";
 constexpr std::string_view kObjectSeparators = "; \t\r\n";  // between the JSON objects of a Llama 3 reply
@@ -72,11 +74,11 @@ std::optional<std::vector<std::string_view>> json_objects(std::string_view text)
 }
 
 // Every --tool-call-parser name and its parser.
-constexpr std::pair<std::string_view, ToolCallParser> kParsers[] = {{"qwen", ToolCallParser::kHermes},
-                                                                    {"qwen2d5", ToolCallParser::kHermes},
-                                                                    {"qwen3", ToolCallParser::kHermes},
-                                                                    {"hermes", ToolCallParser::kHermes},
-                                                                    {"llama3", ToolCallParser::kLlama3Json}};
+constexpr std::pair<std::string_view, ToolCallParser> kParsers[] = {
+    {"qwen", ToolCallParser::kHermes},       {"qwen2d5", ToolCallParser::kHermes},
+    {"qwen3", ToolCallParser::kHermes},      {"hermes", ToolCallParser::kHermes},
+    {"llama3", ToolCallParser::kLlama3Json}, {"internlm", ToolCallParser::kInternLM},
+    {"intern-s1", ToolCallParser::kInternLM}};
 
 }  // namespace
 
@@ -97,6 +99,8 @@ ToolCallParser tool_call_parser_from_name(std::string_view name) {
                              << "' (known: " << fmt::format("{}", fmt::join(tool_call_parser_names(), ", ")) << ")";
 }
 
+bool tool_call_markers_are_special(ToolCallParser parser) { return parser == ToolCallParser::kInternLM; }
+
 nlohmann::json tool_call_json(const ToolCall& call, int index) {
   nlohmann::json j = {
       {"id", call.id}, {"type", "function"}, {"function", {{"name", call.name}, {"arguments", call.arguments}}}};
@@ -104,8 +108,18 @@ nlohmann::json tool_call_json(const ToolCall& call, int index) {
   return j;
 }
 
+ToolCallExtractor::ToolCallExtractor(ToolCallParser parser) : parser_(parser) {
+  if (parser == ToolCallParser::kHermes) {
+    open_tag_ = kHermesOpen;
+    close_tag_ = kHermesClose;
+  } else if (parser == ToolCallParser::kInternLM) {
+    open_tag_ = kInternLMOpen;
+    close_tag_ = kInternLMClose;
+  }
+}
+
 ToolCallExtractor::Piece ToolCallExtractor::feed(std::string_view text) {
-  if (parser_ == ToolCallParser::kHermes) return feed_tagged(text);
+  if (!open_tag_.empty()) return feed_tagged(text);
   if (parser_ == ToolCallParser::kLlama3Json) return feed_json(text);
   Piece out;
   out.content = text;
@@ -134,25 +148,25 @@ ToolCallExtractor::Piece ToolCallExtractor::feed_tagged(std::string_view text) {
   pending_ += text;
   while (true) {
     if (!in_call_) {
-      const size_t open = pending_.find(kOpenTag);
+      const size_t open = pending_.find(open_tag_);
       if (open == std::string::npos) {
-        out.content += take_all_but_partial_tag(pending_, kOpenTag);
+        out.content += take_all_but_partial_tag(pending_, open_tag_);
         return out;
       }
       out.content += pending_.substr(0, open);
-      pending_.erase(0, open + kOpenTag.size());
+      pending_.erase(0, open + open_tag_.size());
       in_call_ = true;
     }
-    const size_t close = pending_.find(kCloseTag);
+    const size_t close = pending_.find(close_tag_);
     if (close == std::string::npos) return out;  // the call is still open: wait for the rest
     const std::string body = pending_.substr(0, close);
-    pending_.erase(0, close + kCloseTag.size());
+    pending_.erase(0, close + close_tag_.size());
     in_call_ = false;
     if (std::optional<ToolCall> call = parse_call(body)) {
       out.calls.push_back(std::move(*call));
       ++calls_;
     } else {
-      out.content.append(kOpenTag).append(body).append(kCloseTag);
+      out.content.append(open_tag_).append(body).append(close_tag_);
     }
   }
 }
@@ -176,7 +190,17 @@ ToolCallExtractor::Piece ToolCallExtractor::finish() {
       }
     }
   }
-  if (in_call_) out.content = kOpenTag;
+  // InternLM's templates stop generation at <|action_end|> (a stop word, so not in the text): a call at the end of
+  // the reply needs no end tag. A cut-short call's JSON does not parse and stays text.
+  if (in_call_ && parser_ == ToolCallParser::kInternLM) {
+    if (std::optional<ToolCall> call = parse_call(pending_)) {
+      out.calls.push_back(std::move(*call));
+      ++calls_;
+      pending_.clear();
+      in_call_ = false;
+    }
+  }
+  if (in_call_) out.content = open_tag_;
   out.content += pending_;
   pending_.clear();
   in_call_ = false;

@@ -36,8 +36,8 @@ def check_usage_errors(tlm, m):
     expect_usage_error(tlm + ["bench"], "(see 'turbolm bench --help')")
     expect_usage_error(tlm + ["serve", "api_server", m, "--server-port", "70000"], "70000 not in range 0 to 65535")
     expect_usage_error(tlm + ["generate", "--model", m, "--prompt", ""], "--prompt (a non-empty text)")
-    expect_usage_error(tlm + ["serve", "api_server", m, "--tool-call-parser", "internlm"],
-                       "internlm not in {qwen,qwen2d5,qwen3,hermes,llama3}")
+    expect_usage_error(tlm + ["serve", "api_server", m, "--tool-call-parser", "mistral"],
+                       "mistral not in {qwen,qwen2d5,qwen3,hermes,llama3,internlm,intern-s1}")
     expect_usage_error(tlm + ["serve", "api_server", m, "--reasoning-parser", "o1"],
                        "o1 not in {deepseek-r1,qwen-qwq,qwen3}")
     expect_usage_error(tlm + ["tokenize", "--model", "/nonexistent"], "/nonexistent", stdin="x")

@@ -325,7 +325,12 @@ class OutputParsersE2E(unittest.TestCase):
     writes none) keeps its text as content, tool_calls and reasoning_content stay empty, whole and streamed agree."""
 
     def test_replies_without_tags_pass_through(self):
-        with ServerProcess(ARGS.turbolm, ARGS.model, *ENGINE_FLAGS, "--tool-call-parser", "qwen3",
+        for tool_parser in ("qwen3", "internlm"):  # internlm: the text keeps special tokens where tools are offered
+            with self.subTest(tool_parser=tool_parser):
+                self.check_pass_through(tool_parser)
+
+    def check_pass_through(self, tool_parser):
+        with ServerProcess(ARGS.turbolm, ARGS.model, *ENGINE_FLAGS, "--tool-call-parser", tool_parser,
                            "--reasoning-parser", "qwen3") as server:
             client = openai.OpenAI(base_url=server.base_url + "/v1", api_key="none", max_retries=0, timeout=120)
             tools = [{"type": "function", "function": {"name": "get_weather", "description": "Weather in a city",

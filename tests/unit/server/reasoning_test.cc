@@ -84,14 +84,32 @@ TEST(Reasoning, ToolCallsAreReadFromTheAnswerOnly) {
   }
 }
 
+// Calls that come out only when the text ends (a Llama 3 reply of JSON objects; InternLM's last call, whose end tag
+// is a stop word) reach the choice too.
+TEST(Reasoning, CallsFoundAtTheEndAreKept) {
+  const std::string llama3 = "<think>Weather, then.</think>\n{\"name\": \"get_weather\", \"parameters\": {}}";
+  const std::string internlm = "Let me see.<|action_start|><|plugin|>\n{\"name\": \"get_weather\", \"parameters\": {}}";
+  for (size_t step : {size_t{1}, size_t{7}, internlm.size()}) {
+    const auto a = parse({ReasoningParser::kTagged, ToolCallParser::kLlama3Json}, llama3, step);
+    EXPECT_EQ(a.reasoning, "Weather, then.");
+    EXPECT_EQ(a.content, "");
+    ASSERT_EQ(a.calls.size(), 1u) << "step " << step;
+    EXPECT_EQ(a.calls[0].name, "get_weather");
+    const auto b = parse({ReasoningParser::kNone, ToolCallParser::kInternLM}, internlm, step);
+    EXPECT_EQ(b.content, "Let me see.");
+    ASSERT_EQ(b.calls.size(), 1u) << "step " << step;
+    EXPECT_EQ(b.calls[0].name, "get_weather");
+  }
+}
+
 TEST(Reasoning, WithoutParsersTheTextIsContent) {
   const auto all = parse(ChatParsers{}, "<think>x</think>y", 2);
   EXPECT_EQ(all.content, "<think>x</think>y");
   EXPECT_EQ(all.reasoning, "");
 }
 
-// Property: however the text is cut into pieces, the parsers give what they give for the whole text. Texts are
-// random mixes of tags, fragments of tags, JSON and blanks (fixed seed).
+// Property: however the text is cut into pieces (six parser pairs), the parsers give what they give for the whole text.
+// Texts are random mixes of tags, fragments of tags, JSON and blanks (fixed seed).
 TEST(Reasoning, PiecesNeverChangeTheResult) {
   const std::vector<std::string> atoms = {"<think>",
                                           "</think>",
@@ -104,6 +122,10 @@ TEST(Reasoning, PiecesNeverChangeTheResult) {
                                           "</th",
                                           "<tool",
                                           "<|python_tag|>",
+                                          "<|action_start|><|plugin|>",
+                                          "<|action_end|>",
+                                          "<|action_start|>",
+                                          "<|plu",
                                           "x",
                                           " ",
                                           "\n",
@@ -112,11 +134,10 @@ TEST(Reasoning, PiecesNeverChangeTheResult) {
                                           "\"",
                                           "é"};
   std::mt19937 rng(12345);
-  const ChatParsers all_parsers[] = {{ReasoningParser::kOpened, ToolCallParser::kHermes},
-                                     {ReasoningParser::kTagged, ToolCallParser::kHermes},
-                                     {ReasoningParser::kTagged, ToolCallParser::kLlama3Json},
-                                     {ReasoningParser::kNone, ToolCallParser::kLlama3Json},
-                                     {ReasoningParser::kOpened, ToolCallParser::kNone}};
+  const ChatParsers all_parsers[] = {
+      {ReasoningParser::kOpened, ToolCallParser::kHermes},     {ReasoningParser::kTagged, ToolCallParser::kHermes},
+      {ReasoningParser::kTagged, ToolCallParser::kLlama3Json}, {ReasoningParser::kNone, ToolCallParser::kLlama3Json},
+      {ReasoningParser::kTagged, ToolCallParser::kInternLM},   {ReasoningParser::kOpened, ToolCallParser::kNone}};
   for (int round = 0; round < 400; ++round) {
     std::string text;
     for (int n = rng() % 12; n >= 0; --n) text += atoms[rng() % atoms.size()];

@@ -248,6 +248,55 @@ TEST_F(ServerTest, StreamedToolCallsArriveWhole) {
   EXPECT_EQ(finish, "tool_calls");
 }
 
+// --tool-call-parser llama3: the calls are known only when the reply has ended (they were once dropped there).
+TEST_F(ServerTest, Llama3ToolCallsComeOutAtTheEnd) {
+  ServerConfig config;
+  config.tool_call_parser = ToolCallParser::kLlama3Json;
+  FakeEngine::Options options;
+  options.script = R"({"name": "get_weather", "parameters": {"city": "Paris"}})";
+  start(config, options);
+  nlohmann::json j = post("/v1/chat/completions", chat({{"tools", weather_tools()}})).json();
+  EXPECT_TRUE(j["choices"][0]["message"]["content"].is_null()) << j;
+  ASSERT_EQ(j["choices"][0]["message"]["tool_calls"].size(), 1u) << j;
+  EXPECT_EQ(j["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"], R"({"city":"Paris"})");
+  EXPECT_EQ(j["choices"][0]["finish_reason"], "tool_calls");
+  HttpResponse r = post("/v1/chat/completions", chat({{"tools", weather_tools()}, {"stream", true}}));
+  std::vector<nlohmann::json> calls;
+  std::string finish;
+  for (const std::string& event : sse_payloads(r.body)) {
+    if (event == "[DONE]") break;
+    const nlohmann::json chunk = nlohmann::json::parse(event);
+    const auto& choice = chunk["choices"][0];
+    if (choice["delta"].contains("tool_calls")) {
+      for (const auto& call : choice["delta"]["tool_calls"]) calls.push_back(call);
+    }
+    if (!choice["finish_reason"].is_null()) finish = choice["finish_reason"];
+  }
+  ASSERT_EQ(calls.size(), 1u) << r.body;
+  EXPECT_EQ(calls[0]["index"], 0);
+  EXPECT_EQ(calls[0]["function"]["name"], "get_weather");
+  EXPECT_EQ(finish, "tool_calls");
+}
+
+// --tool-call-parser internlm: the call markers are special tokens, so a request with tools is detokenized with them.
+TEST_F(ServerTest, InternLMToolCallsKeepSpecialTokens) {
+  ServerConfig config;
+  config.tool_call_parser = ToolCallParser::kInternLM;
+  FakeEngine::Options options;
+  options.script =
+      "Sure.<|action_start|><|plugin|>\n{\"name\": \"get_weather\", \"parameters\": {\"city\": \"Paris\"}}"
+      "<|action_end|>";
+  start(config, options);
+  nlohmann::json j = post("/v1/chat/completions", chat({{"tools", weather_tools()}})).json();
+  EXPECT_FALSE(engine_->last_request().gen.skip_special_tokens);
+  EXPECT_EQ(j["choices"][0]["message"]["content"], "Sure.") << j;
+  ASSERT_EQ(j["choices"][0]["message"]["tool_calls"].size(), 1u) << j;
+  EXPECT_EQ(j["choices"][0]["message"]["tool_calls"][0]["function"]["name"], "get_weather");
+  EXPECT_EQ(j["choices"][0]["finish_reason"], "tool_calls");
+  post("/v1/chat/completions", chat());  // no tools: special tokens skipped as usual
+  EXPECT_TRUE(engine_->last_request().gen.skip_special_tokens);
+}
+
 // --reasoning-parser: <think>...</think> comes back as reasoning_content, whole and streamed.
 TEST_F(ServerTest, ReasoningComesBackAsReasoningContent) {
   ServerConfig config;

@@ -9,8 +9,8 @@ namespace turbolm::server {
 namespace {
 
 // The text fed in pieces of `step` bytes, then finish(): all content and all calls, in order.
-ToolCallExtractor::Piece extract(std::string_view text, size_t step) {
-  ToolCallExtractor extractor(ToolCallParser::kHermes);
+ToolCallExtractor::Piece extract(std::string_view text, size_t step, ToolCallParser parser = ToolCallParser::kHermes) {
+  ToolCallExtractor extractor(parser);
   ToolCallExtractor::Piece all;
   auto take = [&all](ToolCallExtractor::Piece piece) {
     all.content += piece.content;
@@ -96,13 +96,49 @@ TEST(ToolCalls, ParserNames) {
     EXPECT_EQ(tool_call_parser_from_name(name), ToolCallParser::kHermes) << name;
   }
   EXPECT_EQ(tool_call_parser_from_name("llama3"), ToolCallParser::kLlama3Json);
-  EXPECT_EQ(tool_call_parser_names().size(), 5u);
+  EXPECT_EQ(tool_call_parser_from_name("internlm"), ToolCallParser::kInternLM);
+  EXPECT_EQ(tool_call_parser_from_name("intern-s1"), ToolCallParser::kInternLM);
+  EXPECT_EQ(tool_call_parser_names().size(), 7u);
   try {
-    tool_call_parser_from_name("internlm");
+    tool_call_parser_from_name("mistral");
     ADD_FAILURE() << "accepted";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("known: qwen, qwen2d5, qwen3, hermes, llama3"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("known: qwen, qwen2d5, qwen3, hermes, llama3, internlm, intern-s1"),
+              std::string::npos)
+        << e.what();
   }
+  EXPECT_TRUE(tool_call_markers_are_special(ToolCallParser::kInternLM));
+  EXPECT_FALSE(tool_call_markers_are_special(ToolCallParser::kHermes));
+  EXPECT_FALSE(tool_call_markers_are_special(ToolCallParser::kLlama3Json));
+}
+
+// InternLM: a call is <|action_start|><|plugin|>, a newline, the JSON, <|action_end|> (the markers are special tokens,
+// kept in the text because the server detokenizes with them); code for the interpreter stays content.
+TEST(ToolCalls, InternLMActions) {
+  const std::string text =
+      "I will look it up.<|action_start|><|plugin|>\n{\"name\": \"get_weather\", \"parameters\": {\"city\": \"上海\"}}"
+      "<|action_end|>\n<|action_start|><|interpreter|>\nprint(1)<|action_end|><|action_start|><|plu";
+  for (size_t step : {size_t{1}, size_t{4}, size_t{9}, text.size()}) {
+    const auto all = extract(text, step, ToolCallParser::kInternLM);
+    ASSERT_EQ(all.calls.size(), 1u) << "step " << step;
+    EXPECT_EQ(all.calls[0].name, "get_weather");
+    EXPECT_EQ(all.calls[0].arguments, R"({"city":"上海"})");
+    EXPECT_EQ(all.content,
+              "I will look it up.\n<|action_start|><|interpreter|>\nprint(1)<|action_end|><|action_start|><|plu")
+        << "step " << step;
+  }
+  const auto unfinished = extract("<|action_start|><|plugin|>\n{\"name\": \"f\"", 3, ToolCallParser::kInternLM);
+  EXPECT_TRUE(unfinished.calls.empty());
+  EXPECT_EQ(unfinished.content, "<|action_start|><|plugin|>\n{\"name\": \"f\"");
+  // <|action_end|> is a stop word of InternLM's templates: the reply ends after the JSON.
+  const auto stopped = extract("Sure.<|action_start|><|plugin|>\n{\"name\": \"f\", \"parameters\": {\"a\": 1}}\n", 5,
+                               ToolCallParser::kInternLM);
+  ASSERT_EQ(stopped.calls.size(), 1u);
+  EXPECT_EQ(stopped.calls[0].arguments, R"({"a":1})");
+  EXPECT_EQ(stopped.content, "Sure.");
+  const auto hermes_tags = extract("<tool_call>{\"name\": \"f\"}</tool_call>", 2, ToolCallParser::kInternLM);
+  EXPECT_TRUE(hermes_tags.calls.empty());  // another model's format is text
+  EXPECT_EQ(hermes_tags.content, "<tool_call>{\"name\": \"f\"}</tool_call>");
 }
 
 // Llama 3: the whole reply is the calls, as JSON objects; any other reply streams as content.
