@@ -77,8 +77,9 @@ void add_serve(CLI::App& app) {
   cmd->add_option_function<std::string>(
          "--reasoning-parser",
          [&s](const std::string& name) { s.reasoning_parser = server::reasoning_parser_from_name(name); },
-         "return a chat reply's <think>...</think> as reasoning_content (deepseek-r1, qwen-qwq: the prompt opens "
-         "<think>; qwen3: only where the reply opens it)")
+         "return a chat reply's <think>...</think> as reasoning_content (default, deepseek-r1, qwen-qwq, intern-s1: "
+         "a reply starts as reasoning; qwen3: only where the reply opens <think>; a request with enable_thinking "
+         "false gets all content)")
       ->check(CLI::IsMember(server::reasoning_parser_names()));
   cmd->add_option("--log-level", opt->log_level, "trace|debug|info|warning|error|off");
   add_engine_options(*cmd, opt->engine);

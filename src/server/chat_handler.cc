@@ -152,7 +152,7 @@ asio::awaitable<void> handle_chat_completions(ServerContext& ctx, Exchange& ex) 
   check_model(ctx, p.common.model);
   p.request.gen.max_new_tokens = resolve_max_new_tokens(ctx, p.common.max_tokens);
   // Tool calls are looked for only where the request offered tools (and tool_choice did not turn them off).
-  const ChatParsers parsers{ctx.config.reasoning_parser,
+  const ChatParsers parsers{p.thinking_off ? ReasoningParser::kNone : ctx.config.reasoning_parser,
                             p.request.tools_json.empty() ? ToolCallParser::kNone : ctx.config.tool_call_parser};
   if (tool_call_markers_are_special(parsers.tools)) p.request.gen.skip_special_tokens = false;
   std::vector<Request> requests;

@@ -122,6 +122,8 @@ ChatCompletionParams parse_chat_completion(std::string_view body) {
   }
   if (auto thinking = f.boolean("enable_thinking")) kwargs["enable_thinking"] = *thinking;
   if (!kwargs.empty()) request.chat_template_kwargs_json = kwargs.dump();
+  const auto thinking = kwargs.find(kwargs.contains("enable_thinking") ? "enable_thinking" : "thinking");
+  params.thinking_off = thinking != kwargs.end() && *thinking == false;
   request.add_generation_prompt = f.boolean("add_generation_prompt").value_or(true);
 
   const nlohmann::json* messages = f.get("messages");

@@ -28,6 +28,9 @@ struct ChatCompletionParams {
   Request request;  // messages_json (or prompt when do_preprocess is false), gen, tools, template kwargs
   bool logprobs = false;
   int top_logprobs = 0;
+  // chat_template_kwargs.enable_thinking (or top-level enable_thinking, or kwargs.thinking) is false: the reply is
+  // all content whatever --reasoning-parser says (LMDeploy's rule).
+  bool thinking_off = false;
 };
 
 struct CompletionParams {

@@ -16,8 +16,10 @@ constexpr std::string_view kCloseTag = "</think>";
 constexpr std::string_view kWhitespace = " \t\r\n";
 
 // Every --reasoning-parser name and its parser.
-constexpr std::pair<std::string_view, ReasoningParser> kParsers[] = {{"deepseek-r1", ReasoningParser::kOpened},
+constexpr std::pair<std::string_view, ReasoningParser> kParsers[] = {{"default", ReasoningParser::kOpened},
+                                                                     {"deepseek-r1", ReasoningParser::kOpened},
                                                                      {"qwen-qwq", ReasoningParser::kOpened},
+                                                                     {"intern-s1", ReasoningParser::kOpened},
                                                                      {"qwen3", ReasoningParser::kTagged}};
 
 }  // namespace

@@ -13,7 +13,8 @@ namespace turbolm::server {
 // prompt closes it instead: the text is then all content).
 enum class ReasoningParser { kNone, kOpened, kTagged };
 
-// deepseek-r1 and qwen-qwq: kOpened; qwen3: kTagged. Throws InvalidArgument naming the known names for any other.
+// default (LMDeploy 0.18's one parser), deepseek-r1, qwen-qwq, intern-s1 (its older names): kOpened; qwen3 (vLLM's,
+// and older LMDeploy's): kTagged. Throws InvalidArgument naming the known names for any other.
 ReasoningParser reasoning_parser_from_name(std::string_view name);
 const std::vector<std::string>& reasoning_parser_names();
 

@@ -39,7 +39,7 @@ def check_usage_errors(tlm, m):
     expect_usage_error(tlm + ["serve", "api_server", m, "--tool-call-parser", "mistral"],
                        "mistral not in {qwen,qwen2d5,qwen3,hermes,llama3,internlm,intern-s1}")
     expect_usage_error(tlm + ["serve", "api_server", m, "--reasoning-parser", "o1"],
-                       "o1 not in {deepseek-r1,qwen-qwq,qwen3}")
+                       "o1 not in {default,deepseek-r1,qwen-qwq,intern-s1,qwen3}")
     expect_usage_error(tlm + ["tokenize", "--model", "/nonexistent"], "/nonexistent", stdin="x")
     expect_usage_error(tlm + ["chat-template", "--template", "chatml", "--context", "/nonexistent.json"],
                        "/nonexistent.json")

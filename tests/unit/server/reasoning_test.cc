@@ -160,6 +160,8 @@ TEST(Reasoning, ParserNames) {
   EXPECT_EQ(reasoning_parser_from_name("deepseek-r1"), ReasoningParser::kOpened);
   EXPECT_EQ(reasoning_parser_from_name("qwen-qwq"), ReasoningParser::kOpened);
   EXPECT_EQ(reasoning_parser_from_name("qwen3"), ReasoningParser::kTagged);
+  EXPECT_EQ(reasoning_parser_from_name("default"), ReasoningParser::kOpened);
+  EXPECT_EQ(reasoning_parser_from_name("intern-s1"), ReasoningParser::kOpened);
   EXPECT_THROW(reasoning_parser_from_name("o1"), Error);
 }
 

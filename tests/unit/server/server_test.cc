@@ -326,6 +326,29 @@ TEST_F(ServerTest, ReasoningComesBackAsReasoningContent) {
   EXPECT_EQ(cut["choices"][0]["finish_reason"], "length");
 }
 
+// enable_thinking false (top level, or in chat_template_kwargs; or kwargs.thinking): the reply is all content, even
+// with a parser whose replies start as reasoning (LMDeploy's `default`).
+TEST_F(ServerTest, ThinkingTurnedOffMakesTheReplyContent) {
+  ServerConfig config;
+  config.reasoning_parser = ReasoningParser::kOpened;
+  FakeEngine::Options options;
+  options.script = "Hello!";
+  start(config, options);
+  nlohmann::json on = post("/v1/chat/completions", chat()).json();
+  EXPECT_EQ(on["choices"][0]["message"]["reasoning_content"], "Hello!") << on;  // never closed: reasoning
+  for (const nlohmann::json& off : {nlohmann::json{{"enable_thinking", false}},
+                                    nlohmann::json{{"chat_template_kwargs", {{"enable_thinking", false}}}},
+                                    nlohmann::json{{"chat_template_kwargs", {{"thinking", false}}}}}) {
+    nlohmann::json j = post("/v1/chat/completions", chat(off)).json();
+    EXPECT_EQ(j["choices"][0]["message"]["content"], "Hello!") << off << j;
+    EXPECT_FALSE(j["choices"][0]["message"].contains("reasoning_content")) << off;
+  }
+  nlohmann::json explicit_on =
+      post("/v1/chat/completions", chat({{"chat_template_kwargs", {{"enable_thinking", true}, {"thinking", false}}}}))
+          .json();
+  EXPECT_EQ(explicit_on["choices"][0]["message"]["reasoning_content"], "Hello!");  // enable_thinking decides
+}
+
 TEST_F(ServerTest, WithoutReasoningParserThinkingIsContent) {
   FakeEngine::Options options;
   options.script = "<think>x</think>y";
