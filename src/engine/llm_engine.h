@@ -43,10 +43,9 @@ class LlmEngine final : public Engine {
   ~LlmEngine() override;
 
   std::shared_ptr<RequestHandle> submit(Request request, OutputCallback on_output) override;
-  // Scoring (eval ppl): the continuation is fed token by token after `context` (teacher forcing) and each
-  // chunk's logprobs hold log p(token | everything before it), computed through the paged KV cache.
+  // The continuation is fed token by token after `context`, through the paged KV cache.
   std::shared_ptr<RequestHandle> submit_scoring(std::vector<int32_t> context, std::vector<int32_t> continuation,
-                                                OutputCallback on_output);
+                                                OutputCallback on_output) override;
 
   EngineStats stats() const override;
   const ModelInfo& info() const override { return info_; }

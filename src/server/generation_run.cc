@@ -27,7 +27,26 @@ const char* finish_reason_string(FinishReason reason) {
   return nullptr;
 }
 
+namespace {
+
+GenerationRun::Submissions submissions_of(Engine& engine, std::vector<Request> requests) {
+  GenerationRun::Submissions s;
+  s.n = requests.empty() ? 1 : requests.front().gen.n;
+  for (Request& request : requests) {
+    s.submits.push_back([&engine, request = std::move(request)](OutputCallback on_output) mutable {
+      return engine.submit(std::move(request), std::move(on_output));
+    });
+  }
+  return s;
+}
+
+}  // namespace
+
 GenerationRun::GenerationRun(ServerContext& ctx, Exchange& exchange, std::vector<Request> requests,
+                             std::optional<int64_t> session_id)
+    : GenerationRun(ctx, exchange, submissions_of(ctx.engine, std::move(requests)), session_id) {}
+
+GenerationRun::GenerationRun(ServerContext& ctx, Exchange& exchange, Submissions submissions,
                              std::optional<int64_t> session_id)
     : ctx_(ctx), shared_(std::make_shared<Shared>()), start_(std::chrono::steady_clock::now()) {
   int limit = ctx.config.max_concurrent_requests;
@@ -38,18 +57,18 @@ GenerationRun::GenerationRun(ServerContext& ctx, Exchange& exchange, std::vector
         fmt::format("Too many concurrent requests: the server handles at most {} at once; retry later.", limit));
   }
   ctx.metrics.set_in_progress(in_flight);
-  n_ = requests.empty() ? 1 : requests.front().gen.n;
-  input_tokens_.assign(requests.size(), 0);
-  cached_tokens_.assign(requests.size(), 0);
-  output_tokens_.assign(requests.size() * n_, 0);
-  finish_.assign(requests.size() * n_, FinishReason::kNone);
+  n_ = submissions.n;
+  const size_t count = submissions.submits.size();
+  input_tokens_.assign(count, 0);
+  cached_tokens_.assign(count, 0);
+  output_tokens_.assign(count * n_, 0);
+  finish_.assign(count * n_, FinishReason::kNone);
   shared_->queue = std::make_shared<OutputQueue>(exchange.executor());
   try {
-    for (size_t i = 0; i < requests.size(); ++i) {
+    for (size_t i = 0; i < count; ++i) {
       auto queue = shared_->queue;
       int index = static_cast<int>(i);
-      auto handle = ctx.engine.submit(std::move(requests[i]),
-                                      [queue, index](const GenerationOutput& out) { queue->push(index, out); });
+      auto handle = submissions.submits[i]([queue, index](const GenerationOutput& out) { queue->push(index, out); });
       shared_->handles.push_back(handle);
       registry_keys_.push_back(ctx.registry.add(session_id, std::move(handle)));
     }

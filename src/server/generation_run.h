@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -15,10 +16,19 @@ namespace turbolm::server {
 
 class GenerationRun {
  public:
+  // One engine request's submission, given the callback its outputs go to.
+  using Submit = std::function<std::shared_ptr<RequestHandle>(OutputCallback)>;
+  struct Submissions {
+    std::vector<Submit> submits;
+    int n = 1;  // completions per submission
+  };
+
   // Enforces --max-concurrent-requests (429) and submits every request; throws ApiError when the engine
   // rejects one (those already submitted are cancelled). Installs the exchange's disconnect watch.
   GenerationRun(ServerContext& ctx, Exchange& exchange, std::vector<Request> requests,
                 std::optional<int64_t> session_id);
+  // The same for other engine work (Engine::submit_scoring).
+  GenerationRun(ServerContext& ctx, Exchange& exchange, Submissions submissions, std::optional<int64_t> session_id);
   ~GenerationRun();
   GenerationRun(const GenerationRun&) = delete;
   GenerationRun& operator=(const GenerationRun&) = delete;

@@ -10,6 +10,7 @@ namespace turbolm::server {
 asio::awaitable<void> handle_chat_completions(ServerContext& ctx, Exchange& exchange);  // openai_handlers.cc
 asio::awaitable<void> handle_completions(ServerContext& ctx, Exchange& exchange);       // openai_handlers.cc
 asio::awaitable<void> handle_encode(ServerContext& ctx, Exchange& exchange);            // lmdeploy_handlers.cc
+asio::awaitable<void> handle_get_ppl(ServerContext& ctx, Exchange& exchange);           // lmdeploy_handlers.cc
 asio::awaitable<void> handle_generate(ServerContext& ctx, Exchange& exchange);          // lmdeploy_handlers.cc
 asio::awaitable<void> handle_abort(ServerContext& ctx, Exchange& exchange);             // lmdeploy_handlers.cc
 asio::awaitable<void> handle_models(ServerContext& ctx, Exchange& exchange);            // info_handlers.cc

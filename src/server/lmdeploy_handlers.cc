@@ -1,4 +1,8 @@
-// LMDeploy's endpoints: /v1/encode (tokenize), /generate (token in / token out), /abort_request.
+// LMDeploy's endpoints: /v1/encode (tokenize), /generate (token in / token out), /abort_request, /get_ppl
+// (perplexity of a text).
+#include <fmt/format.h>
+
+#include "server/api_error.h"
 #include "server/handlers.h"
 #include "server/openai_format.h"
 #include "server/protocol.h"
@@ -24,6 +28,57 @@ asio::awaitable<void> handle_encode(ServerContext& ctx, Exchange& ex) {
   nlohmann::json body = p.batched ? nlohmann::json{{"input_ids", ids}, {"length", lengths}}
                                   : nlohmann::json{{"input_ids", ids[0]}, {"length", lengths[0]}};
   co_await respond_json(ex, 200, body);
+}
+
+namespace {
+
+// /get_ppl's engine work: the input's first token is the context, every later one is scored. 400 for fewer than two
+// tokens (the engine refuses ids outside the vocabulary and inputs longer than session_len).
+GenerationRun::Submissions ppl_scoring(ServerContext& ctx, PplParams p, int64_t& to_score) {
+  std::vector<int32_t> ids = p.text ? ctx.engine.encode(*p.text, /*add_special_tokens=*/true) : std::move(p.ids);
+  if (ids.size() < 2) {
+    throw ApiError::invalid_request(fmt::format("input has {} token(s): the perplexity needs at least 2", ids.size()),
+                                    "input");
+  }
+  to_score = static_cast<int64_t>(ids.size()) - 1;
+  GenerationRun::Submissions scoring;
+  scoring.submits.push_back([&ctx, ids = std::move(ids)](OutputCallback on_output) {
+    return ctx.engine.submit_scoring({ids.front()}, {ids.begin() + 1, ids.end()}, std::move(on_output));
+  });
+  return scoring;
+}
+
+// The response once every token is scored, or the error that stopped it.
+nlohmann::json ppl_body(const GenerationRun& run, double sum_logprob, int64_t scored, int64_t to_score,
+                        const std::vector<std::string>& errors) {
+  throw_if_engine_error(run, errors);
+  if (run.finish_reason(0) == FinishReason::kAbort) {
+    throw ApiError::unavailable(
+        "the request was aborted before it was scored (server shutting down or /abort_request)");
+  }
+  if (scored != to_score) throw ApiError::internal(fmt::format("scored {} of {} tokens", scored, to_score));
+  return {{"ppl", -sum_logprob / static_cast<double>(scored)}};
+}
+
+}  // namespace
+
+// LMDeploy's {"ppl": mean negative log-likelihood in nats} (its name; exp of it is the perplexity) of every token
+// but the first, given the ones before it.
+asio::awaitable<void> handle_get_ppl(ServerContext& ctx, Exchange& ex) {
+  int64_t to_score = 0;
+  GenerationRun run(ctx, ex, ppl_scoring(ctx, parse_get_ppl(ex.body()), to_score), std::nullopt);
+  double sum_logprob = 0;
+  int64_t scored = 0;
+  std::vector<std::string> errors(1);
+  while (auto items = co_await run.next()) {
+    for (const QueuedOutput& item : *items) {
+      for (const TokenLogprob& lp : item.output.logprobs) sum_logprob += lp.logprob;
+      scored += static_cast<int64_t>(item.output.logprobs.size());
+      errors[0] += item.output.error;
+    }
+  }
+  if (run.client_gone()) co_return;
+  co_await respond_json(ex, 200, ppl_body(run, sum_logprob, scored, to_score, errors));
 }
 
 namespace {

@@ -1,4 +1,4 @@
-// LMDeploy's own endpoints: /v1/encode, /generate, /abort_request.
+// LMDeploy's own endpoints: /v1/encode, /generate, /abort_request, /get_ppl.
 #include <limits>
 
 #include "server/api_error.h"
@@ -87,6 +87,23 @@ AbortParams parse_abort(std::string_view body) {
     params.session_id = *id;
   }
   if (!params.abort_all && !params.session_id) f.invalid("session_id", "is required unless 'abort_all' is true");
+  return params;
+}
+
+PplParams parse_get_ppl(std::string_view body) {
+  nlohmann::json json = parse_json_object(body);
+  FieldReader f(json);
+  f.reject_unknown({"input", "model"});
+  const nlohmann::json* input = f.get("input");
+  if (!input) f.invalid("input", "is required");
+  PplParams params;
+  if (input->is_string()) {
+    params.text = input->get<std::string>();
+  } else if (input->is_array()) {
+    params.ids = read_token_ids(*input, "input");
+  } else {
+    f.invalid("input", "must be a string or a list of token ids");
+  }
   return params;
 }
 

@@ -54,6 +54,12 @@ struct GenerateParams {
   bool return_logprob = false;
 };
 
+// /get_ppl: text (tokenized with the BOS, no chat template) or token ids.
+struct PplParams {
+  std::optional<std::string> text;
+  std::vector<int32_t> ids;
+};
+
 struct AbortParams {
   bool abort_all = false;
   std::optional<int64_t> session_id;
@@ -65,5 +71,6 @@ CompletionParams parse_completion(std::string_view body);
 EncodeParams parse_encode(std::string_view body);
 GenerateParams parse_generate(std::string_view body);
 AbortParams parse_abort(std::string_view body);
+PplParams parse_get_ppl(std::string_view body);
 
 }  // namespace turbolm::server

@@ -13,6 +13,7 @@ constexpr std::array kRoutes{
     Route{"POST", "/v1/chat/completions", handle_chat_completions},
     Route{"POST", "/v1/completions", handle_completions},
     Route{"POST", "/v1/encode", handle_encode},
+    Route{"POST", "/get_ppl", handle_get_ppl},
     Route{"POST", "/generate", handle_generate},
     Route{"POST", "/abort_request", handle_abort},
     Route{"GET", "/health", handle_health},

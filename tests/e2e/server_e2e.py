@@ -11,7 +11,9 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -179,6 +181,23 @@ class ServerE2E(unittest.TestCase):
         self.assertEqual(gen["meta_info"]["completion_tokens"], 5)
         self.assertEqual(gen["meta_info"]["finish_reason"]["type"], "length")
         self.assertEqual(len(gen["meta_info"]["output_token_logprobs"]), 5)
+        # /get_ppl: the mean -log p of every token but the first, as `turbolm eval ppl` computes it in one window.
+        story = "Once upon a time, there was a little girl named Lily. She liked to play in the park."
+        status, ppl = self.server.request("POST", "/get_ppl", {"input": story})
+        self.assertEqual(status, 200, ppl)
+        with tempfile.NamedTemporaryFile("w", suffix=".txt") as f:
+            f.write(story)
+            f.flush()
+            out = subprocess.run([ARGS.turbolm, "eval", "ppl", "--model", ARGS.model, "--text", f.name, "--json"],
+                                 capture_output=True, text=True, check=True, timeout=120).stdout
+        reference = json.loads(out)
+        self.assertEqual(reference["windows"], 1)
+        self.assertAlmostEqual(ppl["ppl"], reference["nll"], places=4)
+        status, ids_ppl = self.server.request("POST", "/get_ppl", {"input": enc["input_ids"][1]})
+        self.assertEqual(status, 200, ids_ppl)
+        self.assertGreater(ids_ppl["ppl"], 0)
+        status, short = self.server.request("POST", "/get_ppl", {"input": [1]})
+        self.assertEqual(status, 400, short)
         status, text = self.server.request("GET", "/metrics")
         self.assertIn("turbolm:time_to_first_token_seconds_bucket", text)
         self.assertIn("turbolm:prefix_cache_hit_rate", text)

@@ -119,6 +119,32 @@ std::shared_ptr<RequestHandle> FakeEngine::submit(Request request, OutputCallbac
   return std::make_shared<Handle>(*this, active->id);
 }
 
+std::shared_ptr<RequestHandle> FakeEngine::submit_scoring(std::vector<int32_t> context,
+                                                          std::vector<int32_t> continuation, OutputCallback on_output) {
+  TLM_CHECK_ARG(!context.empty() && !continuation.empty()) << "nothing to score";
+  for (const auto* ids : {&context, &continuation}) {
+    for (int32_t id : *ids) TLM_CHECK_ARG(id >= 0 && id < kVocab) << "token id " << id << " is out of the vocabulary";
+  }
+  const size_t total = context.size() + continuation.size();
+  TLM_CHECK_ARG(static_cast<int64_t>(total) <= options_.session_len)
+      << "context + continuation (" << total << " tokens) exceed session_len";
+  GenerationOutput out;
+  out.input_tokens = static_cast<int>(context.size());
+  out.output_tokens = static_cast<int>(continuation.size());
+  for (int32_t token : continuation) out.logprobs.push_back({token, fake_logprob(token), {}, {}, {}});
+  out.token_ids = std::move(continuation);
+  out.finish_reason = FinishReason::kLength;
+  uint64_t id;
+  {
+    std::lock_guard lock(mutex_);
+    id = next_id_++;
+    ++submitted_;
+    ++finished_;
+  }
+  on_output(out);
+  return std::make_shared<Handle>(*this, id);
+}
+
 Request FakeEngine::last_request() const {
   std::lock_guard lock(mutex_);
   return last_request_;

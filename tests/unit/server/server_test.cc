@@ -458,6 +458,31 @@ TEST_F(ServerTest, EncodeGenerateAndMetrics) {
   }
 }
 
+// /get_ppl (LMDeploy): {"ppl": mean -log p} over every token but the first, text (with the BOS) or token ids.
+TEST_F(ServerTest, GetPplScoresEveryTokenButTheFirst) {
+  FakeEngine::Options options;
+  options.session_len = 16;
+  start({}, options);
+  auto mean_nll = [](std::vector<int32_t> scored) {
+    double sum = 0;
+    for (int32_t t : scored) sum -= FakeEngine::fake_logprob(t);
+    return sum / static_cast<double>(scored.size());
+  };
+  nlohmann::json ids = post("/get_ppl", {{"input", {5, 6, 7, 8}}}).json();
+  EXPECT_NEAR(ids["ppl"].get<double>(), mean_nll({6, 7, 8}), 1e-6) << ids;
+  nlohmann::json text = post("/get_ppl", {{"input", "ab"}}).json();  // BOS, a, b: a and b are scored
+  EXPECT_NEAR(text["ppl"].get<double>(), mean_nll({'a' + 3, 'b' + 3}), 1e-6) << text;
+  for (const nlohmann::json& bad :
+       {nlohmann::json{{"input", {5}}}, nlohmann::json{{"input", ""}}, nlohmann::json{{"input", {5, 9999}}},
+        nlohmann::json{{"input", 3}}, nlohmann::json::object(), nlohmann::json{{"input", {5, 6}}, {"extra", 1}},
+        nlohmann::json{{"input", std::vector<int>(17, 5)}}}) {
+    HttpResponse r = post("/get_ppl", bad);
+    EXPECT_EQ(r.status, 400) << bad << " " << r.body;
+  }
+  EXPECT_NE(post("/get_ppl", {{"input", {5}}}).body.find("at least 2"), std::string::npos);
+  EXPECT_NE(post("/get_ppl", {{"input", std::vector<int>(17, 5)}}).body.find("session_len"), std::string::npos);
+}
+
 TEST_F(ServerTest, ErrorClasses) {
   ServerConfig config;
   config.max_body_bytes = 1024;
