@@ -37,12 +37,34 @@ nlohmann::json normalize_content(const nlohmann::json& content, const std::strin
   return text;
 }
 
-std::string normalize_messages(const nlohmann::json& messages) {
+// An assistant message's tool calls with their `function.arguments` as JSON objects: OpenAI clients send them back
+// as JSON text, and chat templates print them with `tojson` (a string would come out quoted and escaped). LMDeploy
+// and vLLM convert them the same way; text that is not JSON is a 400, JSON that is not an object stays text.
+void parse_tool_call_arguments(nlohmann::ordered_json& message, const std::string& prefix) {
+  auto calls = message.find("tool_calls");
+  if (calls == message.end() || !calls->is_array()) return;
+  for (size_t j = 0; j < calls->size(); ++j) {
+    nlohmann::ordered_json& call = (*calls)[j];
+    if (!call.is_object() || !call.contains("function") || !call["function"].is_object()) continue;
+    nlohmann::ordered_json& function = call["function"];
+    auto arguments = function.find("arguments");
+    if (arguments == function.end() || !arguments->is_string()) continue;
+    nlohmann::ordered_json parsed =
+        nlohmann::ordered_json::parse(arguments->get_ref<const std::string&>(), nullptr, /*allow_exceptions=*/false);
+    const std::string param = fmt::format("{}tool_calls[{}].function.arguments", prefix, j);
+    if (parsed.is_discarded()) throw ApiError::invalid_request(fmt::format("'{}' is not valid JSON", param), param);
+    if (parsed.is_object()) *arguments = std::move(parsed);
+  }
+}
+
+// `messages` is checked through FieldReader; the prompt is built from `ordered`, the same messages with the client's
+// key order, which templates print (`tojson` of tool call arguments, of whole messages).
+std::string normalize_messages(const nlohmann::json& messages, const nlohmann::ordered_json& ordered) {
   if (!messages.is_array()) {
     throw ApiError::invalid_request("'messages' must be a list of message objects or a string", "messages");
   }
   if (messages.empty()) throw ApiError::invalid_request("'messages' must not be empty", "messages");
-  nlohmann::json normalized = nlohmann::json::array();
+  nlohmann::ordered_json normalized = nlohmann::ordered_json::array();
   for (size_t i = 0; i < messages.size(); ++i) {
     std::string prefix = fmt::format("messages[{}].", i);
     FieldReader message(messages[i], prefix);
@@ -52,13 +74,14 @@ std::string normalize_messages(const nlohmann::json& messages) {
         *role != "function") {
       message.invalid("role", "must be one of system, developer, user, assistant, tool, function");
     }
-    nlohmann::json copy = messages[i];
-    auto content = copy.find("content");
-    if (content != copy.end()) {
-      *content = normalize_content(*content, prefix + "content");
+    nlohmann::ordered_json copy = ordered[i];
+    auto content = messages[i].find("content");
+    if (content != messages[i].end()) {
+      copy["content"] = nlohmann::ordered_json(normalize_content(*content, prefix + "content"));  // null or a string
     } else if (*role != "assistant") {
       message.invalid("content", "is required");
     }
+    if (*role == "assistant") parse_tool_call_arguments(copy, prefix);
     normalized.push_back(std::move(copy));
   }
   return normalized.dump();
@@ -68,6 +91,10 @@ std::string normalize_messages(const nlohmann::json& messages) {
 
 ChatCompletionParams parse_chat_completion(std::string_view body) {
   nlohmann::json json = parse_json_object(body);
+  // What reaches the chat template (messages, tools, template kwargs) keeps the client's key order: nlohmann::json
+  // sorts keys, and templates print tools and arguments with `tojson` in the order they have. The body is already
+  // known to be a valid, depth-limited JSON object.
+  const nlohmann::ordered_json ordered = nlohmann::ordered_json::parse(body);
   FieldReader f(json);
   f.reject_unknown({"model", "messages", "temperature", "top_p", "n", "max_tokens", "max_completion_tokens", "stop",
                     "stream", "stream_options", "presence_penalty", "frequency_penalty", "logit_bias", "logprobs",
@@ -112,13 +139,13 @@ ChatCompletionParams parse_chat_completion(std::string_view body) {
     if (!tools->is_array()) f.invalid("tools", "must be a list of tools");
     const nlohmann::json* choice = f.get("tool_choice");
     bool tools_off = choice && *choice == "none";
-    if (!tools->empty() && !tools_off) request.tools_json = tools->dump();
+    if (!tools->empty() && !tools_off) request.tools_json = ordered["tools"].dump();
   }
 
-  nlohmann::json kwargs = nlohmann::json::object();
+  nlohmann::ordered_json kwargs = nlohmann::ordered_json::object();
   if (const nlohmann::json* extra = f.get("chat_template_kwargs")) {
     if (!extra->is_object()) f.invalid("chat_template_kwargs", "must be an object");
-    kwargs = *extra;
+    kwargs = ordered["chat_template_kwargs"];
   }
   if (auto thinking = f.boolean("enable_thinking")) kwargs["enable_thinking"] = *thinking;
   if (!kwargs.empty()) request.chat_template_kwargs_json = kwargs.dump();
@@ -132,7 +159,7 @@ ChatCompletionParams parse_chat_completion(std::string_view body) {
     // LMDeploy accepts a bare string as one user message.
     request.messages_json = messages->is_string()
                                 ? nlohmann::json::array({{{"role", "user"}, {"content", *messages}}}).dump()
-                                : normalize_messages(*messages);
+                                : normalize_messages(*messages, ordered["messages"]);
   } else {
     if (!messages->is_string()) f.invalid("messages", "must be a string when 'do_preprocess' is false");
     request.prompt = messages->get<std::string>();

@@ -112,6 +112,8 @@ TEST(ChatRequest, RejectsBadInputWithParam) {
       {R"({"model":"m","messages":[{"role":"user","content":"x"}],"do_preprocess":false})", "messages"},
       {R"({"model":"m","messages":"hi","seed":1e30})", "seed"},
       {R"({"model":"m","messages":"hi","stop_token_ids":[-1]})", "stop_token_ids"},
+      {R"({"model":"m","messages":[{"role":"assistant","tool_calls":[{"function":{"name":"f","arguments":"{x"}}]}]})",
+       "messages[0].tool_calls[0].function.arguments"},
   };
   for (const Case& c : cases) {
     ApiError e = error_of([&] { parse_chat_completion(c.body); });
@@ -119,6 +121,29 @@ TEST(ChatRequest, RejectsBadInputWithParam) {
     EXPECT_EQ(e.param(), c.param) << c.body << " -> " << e.message();
     EXPECT_EQ(e.type(), "invalid_request_error");
   }
+}
+
+// What the chat template sees keeps the client's key order (templates print tools and arguments with tojson), and
+// tool calls sent back with JSON-text arguments reach it as objects, as LMDeploy and vLLM pass them.
+TEST(ChatRequest, TemplateInputsKeepKeyOrderAndParseToolCallArguments) {
+  ChatCompletionParams p = parse_chat_completion(R"({"model": "m",
+      "tools": [{"type": "function", "function": {"name": "get_weather", "description": "d",
+                 "parameters": {"type": "object", "properties": {"zone": {}, "city": {}}}}}],
+      "chat_template_kwargs": {"zeta": 1, "alpha": 2},
+      "messages": [{"role": "user", "content": "Weather?"},
+                   {"role": "assistant", "content": null, "tool_calls": [
+                       {"id": "call_1", "type": "function",
+                        "function": {"name": "get_weather", "arguments": "{\"zone\": \"CET\", \"city\": \"Paris\"}"}},
+                       {"id": "call_2", "type": "function", "function": {"name": "g", "arguments": "[1, 2]"}}]},
+                   {"role": "tool", "tool_call_id": "call_1", "content": "sunny"}]})");
+  EXPECT_EQ(p.request.tools_json, R"([{"type":"function","function":{"name":"get_weather","description":"d",)"
+                                  R"("parameters":{"type":"object","properties":{"zone":{},"city":{}}}}}])");
+  EXPECT_EQ(p.request.chat_template_kwargs_json, R"({"zeta":1,"alpha":2})");
+  const auto messages = nlohmann::ordered_json::parse(p.request.messages_json);
+  EXPECT_EQ(messages[1].dump(), R"({"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function",)"
+                                R"("function":{"name":"get_weather","arguments":{"zone":"CET","city":"Paris"}}},)"
+                                R"({"id":"call_2","type":"function","function":{"name":"g","arguments":"[1, 2]"}}]})");
+  EXPECT_EQ(messages[2].dump(), R"({"role":"tool","tool_call_id":"call_1","content":"sunny"})");
 }
 
 TEST(ChatRequest, RejectsNonJsonAndNonObjects) {
