@@ -33,6 +33,11 @@ const std::vector<std::string>& reasoning_parser_names() {
   return names;
 }
 
+std::vector<std::string_view> reasoning_markers(ReasoningParser parser) {
+  if (parser == ReasoningParser::kNone) return {};
+  return {kOpenTag, kCloseTag};
+}
+
 ReasoningParser reasoning_parser_from_name(std::string_view name) {
   for (const auto& [known, parser] : kParsers) {
     if (name == known) return parser;

@@ -18,6 +18,9 @@ enum class ReasoningParser { kNone, kOpened, kTagged };
 ReasoningParser reasoning_parser_from_name(std::string_view name);
 const std::vector<std::string>& reasoning_parser_names();
 
+// The tags of a reasoning parser (<think> and </think>; none for kNone).
+std::vector<std::string_view> reasoning_markers(ReasoningParser parser);
+
 // Splits generated text, possibly arriving in pieces, into reasoning and content. Text that could still be a tag is
 // held back; the whitespace between </think> and the answer is dropped (the answer starts at its first character).
 // Reasoning never closed (max_tokens reached) stays reasoning.

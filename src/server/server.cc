@@ -20,6 +20,7 @@
 #include "core/error.h"
 #include "core/logging.h"
 #include "server/http_session.h"
+#include "server/parser_markers.h"
 
 namespace turbolm::server {
 
@@ -129,7 +130,10 @@ asio::awaitable<void> Server::Impl::shutdown() {
 }
 
 Server::Server(std::unique_ptr<Engine> engine, ServerConfig config)
-    : impl_(std::make_unique<Impl>(std::move(engine), std::move(config))) {}
+    : impl_(std::make_unique<Impl>(std::move(engine), std::move(config))) {
+  for (const std::string& warning : parser_marker_warnings(*impl_->engine, impl_->config))
+    TLM_LOG_WARNING("{}", warning);
+}
 
 Server::~Server() {
   // Engine callbacks post into io; the engine must be gone before io is.

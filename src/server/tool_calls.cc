@@ -99,6 +99,16 @@ ToolCallParser tool_call_parser_from_name(std::string_view name) {
                              << "' (known: " << fmt::format("{}", fmt::join(tool_call_parser_names(), ", ")) << ")";
 }
 
+std::vector<std::string_view> tool_call_markers(ToolCallParser parser) {
+  switch (parser) {
+    case ToolCallParser::kHermes: return {kHermesOpen, kHermesClose};
+    case ToolCallParser::kInternLM: return {"<|action_start|>", "<|plugin|>", kInternLMClose};
+    case ToolCallParser::kLlama3Json:
+    case ToolCallParser::kNone: break;
+  }
+  return {};
+}
+
 bool tool_call_markers_are_special(ToolCallParser parser) { return parser == ToolCallParser::kInternLM; }
 
 nlohmann::json tool_call_json(const ToolCall& call, int index) {

@@ -22,6 +22,10 @@ enum class ToolCallParser { kNone, kHermes, kLlama3Json, kInternLM };
 ToolCallParser tool_call_parser_from_name(std::string_view name);
 const std::vector<std::string>& tool_call_parser_names();
 
+// The tags the parser looks for, each one token of the tokenizers of the models that write that format (none for
+// kLlama3Json, whose calls are plain JSON).
+std::vector<std::string_view> tool_call_markers(ToolCallParser parser);
+
 // Whether the parser's call markers are special tokens, so the text it reads must be detokenized with them
 // (skip_special_tokens false, as LMDeploy's InternLM parser sets it).
 bool tool_call_markers_are_special(ToolCallParser parser);

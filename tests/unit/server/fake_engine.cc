@@ -36,6 +36,7 @@ FakeEngine::FakeEngine(Options options) : options_(std::move(options)) {
   info_.vocab_size = kVocab;
   info_.eos_token_ids = {kEos};
   info_.device = "cpu";
+  info_.has_tokenizer = true;  // byte-level
   config_.model_name = info_.model_name;
   thread_ = std::thread([this] { loop(); });
 }

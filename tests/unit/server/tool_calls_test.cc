@@ -141,6 +141,15 @@ TEST(ToolCalls, InternLMActions) {
   EXPECT_EQ(hermes_tags.content, "<tool_call>{\"name\": \"f\"}</tool_call>");
 }
 
+// Each tagged parser's tags, for the startup check that they are single tokens of the served model.
+TEST(ToolCalls, MarkersOfEachParser) {
+  using V = std::vector<std::string_view>;
+  EXPECT_EQ(tool_call_markers(ToolCallParser::kHermes), (V{"<tool_call>", "</tool_call>"}));
+  EXPECT_EQ(tool_call_markers(ToolCallParser::kInternLM), (V{"<|action_start|>", "<|plugin|>", "<|action_end|>"}));
+  EXPECT_TRUE(tool_call_markers(ToolCallParser::kLlama3Json).empty());
+  EXPECT_TRUE(tool_call_markers(ToolCallParser::kNone).empty());
+}
+
 // Llama 3: the whole reply is the calls, as JSON objects; any other reply streams as content.
 ToolCallExtractor::Piece extract_llama3(std::string_view text, size_t step) {
   ToolCallExtractor extractor(ToolCallParser::kLlama3Json);
