@@ -55,6 +55,8 @@ std::unique_ptr<Completion> EngineCore::make_completion(RequestState& request, i
   // Completion 0 uses the request's seed as is, so n = 1 with random_seed = s reproduces across runs.
   c->sampling.seed = index == 0 ? request.seed : random_bits(request.seed, (1ull << 40) + index);
   c->sampling.num_logprobs = gen.logprobs;
+  c->seq.score_from = request.score_from;
+  c->next_scored = request.score_from;
   if (tokenizer_ != nullptr && !request.scoring()) {
     // The prompt's tail starts the window: the first token reads as a continuation (its leading space kept).
     c->detokenizer = std::make_unique<IncrementalDetokenizer>(*tokenizer_, gen.skip_special_tokens,
@@ -108,6 +110,7 @@ ForwardBatch EngineCore::build_batch(const StepPlan& plan) const {
     b.context_len = seq.num_computed_tokens + s.num_new_tokens;
     b.block_table = seq.block_table;
     b.needs_logits = s.needs_logits;
+    b.logit_rows = s.logit_rows;
     for (int32_t p = seq.num_computed_tokens; p < b.context_len; ++p) {
       batch.token_ids.push_back(seq.token_ids[p]);
       batch.positions.push_back(p);
@@ -191,7 +194,7 @@ std::optional<EngineCore::InFlight> EngineCore::launch_continuation(const InFlig
     if (seq == nullptr || seq->num_tokens() + 1 >= seq->max_tokens) continue;
     const int32_t pos = seq->num_tokens();  // the pending token's position; everything before is cached
     if (!blocks_.allocate(*seq, pos + 1)) return std::nullopt;  // the normal step decides who is preempted
-    plan.seqs.push_back({seq, 1, true});
+    plan.seqs.push_back({seq, 1, true, 1, pos});
     ForwardBatch::Sequence& b = batch.seqs.emplace_back();
     b.query_start = static_cast<int32_t>(batch.token_ids.size());
     b.query_len = 1;
@@ -219,8 +222,16 @@ std::optional<EngineCore::InFlight> EngineCore::launch_continuation(const InFlig
 
 void EngineCore::enqueue_sampling(InFlight& step, Tensor& logits, int32_t pending) {
   std::vector<Completion*> rows;  // logits row -> completion
+  step.score_position.clear();    // logits row -> the prompt position it scores (-1: none)
   for (const ScheduledSequence& s : step.plan.seqs) {
-    if (s.needs_logits) rows.push_back(s.seq->request->completions[s.seq->index].get());
+    if (!s.needs_logits) continue;
+    Completion* c = s.seq->request->completions[s.seq->index].get();
+    // The chunk's last logit_rows positions p have logits; row p scores position p + 1 (the prompt's last row none).
+    const int32_t end = s.start + s.num_new_tokens;
+    for (int32_t p = end - s.logit_rows; p < end; ++p) {
+      rows.push_back(c);
+      step.score_position.push_back(s.seq->score_from > 0 && p + 1 < s.seq->num_prompt_tokens ? p + 1 : -1);
+    }
   }
   TLM_CHECK_EQ(logits.dim(0), static_cast<int64_t>(rows.size()));
   const int64_t vocab = logits.dim(1);
@@ -228,18 +239,19 @@ void EngineCore::enqueue_sampling(InFlight& step, Tensor& logits, int32_t pendin
   // min_new_tokens: EOS and stop ids cannot be drawn yet.
   Tensor neg_inf = Tensor::empty({1}, DType::kF32);
   *neg_inf.data<float>() = -std::numeric_limits<float>::infinity();
-  step.forced_logprob.assign(rows.size(), 0.0f);
+  step.score_logprob.assign(rows.size(), 0.0f);
   Tensor host_row;
   bool any_sampled = false;
   for (size_t i = 0; i < rows.size(); ++i) {
     Completion& c = *rows[i];
     RequestState& r = *c.seq.request;
     if (r.scoring()) {
-      // Teacher forcing: the logprob of the given next token under the raw logits.
+      // The logprob of the prompt's next token under the raw logits (positions reported before are skipped).
+      const int32_t position = step.score_position[i];
+      if (position < c.next_scored) continue;
       if (!host_row.defined()) host_row = Tensor::empty({vocab}, DType::kF32);
       copy(ctx_, logits[static_cast<int64_t>(i)], host_row);
-      int32_t token = r.forced_tokens[c.seq.num_generated()];
-      step.forced_logprob[i] = token_logprob(host_row.data<float>(), vocab, token);
+      step.score_logprob[i] = token_logprob(host_row.data<float>(), vocab, c.seq.token_ids[position]);
       continue;
     }
     any_sampled = true;
@@ -268,13 +280,13 @@ void EngineCore::complete(InFlight& step) {
   size_t row = 0;
   for (const ScheduledSequence& s : step.plan.seqs) {
     if (!s.needs_logits) continue;
-    const size_t i = row++;
+    const size_t i = row;
+    row += static_cast<size_t>(s.logit_rows);
     if (s.seq == nullptr) continue;  // finished or aborted while this step ran: its row is dropped
     RequestState& r = *s.seq->request;
     Completion& c = *r.completions[s.seq->index];
     if (r.scoring()) {
-      int32_t token = r.forced_tokens[c.seq.num_generated()];
-      append_token(c, token, {token, step.forced_logprob[i], {}});
+      complete_scoring(c, step, i, s.logit_rows);
     } else {
       SampleResult& res = sampled[i];
       append_token(c, res.token, {res.token, res.logprob, std::move(res.top_logprobs)});
@@ -288,11 +300,23 @@ void EngineCore::complete(InFlight& step) {
   }
 }
 
+void EngineCore::complete_scoring(Completion& c, const InFlight& step, size_t first, int32_t logit_rows) {
+  for (size_t i = first; i < first + static_cast<size_t>(logit_rows); ++i) {
+    const int32_t position = step.score_position[i];
+    if (position < c.next_scored) continue;  // the prompt's last row, or reported before a preemption
+    const int32_t token = c.seq.token_ids[position];
+    c.chunk.token_ids.push_back(token);
+    c.chunk.logprobs.push_back({token, step.score_logprob[i], {}});
+    c.next_scored = position + 1;
+  }
+  if (c.seq.num_computed_tokens == c.seq.num_tokens()) finish(c, FinishReason::kLength);
+}
+
 void EngineCore::append_token(Completion& c, int32_t token, TokenLogprob logprob) {
   RequestState& r = *c.seq.request;
   c.seq.token_ids.push_back(token);
   c.chunk.token_ids.push_back(token);
-  if (r.gen.logprobs > 0 || r.scoring()) {
+  if (r.gen.logprobs > 0) {
     if (c.detokenizer) {  // before the push: the texts read as continuations of what came before
       std::vector<int32_t> ids = {token};
       for (const auto& [id, lp] : logprob.top) ids.push_back(id);
@@ -306,7 +330,7 @@ void EngineCore::append_token(Completion& c, int32_t token, TokenLogprob logprob
   if (c.seq.index == 0 && c.seq.num_generated() == 1 && r.gen.n > 1) fork_siblings(r);
 
   FinishReason reason = FinishReason::kNone;
-  if (!r.scoring() && std::find(r.stop_ids.begin(), r.stop_ids.end(), token) != r.stop_ids.end()) {
+  if (std::find(r.stop_ids.begin(), r.stop_ids.end(), token) != r.stop_ids.end()) {
     reason = FinishReason::kStop;  // the stop token's text is not part of the output
   } else if (c.detokenizer) {
     c.chunk.text += c.stop_strings.push(c.detokenizer->push(token));

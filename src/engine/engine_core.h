@@ -58,7 +58,9 @@ class EngineCore {
   struct InFlight {
     StepPlan plan;         // a row's seq becomes null when its completion finishes before the step completes
     SampleFuture sampled;  // rows with needs_logits, in plan order (invalid when none samples)
-    std::vector<float> forced_logprob;  // per logits row: scoring rows' teacher-forced logprob
+    // Per logits row of a scoring sequence: the prompt position it scores (-1: none) and that token's logprob.
+    std::vector<int32_t> score_position;
+    std::vector<float> score_logprob;
   };
 
   std::unique_ptr<Completion> make_completion(RequestState& request, int index);
@@ -74,6 +76,9 @@ class EngineCore {
   // Waits for the step's samples, appends them and streams the outputs.
   void complete(InFlight& step);
   void append_token(Completion& c, int32_t token, TokenLogprob logprob);
+  // A scoring completion's rows of this step: reports the positions not reported yet; finishes it once its
+  // prompt is computed. `rows` are the step's rows from `first`, logit_rows of them.
+  void complete_scoring(Completion& c, const InFlight& step, size_t first, int32_t logit_rows);
   void fork_siblings(RequestState& request);
   void finish(Completion& c, FinishReason reason);
   void emit(Completion& c);

@@ -1,5 +1,6 @@
 #include "engine/llm_engine.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -141,13 +142,18 @@ LlmEngine::LlmEngine(EngineParts parts, const EngineConfig& config) : parts_(std
 
   if (config.num_threads > 0) pool_ = std::make_unique<ThreadPool>(config.num_threads);
   ExecContext ctx{.device = model.device(), .pool = pool_.get()};
-  EngineCoreConfig core{
-      .scheduler = {.max_batch_size = config_.max_batch_size, .max_prefill_token_num = config.max_prefill_token_num},
-      .num_blocks = num_blocks_,
-      .block_size = block_size,
-      .enable_prefix_caching = config.enable_prefix_caching,
-      .kv_quant = quant,
-      .overlap_steps = overlap_steps_enabled(model.device())};
+  // Scoring chunks get logits at every position: at most ~256 MiB of f32 logits rows a step (Qwen3's vocabulary:
+  // 441 tokens; a 32k one: 2,048), within the prefill budget.
+  const int64_t scored_tokens =
+      std::clamp<int64_t>((int64_t{256} << 20) / (model.config().vocab_size * 4), 16, config.max_prefill_token_num);
+  EngineCoreConfig core{.scheduler = {.max_batch_size = config_.max_batch_size,
+                                      .max_prefill_token_num = config.max_prefill_token_num,
+                                      .max_scored_tokens = static_cast<int32_t>(scored_tokens)},
+                        .num_blocks = num_blocks_,
+                        .block_size = block_size,
+                        .enable_prefix_caching = config.enable_prefix_caching,
+                        .kv_quant = quant,
+                        .overlap_steps = overlap_steps_enabled(model.device())};
   core_ = std::make_unique<EngineCore>(*parts_.model, parts_.tokenizer.get(), core, ctx);
   // The other ranks' caches now, so that running out of memory on a GPU fails startup rather than a step.
   if (auto* tp = dynamic_cast<TensorParallelModel*>(parts_.model.get())) tp->attach_cache(core_->cache());
@@ -328,21 +334,20 @@ std::shared_ptr<RequestHandle> LlmEngine::submit(Request request, OutputCallback
 
 std::shared_ptr<RequestHandle> LlmEngine::submit_scoring(std::vector<int32_t> context,
                                                          std::vector<int32_t> continuation, OutputCallback on_output) {
-  TLM_CHECK_ARG(!continuation.empty()) << "nothing to score";
+  TLM_CHECK_ARG(!context.empty() && !continuation.empty()) << "scoring needs a context and a continuation";
+  require_in_vocabulary(context, "token id");
   require_in_vocabulary(continuation, "token id");
-  Request probe;
-  probe.prompt_ids = context;
-  context = prompt_ids(probe);  // same validation as a prompt
-  GenerationConfig gen;
-  gen.max_new_tokens = static_cast<int>(continuation.size());
-  auto state = make_request(std::move(context), gen);
-  TLM_CHECK_ARG(state->max_tokens == static_cast<int32_t>(state->prompt_ids.size() + continuation.size()))
-      << "context + continuation (" << state->prompt_ids.size() + continuation.size()
-      << " tokens) exceed session_len or the KV pool";
-  state->stop_ids.clear();
-  state->eos_like_ids.clear();
-  state->stop_strings.clear();
-  state->forced_tokens = std::move(continuation);
+  // The whole text is the prompt, scored by the prefill: it may fill session_len (nothing is generated after it).
+  const auto total = static_cast<int64_t>(context.size() + continuation.size());
+  TLM_CHECK_ARG(total <= config_.session_len && total <= kv_pool_tokens())
+      << "context + continuation (" << total << " tokens) exceed session_len (" << config_.session_len
+      << ") or the KV cache pool (" << kv_pool_tokens() << " tokens)";
+  const auto score_from = static_cast<int32_t>(context.size());
+  std::vector<int32_t> prompt = std::move(context);
+  prompt.insert(prompt.end(), continuation.begin(), continuation.end());
+  auto state = make_request(std::move(prompt), GenerationConfig{});
+  state->max_tokens = static_cast<int32_t>(total);
+  state->score_from = score_from;
   state->on_output = std::move(on_output);
   return enqueue(std::move(state));
 }

@@ -20,6 +20,9 @@ struct Completion {
   StopStringMatcher stop_strings;
   GenerationOutput chunk;  // what this step adds; sent and reset after every step
   bool finished = false;
+  // Scoring: the next prompt position whose logprob is still to be reported (a preempted sequence recomputes its
+  // chunks; positions it reported before are not reported again).
+  int32_t next_scored = 0;
 };
 
 struct RequestState {
@@ -31,13 +34,14 @@ struct RequestState {
   std::vector<int32_t> eos_like_ids;  // ids masked until min_new_tokens: EOS and stop_token_ids
   std::vector<std::string> stop_strings;
   uint64_t seed = 0;
-  // Scoring (eval ppl): the continuation is teacher-forced instead of sampled, each token with its logprob.
-  std::vector<int32_t> forced_tokens;
+  // Scoring (Engine::submit_scoring): the prompt's tokens from score_from on are reported with their logprobs,
+  // computed by the prefill; nothing is sampled. 0: a generation request.
+  int32_t score_from = 0;
   OutputCallback on_output;
   std::vector<std::unique_ptr<Completion>> completions;  // [0, n); siblings are forked after 0's prefill
   int num_finished = 0;
 
-  bool scoring() const { return !forced_tokens.empty(); }
+  bool scoring() const { return score_from > 0; }
   bool done() const { return num_finished == gen.n; }
 };
 

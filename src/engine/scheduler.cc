@@ -28,15 +28,34 @@ void Scheduler::preempt(Sequence* seq) {
   ++num_preemptions_;
 }
 
+ScheduledSequence Scheduler::entry(Sequence* seq, int32_t n) {
+  const int32_t start = seq->num_computed_tokens;
+  if (seq->score_from == 0) return {seq, n, n == seq->num_uncomputed(), 1, start};
+  // Positions score_from - 1 .. the last one of this chunk have logits (the prompt's last position's row scores
+  // nothing: it would predict past the prompt; the engine skips it).
+  const int32_t end = start + n, first = std::max(start, seq->score_from - 1);
+  return {seq, n, end > first, end - first, start};
+}
+
+int32_t Scheduler::chunk_size(const Sequence* seq, int32_t budget, int32_t score_budget) const {
+  const int32_t uncomputed = seq->num_uncomputed();
+  if (seq->score_from > 0) return std::min({uncomputed, budget, score_budget});
+  return uncomputed == 1 ? 1 : std::min(uncomputed, budget);
+}
+
 StepPlan Scheduler::schedule() {
   StepPlan plan;
-  int32_t budget = config_.max_prefill_token_num;
+  int32_t budget = config_.max_prefill_token_num, score_budget = config_.max_scored_tokens;
+  auto take = [&](Sequence* seq, int32_t n) {
+    if (seq->num_uncomputed() > 1 || seq->score_from > 0) budget -= n;
+    if (seq->score_from > 0) score_budget -= n;
+    plan.seqs.push_back(entry(seq, n));
+  };
 
   // 1. Running sequences; a victim is taken from the back, so iterate by index over a shrinking vector.
   for (size_t i = 0; i < running_.size(); ++i) {
     Sequence* seq = running_[i];
-    int32_t uncomputed = seq->num_uncomputed();
-    int32_t n = uncomputed == 1 ? 1 : std::min(uncomputed, budget);
+    int32_t n = chunk_size(seq, budget, score_budget);
     if (n == 0) continue;  // a prefill whose chunk must wait for budget
     while (!blocks_.allocate(*seq, seq->num_computed_tokens + n)) {
       Sequence* victim = running_.back();
@@ -46,8 +65,7 @@ StepPlan Scheduler::schedule() {
       if (victim == seq) break;
     }
     if (seq->status != SequenceStatus::kRunning) break;  // preempted itself: everything after it is gone too
-    if (uncomputed > 1) budget -= n;
-    plan.seqs.push_back({seq, n, n == uncomputed});
+    take(seq, n);
   }
 
   // 2. Waiting sequences, FCFS; a sequence preempted in this step waits for the next one.
@@ -56,10 +74,10 @@ StepPlan Scheduler::schedule() {
          plan.preempted.empty()) {
     Sequence* seq = waiting_.front();
     // A head that waits is looked up again every step: the counters take the lookup that admits it.
-    const int32_t matched = seq->block_table.empty() ? blocks_.match_prefix(*seq, /*count=*/false) : -1;
+    const int32_t matched =
+        seq->block_table.empty() && seq->score_from == 0 ? blocks_.match_prefix(*seq, /*count=*/false) : -1;
     if (!seq->admitted_once) seq->num_cached_prompt_tokens = std::min(seq->num_computed_tokens, seq->num_prompt_tokens);
-    int32_t uncomputed = seq->num_uncomputed();
-    int32_t n = uncomputed == 1 ? 1 : std::min(uncomputed, budget);
+    int32_t n = chunk_size(seq, budget, score_budget);
     if (n == 0 || !blocks_.allocate(*seq, seq->num_computed_tokens + n)) {
       blocks_.free(*seq);  // a waiting sequence holds no blocks: release the prefix-cache hits taken above
       // Forked siblings (n > 1) wait holding their shared prompt blocks. When the head cannot be admitted they let
@@ -76,8 +94,7 @@ StepPlan Scheduler::schedule() {
     seq->status = SequenceStatus::kRunning;
     seq->admitted_once = true;
     running_.push_back(seq);
-    if (uncomputed > 1) budget -= n;
-    plan.seqs.push_back({seq, n, n == uncomputed});
+    take(seq, n);
   }
   return plan;
 }

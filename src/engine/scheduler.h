@@ -6,7 +6,10 @@
 //      (recompute: its blocks are freed and it goes back to the front of the waiting queue);
 //   2. waiting sequences, FCFS, while the batch and the budget have room: prefix-cache lookup, then a chunk of
 //      up to the remaining budget. The queue head is never skipped, so nothing starves.
-// A chunk that ends the sequence's uncomputed tokens needs logits (the next token is sampled from it).
+// A chunk that ends the sequence's uncomputed tokens needs logits (the next token is sampled from it). A scoring
+// sequence's chunks need logits at every position from score_from - 1 on, so their tokens per step are capped
+// (max_scored_tokens over the step: each logits row is vocab floats) and they take no prefix-cache hits (a cached
+// position would have no logits).
 #pragma once
 
 #include <cstdint>
@@ -21,12 +24,15 @@ namespace turbolm {
 struct SchedulerConfig {
   int32_t max_batch_size = 128;          // sequences per step (and in the running set)
   int32_t max_prefill_token_num = 8192;  // prefill tokens per step; decodes do not count
+  int32_t max_scored_tokens = 256;       // scoring sequences' tokens per step (each gets a logits row)
 };
 
 struct ScheduledSequence {
   Sequence* seq = nullptr;
   int32_t num_new_tokens = 0;  // tokens fed this step, starting at seq->num_computed_tokens
   bool needs_logits = false;
+  int32_t logit_rows = 1;  // with needs_logits: the chunk's last logit_rows tokens get logits (scoring: several)
+  int32_t start = 0;       // the chunk's first position (seq->num_computed_tokens when scheduled)
 };
 
 struct StepPlan {
@@ -57,6 +63,10 @@ class Scheduler {
 
  private:
   void preempt(Sequence* seq);
+  // The step entry for `n` tokens of `seq` (needs_logits and logit_rows from what the chunk covers).
+  static ScheduledSequence entry(Sequence* seq, int32_t n);
+  // Tokens `seq` may feed this step within the token budget and the scoring budget (0: none this step).
+  int32_t chunk_size(const Sequence* seq, int32_t budget, int32_t score_budget) const;
   // Frees the blocks waiting sequences hold (forked siblings); whether there were any.
   bool release_waiting_blocks();
 

@@ -20,8 +20,11 @@ struct Sequence {
   // sequence is never cached before the step that feeds it, so num_computed_tokens < num_tokens() between steps.
   int32_t num_computed_tokens = 0;
   int32_t num_cached_prompt_tokens = 0;  // prompt tokens the prefix cache served at first admission (usage)
-  std::vector<int32_t> block_table;      // logical block -> physical block
-  std::vector<uint64_t> block_hashes;    // chained hash of each full, computed block (prefix caching)
+  // Scoring (Engine::submit_scoring): prompt tokens from this position on are scored by the prefill, each from the
+  // logits of the position before it; nothing is generated. 0: the sequence generates.
+  int32_t score_from = 0;
+  std::vector<int32_t> block_table;    // logical block -> physical block
+  std::vector<uint64_t> block_hashes;  // chained hash of each full, computed block (prefix caching)
   SequenceStatus status = SequenceStatus::kWaiting;
   bool admitted_once = false;  // usage counts the prefix-cache hit of the first admission only
 

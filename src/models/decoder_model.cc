@@ -54,7 +54,7 @@ Tensor host_i32(const std::vector<int32_t>& values, const Shape& shape) {
 
 int64_t ForwardBatch::num_logit_rows() const {
   int64_t rows = 0;
-  for (const auto& s : seqs) rows += s.needs_logits ? 1 : 0;
+  for (const auto& s : seqs) rows += s.needs_logits ? s.logit_rows : 0;
   return rows;
 }
 
@@ -112,7 +112,10 @@ DecoderModel::StepInputs DecoderModel::prepare(const ExecContext& ctx, const For
       TLM_CHECK_EQ(batch.positions[row], pos) << "sequence " << s << " token " << i;
       slots[row] = cache_slot(seq.block_table, pos, block_size);
     }
-    if (seq.needs_logits) rows.push_back(seq.query_start + seq.query_len - 1);
+    if (seq.needs_logits) {
+      TLM_CHECK(seq.logit_rows >= 1 && seq.logit_rows <= seq.query_len) << "sequence " << s << " logit_rows";
+      for (int32_t i = seq.query_len - seq.logit_rows; i < seq.query_len; ++i) rows.push_back(seq.query_start + i);
+    }
   }
   query_start[S] = static_cast<int32_t>(T);
 

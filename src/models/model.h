@@ -26,6 +26,7 @@ struct ForwardBatch {
     int32_t context_len = 0;           // tokens in the cache after this step (cached + query_len)
     std::vector<int32_t> block_table;  // logical block -> physical block, covering context_len tokens
     bool needs_logits = true;          // false for a prefill chunk that does not end the prompt
+    int32_t logit_rows = 1;            // with needs_logits: the last logit_rows tokens get logits (scoring)
   };
   std::vector<int32_t> token_ids;  // [T]; feedback_token(r) (ops/sampling.h) stands for feedback[r]
   std::vector<int32_t> positions;  // [T] = context_len - query_len + i within each sequence
@@ -36,7 +37,7 @@ struct ForwardBatch {
   Tensor feedback;
 
   int64_t num_tokens() const { return static_cast<int64_t>(token_ids.size()); }
-  // Rows of the logits tensor forward() fills: one per sequence with needs_logits, in sequence order.
+  // Rows of the logits tensor forward() fills: logit_rows per sequence with needs_logits, in sequence order.
   int64_t num_logit_rows() const;
 };
 

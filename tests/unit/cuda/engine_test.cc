@@ -10,6 +10,7 @@
 #include "../engine/stories_engine.h"
 #include "cuda_test_util.h"
 #include "engine/llm_engine.h"
+#include "engine/perplexity.h"
 
 namespace turbolm {
 namespace {
@@ -47,6 +48,24 @@ TEST_P(CudaEngineTest, GreedyEqualsCpuInEverySchedulingMode) {
   }
   EXPECT_EQ(alone, cpu) << "one request at a time on the GPU";
   expect_greedy_in_every_scheduling_mode(on("cuda", policy), texts, cpu);
+}
+
+// Scoring (eval ppl, /get_ppl) runs in the prefill with several logits rows a sequence: the GPU's perplexity over
+// overlapping windows equals the CPU's.
+TEST_P(CudaEngineTest, PerplexityEqualsCpu) {
+  TLM_REQUIRE_GPU();
+  if (!std::filesystem::exists(testing_util::kStoriesModel + "/config.json"))
+    GTEST_SKIP() << "no " << testing_util::kStoriesModel;
+  const int policy = GetParam();
+  std::string text;
+  for (const std::string& t : testing_util::stories_prompts()) text += t + ". ";
+  auto cpu_engine = make_stories_engine(on("cpu", policy));
+  const std::vector<int32_t> ids = cpu_engine->encode(text, true);
+  ASSERT_GT(ids.size(), 300u);
+  const PerplexityResult cpu = evaluate_perplexity(*cpu_engine, ids, 128, 64);
+  const PerplexityResult gpu = evaluate_perplexity(*make_stories_engine(on("cuda", policy)), ids, 128, 64);
+  EXPECT_EQ(gpu.num_tokens, cpu.num_tokens);
+  EXPECT_NEAR(gpu.mean_nll, cpu.mean_nll, 1e-3 * cpu.mean_nll) << "quant_policy " << policy;
 }
 
 }  // namespace

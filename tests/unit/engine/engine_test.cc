@@ -345,6 +345,85 @@ TEST_P(EngineTest, ScoringMatchesTheGenerationLogprobs) {
   for (size_t i = 0; i < s.logprobs.size(); ++i) EXPECT_NEAR(s.logprobs[i].logprob, g.logprobs[i].logprob, 1e-5);
 }
 
+// Scoring runs in the prefill: a text scored alone takes one step, and its logprobs are the same alone, batched with
+// generation, in prefill chunks, under preemption (each position reported once) and with the prompts in the prefix
+// cache (scoring takes no hit: every position needs logits).
+TEST_P(EngineTest, ScoringIsOnePrefillAndBatchInvariant) {
+  auto continuation_of = [](int i) {
+    std::vector<int32_t> c;
+    for (int t = 0; t < 30; ++t) c.push_back(2 + (i * 7 + t * 3) % 60);
+    return c;
+  };
+  auto score_all = [&](LlmEngine& engine, const std::vector<int>& which, bool with_generation) {
+    Collector c;
+    for (size_t k = 0; k < which.size(); ++k) {
+      engine.submit_scoring(prompt_of(which[k]), continuation_of(which[k]), c.callback(k));
+      if (!with_generation) continue;
+      Request r;
+      r.prompt_ids = prompt_of(which[k] + 1);
+      r.gen.max_new_tokens = 24;
+      r.gen.ignore_eos = true;
+      engine.submit(r, c.callback(100 + k));
+    }
+    c.wait(static_cast<int>(which.size() * (with_generation ? 2 : 1)));
+    std::vector<std::vector<float>> out;
+    for (size_t k = 0; k < which.size(); ++k) {
+      Response r = c.get(k);
+      EXPECT_EQ(r.finish_reason, FinishReason::kLength);
+      EXPECT_EQ(r.token_ids, continuation_of(which[k]));
+      std::vector<float> lps;
+      for (const TokenLogprob& lp : r.logprobs) lps.push_back(lp.logprob);
+      out.push_back(std::move(lps));
+    }
+    return out;
+  };
+  const std::vector<int> all = {0, 1, 2, 3, 4, 5, 6, 7, 8};
+  std::vector<std::vector<float>> alone;
+  {
+    testing::FakeModel* model = nullptr;
+    auto engine = make_engine({}, 512, &model);
+    for (int i : all) {
+      const int before = model->steps;
+      alone.push_back(score_all(*engine, {i}, false)[0]);
+      EXPECT_EQ(model->steps - before, 1) << "text " << i;
+      ASSERT_EQ(alone.back().size(), 30u);
+    }
+  }
+  struct Variant {
+    const char* name;
+    EngineConfig config;
+  };
+  for (const Variant& v : std::vector<Variant>{
+           {"together", {.cache_block_seq_len = 8}},
+           {"chunked prefill", {.cache_block_seq_len = 8, .max_prefill_token_num = 5}},
+           {"tiny pool, chunked", {.cache_max_entry_count = 12, .cache_block_seq_len = 8, .max_prefill_token_num = 7}},
+       }) {
+    auto engine = make_engine(v.config);
+    EXPECT_EQ(score_all(*engine, all, true), alone) << v.name;
+    EXPECT_EQ(score_all(*engine, all, true), alone) << v.name << ", prompts now in the prefix cache";
+    EngineStats stats = wait_idle(*engine);
+    EXPECT_EQ(stats.kv_blocks_used, 0) << v.name;
+    if (std::string(v.name) == "tiny pool, chunked") {
+      EXPECT_GT(stats.preemptions, 0);
+    }
+  }
+}
+
+// A text of exactly session_len tokens can be scored (nothing is generated after it); one more is refused.
+TEST_P(EngineTest, ScoringFillsTheSessionButNoMore) {
+  auto engine = make_engine({.session_len = 40});
+  std::vector<int32_t> context(10, 3), continuation(30, 4);
+  Collector c;
+  engine->submit_scoring(context, continuation, c.callback(0));
+  c.wait(1);
+  EXPECT_EQ(c.get(0).logprobs.size(), 30u);
+  continuation.push_back(4);
+  EXPECT_THROW(engine->submit_scoring(context, continuation, c.callback(1)), Error);
+  EXPECT_THROW(engine->submit_scoring({}, continuation, c.callback(1)), Error);
+  EXPECT_THROW(engine->submit_scoring(context, {}, c.callback(1)), Error);
+  EXPECT_THROW(engine->submit_scoring(context, {9999}, c.callback(1)), Error);
+}
+
 TEST_P(EngineTest, DestructorAbortsInFlightRequests) {
   Collector c;
   {

@@ -54,10 +54,13 @@ class FakeModel final : public Model {
         slots[slot(s, batch.positions[s.query_start + i])] = static_cast<float>(id);
       }
       if (!s.needs_logits) continue;
-      uint64_t h = 0;
-      for (int32_t p = 0; p < s.context_len; ++p) h = random_bits(h, static_cast<uint64_t>(slots[slot(s, p)]));
-      float* out = logits_.data<float>() + row++ * config_.vocab_size;
-      for (int64_t v = 0; v < config_.vocab_size; ++v) out[v] = 8.0f * random_uniform(h, static_cast<uint64_t>(v));
+      // The last logit_rows positions (one, or a scoring chunk's): each row hashes the tokens up to its position.
+      for (int32_t end = s.context_len - s.logit_rows + 1; end <= s.context_len; ++end) {
+        uint64_t h = 0;
+        for (int32_t p = 0; p < end; ++p) h = random_bits(h, static_cast<uint64_t>(slots[slot(s, p)]));
+        float* out = logits_.data<float>() + row++ * config_.vocab_size;
+        for (int64_t v = 0; v < config_.vocab_size; ++v) out[v] = 8.0f * random_uniform(h, static_cast<uint64_t>(v));
+      }
     }
     ++steps;
     return logits_;

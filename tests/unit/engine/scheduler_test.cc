@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <tuple>
 
 namespace turbolm {
 namespace {
@@ -103,6 +104,31 @@ TEST(Scheduler, DecodesFirstPrefillFillsTheBudget) {
   EXPECT_TRUE(plan.seqs[1].needs_logits);
   EXPECT_EQ(plan.seqs[2].seq, c);
   EXPECT_EQ(plan.seqs[2].num_new_tokens, 2);
+}
+
+// A scoring sequence (score_from > 0) feeds at most max_scored_tokens a step, takes no prefix-cache hit, and its
+// chunks get logits rows from position score_from - 1 on.
+TEST(Scheduler, ScoringChunksGetLogitsRowsWithinTheScoringBudget) {
+  Driver d(64, 4, {.max_batch_size = 8, .max_prefill_token_num = 64, .max_scored_tokens = 6});
+  std::vector<int32_t> prompt(20);
+  for (int i = 0; i < 20; ++i) prompt[i] = i;
+  d.add(prompt, 21);  // the same prompt generated first: its blocks are in the prefix cache
+  while (d.scheduler.has_work()) d.step();
+  Sequence* s = d.add(prompt, 20);
+  s->score_from = 8;
+  std::vector<std::tuple<int32_t, int32_t, bool, int32_t>> chunks;  // start, tokens, needs_logits, logit rows
+  while (s->num_computed_tokens < s->num_tokens()) {
+    StepPlan plan = d.scheduler.schedule();
+    ASSERT_EQ(plan.seqs.size(), 1u);
+    const ScheduledSequence& e = plan.seqs[0];
+    chunks.emplace_back(e.start, e.num_new_tokens, e.needs_logits, e.needs_logits ? e.logit_rows : 0);
+    d.scheduler.finish_step(plan);
+  }
+  EXPECT_EQ(s->num_cached_prompt_tokens, 0);  // no prefix-cache hit: every position is computed
+  EXPECT_EQ(chunks, (std::vector<std::tuple<int32_t, int32_t, bool, int32_t>>{
+                        {0, 6, false, 0}, {6, 6, true, 5}, {12, 6, true, 6}, {18, 2, true, 2}}));
+  d.scheduler.remove(s);
+  d.check_invariants();
 }
 
 TEST(Scheduler, MaxBatchSizeBoundsTheRunningSet) {
