@@ -43,7 +43,7 @@ class LlmEngine final : public Engine {
   ~LlmEngine() override;
 
   std::shared_ptr<RequestHandle> submit(Request request, OutputCallback on_output) override;
-  // The continuation is fed token by token after `context`, through the paged KV cache.
+  // context + continuation run as one prefill whose positions from the context's last on get logits rows.
   std::shared_ptr<RequestHandle> submit_scoring(std::vector<int32_t> context, std::vector<int32_t> continuation,
                                                 OutputCallback on_output) override;
 
