@@ -80,11 +80,12 @@ class Engine {
   // Validates at once (throws turbolm::Error kInvalidArgument for a request that can never run, e.g. a prompt
   // longer than session_len or an empty prompt) and queues the request.
   virtual std::shared_ptr<RequestHandle> submit(Request request, OutputCallback on_output) = 0;
-  // Scoring (perplexity, /get_ppl): context + continuation is prefilled (nothing sampled); the outputs' logprobs
-  // hold log p(token | everything before it), one per continuation token, and the request ends with kLength.
-  // Throws InvalidArgument for an empty part, ids outside the vocabulary, or more than session_len tokens.
+  // Scoring (perplexity, /get_ppl, prompt logprobs): context + continuation is prefilled (nothing sampled); the
+  // outputs' logprobs hold log p(token | everything before it), one per continuation token, each with the
+  // `top_logprobs` most likely tokens there, and the request ends with kLength. Throws InvalidArgument for
+  // an empty part, ids outside the vocabulary, more than session_len tokens, or a negative top_logprobs.
   virtual std::shared_ptr<RequestHandle> submit_scoring(std::vector<int32_t> context, std::vector<int32_t> continuation,
-                                                        OutputCallback on_output) = 0;
+                                                        int top_logprobs, OutputCallback on_output) = 0;
 
   virtual EngineStats stats() const = 0;
   virtual const ModelInfo& info() const = 0;

@@ -11,11 +11,21 @@
 
 namespace turbolm {
 
-float token_logprob(const float* row, int64_t vocab, int32_t token) {
-  float max = *std::max_element(row, row + vocab);
+TokenLogprob token_logprob(const float* row, int64_t vocab, int32_t token, int top_n) {
+  const float max = *std::max_element(row, row + vocab);
   double sum = 0;
   for (int64_t v = 0; v < vocab; ++v) sum += std::exp(static_cast<double>(row[v] - max));
-  return static_cast<float>(row[token] - max - std::log(sum));
+  const auto log_z = static_cast<float>(max + std::log(sum));
+  TokenLogprob lp{token, row[token] - log_z, {}, {}, {}};
+  if (top_n <= 0) return lp;
+  // The top_n largest logits, highest first (ties: lower id first, as the sampler orders them).
+  std::vector<int32_t> ids(static_cast<size_t>(vocab));
+  for (int64_t v = 0; v < vocab; ++v) ids[static_cast<size_t>(v)] = static_cast<int32_t>(v);
+  const auto n = std::min<int64_t>(top_n, vocab);
+  std::partial_sort(ids.begin(), ids.begin() + n, ids.end(),
+                    [row](int32_t a, int32_t b) { return row[a] > row[b] || (row[a] == row[b] && a < b); });
+  for (int64_t k = 0; k < n; ++k) lp.top.emplace_back(ids[static_cast<size_t>(k)], row[ids[static_cast<size_t>(k)]] - log_z);
+  return lp;
 }
 
 EngineCore::EngineCore(Model& model, const Tokenizer* tokenizer, const EngineCoreConfig& config, const ExecContext& ctx)
@@ -239,7 +249,7 @@ void EngineCore::enqueue_sampling(InFlight& step, Tensor& logits, int32_t pendin
   // min_new_tokens: EOS and stop ids cannot be drawn yet.
   Tensor neg_inf = Tensor::empty({1}, DType::kF32);
   *neg_inf.data<float>() = -std::numeric_limits<float>::infinity();
-  step.score_logprob.assign(rows.size(), 0.0f);
+  step.score_logprob.assign(rows.size(), TokenLogprob{});
   Tensor host_row;
   bool any_sampled = false;
   for (size_t i = 0; i < rows.size(); ++i) {
@@ -251,7 +261,7 @@ void EngineCore::enqueue_sampling(InFlight& step, Tensor& logits, int32_t pendin
       if (position < c.next_scored) continue;
       if (!host_row.defined()) host_row = Tensor::empty({vocab}, DType::kF32);
       copy(ctx_, logits[static_cast<int64_t>(i)], host_row);
-      step.score_logprob[i] = token_logprob(host_row.data<float>(), vocab, c.seq.token_ids[position]);
+      step.score_logprob[i] = token_logprob(host_row.data<float>(), vocab, c.seq.token_ids[position], r.gen.logprobs);
       continue;
     }
     any_sampled = true;
@@ -306,7 +316,7 @@ void EngineCore::complete_scoring(Completion& c, const InFlight& step, size_t fi
     if (position < c.next_scored) continue;  // the prompt's last row, or reported before a preemption
     const int32_t token = c.seq.token_ids[position];
     c.chunk.token_ids.push_back(token);
-    c.chunk.logprobs.push_back({token, step.score_logprob[i], {}});
+    c.chunk.logprobs.push_back(step.score_logprob[i]);
     c.next_scored = position + 1;
   }
   if (c.seq.num_computed_tokens == c.seq.num_tokens()) finish(c, FinishReason::kLength);

@@ -58,9 +58,10 @@ class EngineCore {
   struct InFlight {
     StepPlan plan;         // a row's seq becomes null when its completion finishes before the step completes
     SampleFuture sampled;  // rows with needs_logits, in plan order (invalid when none samples)
-    // Per logits row of a scoring sequence: the prompt position it scores (-1: none) and that token's logprob.
+    // Per logits row of a scoring sequence: the prompt position it scores (-1: none) and that token's logprob
+    // (with the request's top-N).
     std::vector<int32_t> score_position;
-    std::vector<float> score_logprob;
+    std::vector<TokenLogprob> score_logprob;
   };
 
   std::unique_ptr<Completion> make_completion(RequestState& request, int index);
@@ -97,7 +98,7 @@ class EngineCore {
   EngineStats counters_;  // the cumulative fields; stats() fills the rest
 };
 
-// Log-softmax of a host f32 row at `token`.
-float token_logprob(const float* row, int64_t vocab, int32_t token);
+// Log-softmax of a host f32 row at `token`, with the top_n most likely tokens (highest first; ties: lower id).
+TokenLogprob token_logprob(const float* row, int64_t vocab, int32_t token, int top_n);
 
 }  // namespace turbolm

@@ -333,7 +333,8 @@ std::shared_ptr<RequestHandle> LlmEngine::submit(Request request, OutputCallback
 }
 
 std::shared_ptr<RequestHandle> LlmEngine::submit_scoring(std::vector<int32_t> context,
-                                                         std::vector<int32_t> continuation, OutputCallback on_output) {
+                                                         std::vector<int32_t> continuation, int top_logprobs,
+                                                         OutputCallback on_output) {
   TLM_CHECK_ARG(!context.empty() && !continuation.empty()) << "scoring needs a context and a continuation";
   require_in_vocabulary(context, "token id");
   require_in_vocabulary(continuation, "token id");
@@ -345,7 +346,9 @@ std::shared_ptr<RequestHandle> LlmEngine::submit_scoring(std::vector<int32_t> co
   const auto score_from = static_cast<int32_t>(context.size());
   std::vector<int32_t> prompt = std::move(context);
   prompt.insert(prompt.end(), continuation.begin(), continuation.end());
-  auto state = make_request(std::move(prompt), GenerationConfig{});
+  GenerationConfig gen;
+  gen.logprobs = top_logprobs;  // validated (0-20) with the rest
+  auto state = make_request(std::move(prompt), gen);
   state->max_tokens = static_cast<int32_t>(total);
   state->score_from = score_from;
   state->on_output = std::move(on_output);

@@ -45,7 +45,7 @@ class LlmEngine final : public Engine {
   std::shared_ptr<RequestHandle> submit(Request request, OutputCallback on_output) override;
   // context + continuation run as one prefill whose positions from the context's last on get logits rows.
   std::shared_ptr<RequestHandle> submit_scoring(std::vector<int32_t> context, std::vector<int32_t> continuation,
-                                                OutputCallback on_output) override;
+                                                int top_logprobs, OutputCallback on_output) override;
 
   EngineStats stats() const override;
   const ModelInfo& info() const override { return info_; }

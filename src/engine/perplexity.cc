@@ -28,7 +28,7 @@ PerplexityResult evaluate_perplexity(LlmEngine& engine, const std::vector<int32_
     const int64_t end = std::min<int64_t>(begin + context, n);
     const int64_t first_scored = std::max(prev_end, begin + 1);
     engine.submit_scoring({ids.begin() + begin, ids.begin() + first_scored},
-                          {ids.begin() + first_scored, ids.begin() + end}, [state](const GenerationOutput& chunk) {
+                          {ids.begin() + first_scored, ids.begin() + end}, 0, [state](const GenerationOutput& chunk) {
                             std::lock_guard lock(state->mutex);
                             for (const TokenLogprob& lp : chunk.logprobs) state->sum_logprob += lp.logprob;
                             state->scored += static_cast<int64_t>(chunk.logprobs.size());

@@ -92,7 +92,6 @@ CompletionParams parse_completion(std::string_view body) {
   if (auto logprobs = f.integer("logprobs", 0, kMaxLogprobs)) {
     params.logprobs = static_cast<int>(*logprobs);
     gen.logprobs = std::max(1, params.logprobs.value());
-    if (params.echo) f.invalid("logprobs", "cannot be combined with 'echo': prompt logprobs are not computed");
   }
   bool add_special_tokens = f.boolean("add_special_tokens").value_or(true);
 

@@ -36,13 +36,6 @@ std::string top_text(const Engine& engine, const TokenLogprob& lp, size_t i) {
   return token_text(engine, lp.top[i].first, i < lp.top_text.size() ? &lp.top_text[i] : nullptr);
 }
 
-// Code points: every byte but UTF-8 continuation bytes starts one.
-size_t code_point_count(std::string_view text) {
-  size_t n = 0;
-  for (unsigned char c : text) n += (c & 0xC0) != 0x80;
-  return n;
-}
-
 nlohmann::json utf8_bytes(const std::string& text) {
   nlohmann::json bytes = nlohmann::json::array();
   for (unsigned char c : text) bytes.push_back(static_cast<int>(c));
@@ -50,6 +43,12 @@ nlohmann::json utf8_bytes(const std::string& text) {
 }
 
 }  // namespace
+
+size_t code_point_count(std::string_view text) {
+  size_t n = 0;
+  for (unsigned char c : text) n += (c & 0xC0) != 0x80;
+  return n;
+}
 
 nlohmann::json chat_logprobs_json(const Engine& engine, const std::vector<TokenLogprob>& logprobs, int top_n) {
   nlohmann::json content = nlohmann::json::array();

@@ -193,6 +193,17 @@ class ServerE2E(unittest.TestCase):
         reference = json.loads(out)
         self.assertEqual(reference["windows"], 1)
         self.assertAlmostEqual(ppl["ppl"], reference["nll"], places=4)
+        # echo + logprobs (lm-eval-harness's loglikelihood): the prompt's tokens lead, the first null; their sum is
+        # the same scoring /get_ppl averages.
+        status, story_ids = self.server.request("POST", "/v1/encode", {"input": story})
+        echoed = self.client.completions.create(
+            model=self.model, prompt=story, echo=True, logprobs=1, max_tokens=1, temperature=0)
+        lps = echoed.choices[0].logprobs
+        n = story_ids["length"]
+        self.assertEqual(len(lps.tokens), n + 1)
+        self.assertIsNone(lps.token_logprobs[0])
+        self.assertAlmostEqual(-sum(lps.token_logprobs[1:n]) / (n - 1), ppl["ppl"], places=4)
+        self.assertEqual(len(lps.top_logprobs[1]), 1)
         status, ids_ppl = self.server.request("POST", "/get_ppl", {"input": enc["input_ids"][1]})
         self.assertEqual(status, 200, ids_ppl)
         self.assertGreater(ids_ppl["ppl"], 0)

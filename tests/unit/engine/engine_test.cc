@@ -338,11 +338,18 @@ TEST_P(EngineTest, ScoringMatchesTheGenerationLogprobs) {
     EXPECT_LE(lp.logprob, 0.0f);
   }
   Collector score;
-  engine->submit_scoring(prompt_of(2), g.token_ids, score.callback(0));
+  engine->submit_scoring(prompt_of(2), g.token_ids, 2, score.callback(0));
   score.wait(1);
   Response s = score.get(0);
   ASSERT_EQ(s.logprobs.size(), g.logprobs.size());
-  for (size_t i = 0; i < s.logprobs.size(); ++i) EXPECT_NEAR(s.logprobs[i].logprob, g.logprobs[i].logprob, 1e-5);
+  for (size_t i = 0; i < s.logprobs.size(); ++i) {
+    EXPECT_NEAR(s.logprobs[i].logprob, g.logprobs[i].logprob, 1e-5);
+    ASSERT_EQ(s.logprobs[i].top.size(), 2u);  // the scored position's two most likely tokens, as the sampler's
+    for (size_t k = 0; k < 2; ++k) {
+      EXPECT_EQ(s.logprobs[i].top[k].first, g.logprobs[i].top[k].first);
+      EXPECT_NEAR(s.logprobs[i].top[k].second, g.logprobs[i].top[k].second, 1e-5);
+    }
+  }
 }
 
 // Scoring runs in the prefill: a text scored alone takes one step, and its logprobs are the same alone, batched with
@@ -357,7 +364,7 @@ TEST_P(EngineTest, ScoringIsOnePrefillAndBatchInvariant) {
   auto score_all = [&](LlmEngine& engine, const std::vector<int>& which, bool with_generation) {
     Collector c;
     for (size_t k = 0; k < which.size(); ++k) {
-      engine.submit_scoring(prompt_of(which[k]), continuation_of(which[k]), c.callback(k));
+      engine.submit_scoring(prompt_of(which[k]), continuation_of(which[k]), 0, c.callback(k));
       if (!with_generation) continue;
       Request r;
       r.prompt_ids = prompt_of(which[k] + 1);
@@ -414,14 +421,14 @@ TEST_P(EngineTest, ScoringFillsTheSessionButNoMore) {
   auto engine = make_engine({.session_len = 40});
   std::vector<int32_t> context(10, 3), continuation(30, 4);
   Collector c;
-  engine->submit_scoring(context, continuation, c.callback(0));
+  engine->submit_scoring(context, continuation, 0, c.callback(0));
   c.wait(1);
   EXPECT_EQ(c.get(0).logprobs.size(), 30u);
   continuation.push_back(4);
-  EXPECT_THROW(engine->submit_scoring(context, continuation, c.callback(1)), Error);
-  EXPECT_THROW(engine->submit_scoring({}, continuation, c.callback(1)), Error);
-  EXPECT_THROW(engine->submit_scoring(context, {}, c.callback(1)), Error);
-  EXPECT_THROW(engine->submit_scoring(context, {9999}, c.callback(1)), Error);
+  EXPECT_THROW(engine->submit_scoring(context, continuation, 0, c.callback(1)), Error);
+  EXPECT_THROW(engine->submit_scoring({}, continuation, 0, c.callback(1)), Error);
+  EXPECT_THROW(engine->submit_scoring(context, {}, 0, c.callback(1)), Error);
+  EXPECT_THROW(engine->submit_scoring(context, {9999}, 0, c.callback(1)), Error);
 }
 
 TEST_P(EngineTest, DestructorAbortsInFlightRequests) {

@@ -121,7 +121,8 @@ std::shared_ptr<RequestHandle> FakeEngine::submit(Request request, OutputCallbac
 }
 
 std::shared_ptr<RequestHandle> FakeEngine::submit_scoring(std::vector<int32_t> context,
-                                                          std::vector<int32_t> continuation, OutputCallback on_output) {
+                                                          std::vector<int32_t> continuation, int top_logprobs,
+                                                          OutputCallback on_output) {
   TLM_CHECK_ARG(!context.empty() && !continuation.empty()) << "nothing to score";
   for (const auto* ids : {&context, &continuation}) {
     for (int32_t id : *ids) TLM_CHECK_ARG(id >= 0 && id < kVocab) << "token id " << id << " is out of the vocabulary";
@@ -132,7 +133,14 @@ std::shared_ptr<RequestHandle> FakeEngine::submit_scoring(std::vector<int32_t> c
   GenerationOutput out;
   out.input_tokens = static_cast<int>(context.size());
   out.output_tokens = static_cast<int>(continuation.size());
-  for (int32_t token : continuation) out.logprobs.push_back({token, fake_logprob(token), {}, {}, {}});
+  for (int32_t token : continuation) {
+    TokenLogprob lp{token, fake_logprob(token), {}, {}, {}};
+    for (int k = 0; k < top_logprobs; ++k) {
+      const int32_t id = (token + k) % kVocab;
+      lp.top.emplace_back(id, k == 0 ? lp.logprob : lp.logprob - static_cast<float>(k));
+    }
+    out.logprobs.push_back(std::move(lp));
+  }
   out.token_ids = std::move(continuation);
   out.finish_reason = FinishReason::kLength;
   uint64_t id;

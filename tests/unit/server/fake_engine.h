@@ -31,8 +31,9 @@ class FakeEngine : public Engine {
 
   std::shared_ptr<RequestHandle> submit(Request request, OutputCallback on_output) override;
   // Answers at once, from the caller's thread: log p(token) = fake_logprob(token) for each continuation token.
+  // The top_logprobs alternatives: the token itself first, then the ids after it.
   std::shared_ptr<RequestHandle> submit_scoring(std::vector<int32_t> context, std::vector<int32_t> continuation,
-                                                OutputCallback on_output) override;
+                                                int top_logprobs, OutputCallback on_output) override;
   static float fake_logprob(int32_t token) { return -0.5f * static_cast<float>(token % 4 + 1); }
   EngineStats stats() const override;
   const ModelInfo& info() const override { return info_; }

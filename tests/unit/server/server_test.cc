@@ -378,6 +378,43 @@ TEST_F(ServerTest, MaxTokensStopsNChoicesAndLogprobs) {
   EXPECT_EQ(stopped["choices"][0]["finish_reason"], "stop");
 }
 
+// echo + logprobs (lm-eval-harness's loglikelihood request): the prompt's tokens lead the logprobs, the first one
+// null, the others scored with their top-N; then the generated tokens'. Whole and streamed (in the echo chunk).
+TEST_F(ServerTest, CompletionsEchoWithPromptLogprobs) {
+  start();
+  const float a = FakeEngine::fake_logprob('a' + 3), b = FakeEngine::fake_logprob('b' + 3);
+  nlohmann::json j =
+      post("/v1/completions",
+           {{"model", "fake-model"}, {"prompt", "ab"}, {"echo", true}, {"logprobs", 2}, {"max_tokens", 2}})
+          .json();
+  const nlohmann::json& lp = j["choices"][0]["logprobs"];
+  EXPECT_EQ(j["choices"][0]["text"], "abOn") << j;
+  EXPECT_EQ(lp["tokens"], nlohmann::json({"<s>", "a", "b", "O", "n"})) << lp;
+  EXPECT_TRUE(lp["token_logprobs"][0].is_null());
+  EXPECT_TRUE(lp["top_logprobs"][0].is_null());
+  EXPECT_FLOAT_EQ(lp["token_logprobs"][1].get<float>(), a);
+  EXPECT_FLOAT_EQ(lp["token_logprobs"][2].get<float>(), b);
+  EXPECT_EQ(lp["top_logprobs"][1].size(), 2u);
+  EXPECT_FLOAT_EQ(lp["top_logprobs"][1]["a"].get<float>(), a);
+  EXPECT_FLOAT_EQ(lp["top_logprobs"][1]["b"].get<float>(), a - 1.0f);
+  EXPECT_EQ(lp["token_logprobs"].size(), 5u);
+  EXPECT_EQ(lp["text_offset"], nlohmann::json({0, 3, 4, 5, 6}));
+  HttpResponse s = post("/v1/completions", {{"model", "fake-model"},
+                                            {"prompt", {5, 6, 7}},
+                                            {"echo", true},
+                                            {"logprobs", 1},
+                                            {"max_tokens", 1},
+                                            {"stream", true}});
+  const auto events = sse_payloads(s.body);
+  ASSERT_GE(events.size(), 2u) << s.body;
+  const nlohmann::json first = nlohmann::json::parse(events[0])["choices"][0];
+  EXPECT_EQ(first["logprobs"]["tokens"].size(), 3u) << first;
+  EXPECT_TRUE(first["logprobs"]["token_logprobs"][0].is_null());
+  EXPECT_FLOAT_EQ(first["logprobs"]["token_logprobs"][2].get<float>(), FakeEngine::fake_logprob(7));
+  const nlohmann::json next = nlohmann::json::parse(events[1])["choices"][0];
+  EXPECT_EQ(next["logprobs"]["text_offset"][0], 3);  // after the prompt's three one-character tokens
+}
+
 TEST_F(ServerTest, CompletionsBatchEchoAndStream) {
   start();
   nlohmann::json j =
