@@ -179,6 +179,29 @@ TEST_F(ServerTest, StreamedChatReassemblesToTheSameText) {
 constexpr std::string_view kToolScript =
     "Let me look.\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call>";
 
+// A streamed chat reply's first choice, its deltas joined: reasoning, content, tool calls and the finish reason.
+struct StreamedChoice {
+  std::string reasoning, content, finish;
+  std::vector<nlohmann::json> calls;
+};
+
+StreamedChoice streamed_choice(const HttpResponse& r) {
+  StreamedChoice out;
+  for (const std::string& event : sse_payloads(r.body)) {
+    if (event == "[DONE]") break;
+    const nlohmann::json chunk = nlohmann::json::parse(event);
+    const auto& choice = chunk["choices"][0];
+    const auto& delta = choice["delta"];
+    if (delta.contains("reasoning_content")) out.reasoning += delta["reasoning_content"].get<std::string>();
+    if (delta.contains("content")) out.content += delta["content"].get<std::string>();
+    if (delta.contains("tool_calls")) {
+      for (const auto& call : delta["tool_calls"]) out.calls.push_back(call);
+    }
+    if (!choice["finish_reason"].is_null()) out.finish = choice["finish_reason"];
+  }
+  return out;
+}
+
 nlohmann::json weather_tools() {
   return nlohmann::json::parse(R"([{"type": "function", "function": {"name": "get_weather",
       "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}])");
@@ -226,26 +249,14 @@ TEST_F(ServerTest, StreamedToolCallsArriveWhole) {
   start(config, options);
   HttpResponse r = post("/v1/chat/completions", chat({{"tools", weather_tools()}, {"stream", true}}));
   ASSERT_EQ(r.status, 200) << r.body;
-  std::string content, finish;
-  std::vector<nlohmann::json> calls;
-  for (const std::string& event : sse_payloads(r.body)) {
-    if (event == "[DONE]") break;
-    const nlohmann::json chunk = nlohmann::json::parse(event);
-    const auto& choice = chunk["choices"][0];
-    const auto& delta = choice["delta"];
-    if (delta.contains("content")) content += delta["content"].get<std::string>();
-    if (delta.contains("tool_calls")) {
-      for (const auto& call : delta["tool_calls"]) calls.push_back(call);
-    }
-    if (!choice["finish_reason"].is_null()) finish = choice["finish_reason"];
-  }
-  EXPECT_EQ(content, "Let me look.\n");  // streamed as it came, up to the tag
-  ASSERT_EQ(calls.size(), 1u);
-  EXPECT_EQ(calls[0]["index"], 0);
-  EXPECT_EQ(calls[0]["function"]["name"], "get_weather");
-  EXPECT_EQ(nlohmann::json::parse(calls[0]["function"]["arguments"].get<std::string>()),
+  const StreamedChoice streamed = streamed_choice(r);
+  EXPECT_EQ(streamed.content, "Let me look.\n");  // streamed as it came, up to the tag
+  ASSERT_EQ(streamed.calls.size(), 1u);
+  EXPECT_EQ(streamed.calls[0]["index"], 0);
+  EXPECT_EQ(streamed.calls[0]["function"]["name"], "get_weather");
+  EXPECT_EQ(nlohmann::json::parse(streamed.calls[0]["function"]["arguments"].get<std::string>()),
             (nlohmann::json{{"city", "Paris"}}));
-  EXPECT_EQ(finish, "tool_calls");
+  EXPECT_EQ(streamed.finish, "tool_calls");
 }
 
 // --tool-call-parser llama3: the calls are known only when the reply has ended (they were once dropped there).
@@ -261,21 +272,11 @@ TEST_F(ServerTest, Llama3ToolCallsComeOutAtTheEnd) {
   EXPECT_EQ(j["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"], R"({"city":"Paris"})");
   EXPECT_EQ(j["choices"][0]["finish_reason"], "tool_calls");
   HttpResponse r = post("/v1/chat/completions", chat({{"tools", weather_tools()}, {"stream", true}}));
-  std::vector<nlohmann::json> calls;
-  std::string finish;
-  for (const std::string& event : sse_payloads(r.body)) {
-    if (event == "[DONE]") break;
-    const nlohmann::json chunk = nlohmann::json::parse(event);
-    const auto& choice = chunk["choices"][0];
-    if (choice["delta"].contains("tool_calls")) {
-      for (const auto& call : choice["delta"]["tool_calls"]) calls.push_back(call);
-    }
-    if (!choice["finish_reason"].is_null()) finish = choice["finish_reason"];
-  }
-  ASSERT_EQ(calls.size(), 1u) << r.body;
-  EXPECT_EQ(calls[0]["index"], 0);
-  EXPECT_EQ(calls[0]["function"]["name"], "get_weather");
-  EXPECT_EQ(finish, "tool_calls");
+  const StreamedChoice streamed = streamed_choice(r);
+  ASSERT_EQ(streamed.calls.size(), 1u) << r.body;
+  EXPECT_EQ(streamed.calls[0]["index"], 0);
+  EXPECT_EQ(streamed.calls[0]["function"]["name"], "get_weather");
+  EXPECT_EQ(streamed.finish, "tool_calls");
 }
 
 // --tool-call-parser internlm: the call markers are special tokens, so a request with tools is detokenized with them.
@@ -308,17 +309,9 @@ TEST_F(ServerTest, ReasoningComesBackAsReasoningContent) {
   EXPECT_EQ(j["choices"][0]["message"]["reasoning_content"], "A greeting.") << j;
   EXPECT_EQ(j["choices"][0]["message"]["content"], "Hello!");
   EXPECT_EQ(j["choices"][0]["finish_reason"], "stop");
-  HttpResponse r = post("/v1/chat/completions", chat({{"stream", true}}));
-  std::string reasoning, content;
-  for (const std::string& event : sse_payloads(r.body)) {
-    if (event == "[DONE]") break;
-    const nlohmann::json chunk = nlohmann::json::parse(event);
-    const auto& delta = chunk["choices"][0]["delta"];
-    if (delta.contains("reasoning_content")) reasoning += delta["reasoning_content"].get<std::string>();
-    if (delta.contains("content")) content += delta["content"].get<std::string>();
-  }
-  EXPECT_EQ(reasoning, "\nA greeting.\n");
-  EXPECT_EQ(content, "Hello!");
+  const StreamedChoice streamed = streamed_choice(post("/v1/chat/completions", chat({{"stream", true}})));
+  EXPECT_EQ(streamed.reasoning, "\nA greeting.\n");
+  EXPECT_EQ(streamed.content, "Hello!");
   // Cut short while thinking: all of it is reasoning, the content is empty.
   nlohmann::json cut = post("/v1/chat/completions", chat({{"max_tokens", 12}})).json();
   EXPECT_EQ(cut["choices"][0]["message"]["reasoning_content"], "A gr");  // 12 tokens: "<think>\nA gr"
