@@ -56,13 +56,8 @@ nlohmann::json prompt_logprobs_json(const Engine& engine, const std::vector<int3
       j["top_logprobs"].push_back(nullptr);
       continue;
     }
-    const TokenLogprob& lp = scored[k - 1];
-    j["token_logprobs"].push_back(lp.logprob);
-    nlohmann::json top = nlohmann::json::object();
-    for (size_t i = 0; i < lp.top.size() && static_cast<int>(i) < top_n; ++i) {
-      top[engine.decode({lp.top[i].first}, false)] = lp.top[i].second;
-    }
-    j["top_logprobs"].push_back(std::move(top));
+    j["token_logprobs"].push_back(scored[k - 1].logprob);
+    j["top_logprobs"].push_back(completion_top_logprobs_json(engine, scored[k - 1], top_n));
   }
   return j;
 }
@@ -90,9 +85,7 @@ GenerationRun::Submissions prompt_scoring(ServerContext& ctx, const CompletionPa
     echoes.ids.push_back(ids);
     if (ids.size() < 2) continue;
     echoes.scored_prompt.push_back(i);
-    scoring.submits.push_back([&ctx, ids = std::move(ids), top = *p.logprobs](OutputCallback on_output) {
-      return ctx.engine.submit_scoring({ids.front()}, {ids.begin() + 1, ids.end()}, top, std::move(on_output));
-    });
+    scoring.submits.push_back(GenerationRun::scoring_of(ctx.engine, std::move(ids), *p.logprobs));
   }
   return scoring;
 }

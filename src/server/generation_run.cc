@@ -42,6 +42,12 @@ GenerationRun::Submissions submissions_of(Engine& engine, std::vector<Request> r
 
 }  // namespace
 
+GenerationRun::Submit GenerationRun::scoring_of(Engine& engine, std::vector<int32_t> ids, int top_logprobs) {
+  return [&engine, ids = std::move(ids), top_logprobs](OutputCallback on_output) {
+    return engine.submit_scoring({ids.front()}, {ids.begin() + 1, ids.end()}, top_logprobs, std::move(on_output));
+  };
+}
+
 GenerationRun::GenerationRun(ServerContext& ctx, Exchange& exchange, std::vector<Request> requests,
                              std::optional<int64_t> session_id)
     : GenerationRun(ctx, exchange, submissions_of(ctx.engine, std::move(requests)), session_id) {}

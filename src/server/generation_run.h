@@ -29,6 +29,9 @@ class GenerationRun {
                 std::optional<int64_t> session_id);
   // The same for other engine work (Engine::submit_scoring).
   GenerationRun(ServerContext& ctx, Exchange& exchange, Submissions submissions, std::optional<int64_t> session_id);
+  // Scoring of `ids` (at least two): the first token is the context, every later one gets its logprob and the
+  // top_logprobs alternatives (/get_ppl, prompt logprobs).
+  static Submit scoring_of(Engine& engine, std::vector<int32_t> ids, int top_logprobs);
   ~GenerationRun();
   GenerationRun(const GenerationRun&) = delete;
   GenerationRun& operator=(const GenerationRun&) = delete;

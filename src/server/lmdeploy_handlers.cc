@@ -42,9 +42,7 @@ GenerationRun::Submissions ppl_scoring(ServerContext& ctx, PplParams p, int64_t&
   }
   to_score = static_cast<int64_t>(ids.size()) - 1;
   GenerationRun::Submissions scoring;
-  scoring.submits.push_back([&ctx, ids = std::move(ids)](OutputCallback on_output) {
-    return ctx.engine.submit_scoring({ids.front()}, {ids.begin() + 1, ids.end()}, 0, std::move(on_output));
-  });
+  scoring.submits.push_back(GenerationRun::scoring_of(ctx.engine, std::move(ids), /*top_logprobs=*/0));
   return scoring;
 }
 

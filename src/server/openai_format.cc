@@ -64,6 +64,13 @@ nlohmann::json chat_logprobs_json(const Engine& engine, const std::vector<TokenL
   return content;
 }
 
+nlohmann::json completion_top_logprobs_json(const Engine& engine, const TokenLogprob& lp, int top_n) {
+  nlohmann::json top = nlohmann::json::object();
+  for (size_t i = 0; i < lp.top.size() && static_cast<int>(i) < top_n; ++i)
+    top[top_text(engine, lp, i)] = lp.top[i].second;
+  return top;
+}
+
 nlohmann::json completion_logprobs_json(const Engine& engine, const std::vector<TokenLogprob>& logprobs, int top_n,
                                         size_t& text_offset) {
   nlohmann::json tokens = nlohmann::json::array(), token_logprobs = nlohmann::json::array(),
@@ -72,11 +79,7 @@ nlohmann::json completion_logprobs_json(const Engine& engine, const std::vector<
     std::string text = token_text(engine, lp);
     tokens.push_back(text);
     token_logprobs.push_back(lp.logprob);
-    nlohmann::json top = nlohmann::json::object();
-    for (size_t i = 0; i < lp.top.size() && static_cast<int>(i) < top_n; ++i) {
-      top[top_text(engine, lp, i)] = lp.top[i].second;
-    }
-    top_logprobs.push_back(std::move(top));
+    top_logprobs.push_back(completion_top_logprobs_json(engine, lp, top_n));
     offsets.push_back(text_offset);
     text_offset += code_point_count(text);
   }

@@ -23,6 +23,9 @@ nlohmann::json chat_logprobs_json(const Engine& engine, const std::vector<TokenL
 // Characters as Python counts them (code points): every byte but UTF-8 continuation bytes starts one.
 size_t code_point_count(std::string_view text);
 
+// Legacy completions' {token text: logprob} of a token's top_n alternatives.
+nlohmann::json completion_top_logprobs_json(const Engine& engine, const TokenLogprob& lp, int top_n);
+
 // Legacy completions: {tokens, token_logprobs, top_logprobs: [{token: logprob}], text_offset}. `text_offset`
 // is where the first token's text starts in the choice's text, in characters (code points: the indices of the
 // Python string OpenAI, vLLM and LMDeploy count in), not UTF-8 bytes; it advances past the tokens.
