@@ -18,13 +18,24 @@ TokenLogprob token_logprob(const float* row, int64_t vocab, int32_t token, int t
   const auto log_z = static_cast<float>(max + std::log(sum));
   TokenLogprob lp{token, row[token] - log_z, {}, {}, {}};
   if (top_n <= 0) return lp;
-  // The top_n largest logits, highest first (ties: lower id first, as the sampler orders them).
-  std::vector<int32_t> ids(static_cast<size_t>(vocab));
-  for (int64_t v = 0; v < vocab; ++v) ids[static_cast<size_t>(v)] = static_cast<int32_t>(v);
-  const auto n = std::min<int64_t>(top_n, vocab);
-  std::partial_sort(ids.begin(), ids.begin() + n, ids.end(),
-                    [row](int32_t a, int32_t b) { return row[a] > row[b] || (row[a] == row[b] && a < b); });
-  for (int64_t k = 0; k < n; ++k) lp.top.emplace_back(ids[static_cast<size_t>(k)], row[ids[static_cast<size_t>(k)]] - log_z);
+  // The top_n largest logits, highest first (ties: lower id first, as the sampler orders them), through a heap of
+  // top_n ids (worst on top) rather than a vocabulary-sized copy: a scoring step runs this for hundreds of rows.
+  auto better = [row](int32_t a, int32_t b) { return row[a] > row[b] || (row[a] == row[b] && a < b); };
+  const auto n = static_cast<size_t>(std::min<int64_t>(top_n, vocab));
+  std::vector<int32_t> best;
+  best.reserve(n);
+  for (int32_t v = 0; v < static_cast<int32_t>(vocab); ++v) {
+    if (best.size() < n) {
+      best.push_back(v);
+      std::push_heap(best.begin(), best.end(), better);
+    } else if (better(v, best.front())) {
+      std::pop_heap(best.begin(), best.end(), better);
+      best.back() = v;
+      std::push_heap(best.begin(), best.end(), better);
+    }
+  }
+  std::sort_heap(best.begin(), best.end(), better);  // best first
+  for (int32_t id : best) lp.top.emplace_back(id, row[id] - log_z);
   return lp;
 }
 

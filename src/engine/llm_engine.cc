@@ -347,7 +347,7 @@ std::shared_ptr<RequestHandle> LlmEngine::submit_scoring(std::vector<int32_t> co
   std::vector<int32_t> prompt = std::move(context);
   prompt.insert(prompt.end(), continuation.begin(), continuation.end());
   GenerationConfig gen;
-  gen.logprobs = top_logprobs;  // validated (0-20) with the rest
+  gen.logprobs = top_logprobs;  // validated (>= 0) with the rest
   auto state = make_request(std::move(prompt), gen);
   state->max_tokens = static_cast<int32_t>(total);
   state->score_from = score_from;

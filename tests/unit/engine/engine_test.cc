@@ -5,6 +5,7 @@
 #include <future>
 #include <mutex>
 
+#include "engine/engine_core.h"
 #include "engine/llm_engine.h"
 #include "fake_model.h"
 #include "scoped_env.h"
@@ -429,6 +430,21 @@ TEST_P(EngineTest, ScoringFillsTheSessionButNoMore) {
   EXPECT_THROW(engine->submit_scoring({}, continuation, 0, c.callback(1)), Error);
   EXPECT_THROW(engine->submit_scoring(context, {}, 0, c.callback(1)), Error);
   EXPECT_THROW(engine->submit_scoring(context, {9999}, 0, c.callback(1)), Error);
+}
+
+// A scored position's top-N: highest logit first, ties by lower id (the sampler's order), at most the vocabulary.
+TEST(TokenLogprob, TopNHighestFirstTiesByLowerId) {
+  const float row[] = {1.0f, 3.0f, 3.0f, 0.0f, 2.0f};
+  const TokenLogprob three = token_logprob(row, 5, 4, 3);
+  ASSERT_EQ(three.top.size(), 3u);
+  EXPECT_EQ(three.top[0].first, 1);
+  EXPECT_EQ(three.top[1].first, 2);
+  EXPECT_EQ(three.top[2].first, 4);
+  EXPECT_FLOAT_EQ(three.top[2].second, three.logprob);  // token 4 is third
+  std::vector<int32_t> all;
+  for (const auto& [id, lp] : token_logprob(row, 5, 0, 10).top) all.push_back(id);
+  EXPECT_EQ(all, (std::vector<int32_t>{1, 2, 4, 0, 3}));
+  EXPECT_TRUE(token_logprob(row, 5, 0, 0).top.empty());
 }
 
 TEST_P(EngineTest, DestructorAbortsInFlightRequests) {
