@@ -260,7 +260,7 @@ void EngineCore::enqueue_sampling(InFlight& step, Tensor& logits, int32_t pendin
   // min_new_tokens: EOS and stop ids cannot be drawn yet.
   Tensor neg_inf = Tensor::empty({1}, DType::kF32);
   *neg_inf.data<float>() = -std::numeric_limits<float>::infinity();
-  step.score_logprob.assign(rows.size(), TokenLogprob{});
+  step.score_logprob.clear();  // sized at the first scoring row: decode steps have none
   Tensor host_row;
   bool any_sampled = false;
   for (size_t i = 0; i < rows.size(); ++i) {
@@ -271,6 +271,7 @@ void EngineCore::enqueue_sampling(InFlight& step, Tensor& logits, int32_t pendin
       const int32_t position = step.score_position[i];
       if (position < c.next_scored) continue;
       if (!host_row.defined()) host_row = Tensor::empty({vocab}, DType::kF32);
+      if (step.score_logprob.empty()) step.score_logprob.resize(rows.size());
       copy(ctx_, logits[static_cast<int64_t>(i)], host_row);
       step.score_logprob[i] = token_logprob(host_row.data<float>(), vocab, c.seq.token_ids[position], r.gen.logprobs);
       continue;
@@ -321,13 +322,13 @@ void EngineCore::complete(InFlight& step) {
   }
 }
 
-void EngineCore::complete_scoring(Completion& c, const InFlight& step, size_t first, int32_t logit_rows) {
+void EngineCore::complete_scoring(Completion& c, InFlight& step, size_t first, int32_t logit_rows) {
   for (size_t i = first; i < first + static_cast<size_t>(logit_rows); ++i) {
     const int32_t position = step.score_position[i];
     if (position < c.next_scored) continue;  // the prompt's last row, or reported before a preemption
     const int32_t token = c.seq.token_ids[position];
     c.chunk.token_ids.push_back(token);
-    c.chunk.logprobs.push_back(step.score_logprob[i]);
+    c.chunk.logprobs.push_back(std::move(step.score_logprob[i]));
     c.next_scored = position + 1;
   }
   if (c.seq.num_computed_tokens == c.seq.num_tokens()) finish(c, FinishReason::kLength);

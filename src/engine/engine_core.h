@@ -79,7 +79,7 @@ class EngineCore {
   void append_token(Completion& c, int32_t token, TokenLogprob logprob);
   // A scoring completion's rows of this step: reports the positions not reported yet; finishes it once its
   // prompt is computed. `rows` are the step's rows from `first`, logit_rows of them.
-  void complete_scoring(Completion& c, const InFlight& step, size_t first, int32_t logit_rows);
+  void complete_scoring(Completion& c, InFlight& step, size_t first, int32_t logit_rows);
   void fork_siblings(RequestState& request);
   void finish(Completion& c, FinishReason reason);
   void emit(Completion& c);
