@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -63,6 +64,8 @@ TEST(QkvRopeKvWrite, MatchesTheStepByStepReference) {
   const QkNorm norm{random_tensor({kHeadDim}, DType::kF32, rng, 0.5, 1.5),
                     random_tensor({kHeadDim}, DType::kF32, rng, 0.5, 1.5), 1e-6f};
   KvCache cache(spec());
+  // The cache's memory is uninitialized: a sentinel shows which slots the op wrote.
+  std::fill_n(cache.key(1).data<float>(), cache.key(1).numel(), 1234.0f);
   Tensor q = Tensor::empty({T, kQHeads, kHeadDim}, DType::kF32);
   ExecContext ctx;
   qkv_rope_kv_write(ctx, qkv, norm, i32_tensor(positions), table(), i32_tensor(slots), cache, 1, q);
@@ -84,7 +87,7 @@ TEST(QkvRopeKvWrite, MatchesTheStepByStepReference) {
       }
     }
   }
-  EXPECT_EQ(element(cache.key(1), 0), 0.0) << "slot 0 was not written";  // the cache starts zeroed
+  EXPECT_EQ(element(cache.key(1), 0), 1234.0) << "slot 0 was not written";
 }
 
 TEST(QkvRopeKvWrite, RejectsMismatchedShapes) {
