@@ -1,6 +1,9 @@
 // POST /v1/chat/completions request parsing.
 #include <fmt/format.h>
 
+#include <optional>
+#include <string>
+
 #include "server/api_error.h"
 #include "server/sampling_fields.h"
 
@@ -130,16 +133,43 @@ ChatCompletionParams parse_chat_completion(std::string_view body) {
     FieldReader rf(*format, "response_format.");
     if (rf.string("type").value_or("text") != "text") rf.invalid("type", "is not supported: only \"text\" is");
   }
+  // tool_choice as LMDeploy reads it: "none" offers no tools, "auto" and "required" all of them (nothing forces a
+  // call: there is no guided decoding), {"type": "function", "function": {"name": N}} only tool N.
+  bool tools_off = false;
+  std::optional<std::string> named_tool;
   if (const nlohmann::json* choice = f.get("tool_choice")) {
-    if (!choice->is_string() || (*choice != "auto" && *choice != "none")) {
-      f.invalid("tool_choice", "is not supported: only \"auto\" and \"none\" are");
+    constexpr std::string_view kChoices =
+        R"(must be "none", "auto", "required" or {"type": "function", "function": {"name": ...}})";
+    if (choice->is_string()) {
+      tools_off = *choice == "none";
+      if (!tools_off && *choice != "auto" && *choice != "required") f.invalid("tool_choice", kChoices);
+    } else if (choice->is_object()) {
+      FieldReader cf(*choice, "tool_choice.");
+      if (cf.string("type").value_or("") != "function") cf.invalid("type", "must be \"function\"");
+      const nlohmann::json* function = cf.get("function");
+      if (function == nullptr || !function->is_object()) cf.invalid("function", "must be an object with a \"name\"");
+      named_tool = FieldReader(*function, "tool_choice.function.").string("name");
+      if (!named_tool) cf.invalid("function", "must be an object with a \"name\"");
+    } else {
+      f.invalid("tool_choice", kChoices);
     }
   }
   if (const nlohmann::json* tools = f.get("tools")) {
     if (!tools->is_array()) f.invalid("tools", "must be a list of tools");
-    const nlohmann::json* choice = f.get("tool_choice");
-    bool tools_off = choice && *choice == "none";
-    if (!tools->empty() && !tools_off) request.tools_json = ordered["tools"].dump();
+    nlohmann::ordered_json offered = ordered["tools"];
+    if (named_tool) {
+      offered = nlohmann::ordered_json::array();
+      for (const auto& tool : ordered["tools"]) {
+        const auto function = tool.find("function");
+        if (tool.is_object() && function != tool.end() && function->is_object() &&
+            function->value("name", "") == *named_tool)
+          offered.push_back(tool);
+      }
+      if (offered.empty()) f.invalid("tool_choice", "names function '" + *named_tool + "', which is not among 'tools'");
+    }
+    if (!offered.empty() && !tools_off) request.tools_json = offered.dump();
+  } else if (named_tool) {
+    f.invalid("tool_choice", "names function '" + *named_tool + "', but the request offers no 'tools'");
   }
 
   nlohmann::ordered_json kwargs = nlohmann::ordered_json::object();

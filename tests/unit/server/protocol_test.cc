@@ -146,6 +146,50 @@ TEST(ChatRequest, TemplateInputsKeepKeyOrderAndParseToolCallArguments) {
   EXPECT_EQ(messages[2].dump(), R"({"role":"tool","tool_call_id":"call_1","content":"sunny"})");
 }
 
+// tool_choice as LMDeploy reads it: "required" offers every tool like "auto" (no guided decoding forces a call), a
+// named function offers only that tool, "none" none; names not among the tools are a 400, not a silent empty list.
+TEST(ChatRequest, ToolChoiceSelectsTheOfferedTools) {
+  const std::string tools = R"("tools": [{"type": "function", "function": {"name": "a"}},
+                                         {"type": "function", "function": {"name": "b"}}])";
+  auto offered = [&](const std::string& choice) {
+    return parse_chat_completion(R"({"model": "m", "messages": "hi", )" + tools + R"(, "tool_choice": )" + choice + "}")
+        .request.tools_json;
+  };
+  const std::string both =
+      R"([{"type":"function","function":{"name":"a"}},{"type":"function","function":{"name":"b"}}])";
+  EXPECT_EQ(offered(R"("auto")"), both);
+  EXPECT_EQ(offered(R"("required")"), both);
+  EXPECT_EQ(offered(R"("none")"), "");
+  EXPECT_EQ(offered(R"({"type": "function", "function": {"name": "b"}})"),
+            R"([{"type":"function","function":{"name":"b"}}])");
+
+  struct Case {
+    std::string body;
+    const char* param;
+  } cases[] = {
+      {R"({"model": "m", "messages": "hi", )" + tools + R"(, "tool_choice": "always"})", "tool_choice"},
+      {R"({"model": "m", "messages": "hi", )" + tools + R"(, "tool_choice": 3})", "tool_choice"},
+      {R"({"model": "m", "messages": "hi", )" + tools +
+           R"(, "tool_choice": {"type": "function", "function": {"name": "c"}}})",
+       "tool_choice"},
+      {R"({"model": "m", "messages": "hi", "tool_choice": {"type": "function", "function": {"name": "a"}}})",
+       "tool_choice"},
+      {R"({"model": "m", "messages": "hi", )" + tools +
+           R"(, "tool_choice": {"type": "tool", "function": {"name": "a"}}})",
+       "tool_choice.type"},
+      {R"({"model": "m", "messages": "hi", )" + tools + R"(, "tool_choice": {"type": "function"}})",
+       "tool_choice.function"},
+      {R"({"model": "m", "messages": "hi", )" + tools +
+           R"(, "tool_choice": {"type": "function", "function": {"name": 1}}})",
+       "tool_choice.function.name"},
+  };
+  for (const Case& c : cases) {
+    ApiError e = error_of([&] { parse_chat_completion(c.body); });
+    EXPECT_EQ(e.status(), 400) << c.body;
+    EXPECT_EQ(e.param(), c.param) << c.body << " -> " << e.message();
+  }
+}
+
 TEST(ChatRequest, RejectsNonJsonAndNonObjects) {
   for (const char* body : {"", "{", "[1,2]", "\"x\"", "{\"a\":1}x", "\xff\xfe"}) {
     ApiError e = error_of([&] { parse_chat_completion(body); });
