@@ -255,25 +255,18 @@ void EngineCore::enqueue_sampling(InFlight& step, Tensor& logits, int32_t pendin
     }
   }
   TLM_CHECK_EQ(logits.dim(0), static_cast<int64_t>(rows.size()));
-  const int64_t vocab = logits.dim(1);
 
   // min_new_tokens: EOS and stop ids cannot be drawn yet.
   Tensor neg_inf = Tensor::empty({1}, DType::kF32);
   *neg_inf.data<float>() = -std::numeric_limits<float>::infinity();
-  step.score_logprob.clear();  // sized at the first scoring row: decode steps have none
-  Tensor host_row;
+  // Scored rows: the logprob of the prompt's next token under the raw logits (positions reported before skipped).
+  std::vector<size_t> scored;
   bool any_sampled = false;
   for (size_t i = 0; i < rows.size(); ++i) {
     Completion& c = *rows[i];
     RequestState& r = *c.seq.request;
     if (r.scoring()) {
-      // The logprob of the prompt's next token under the raw logits (positions reported before are skipped).
-      const int32_t position = step.score_position[i];
-      if (position < c.next_scored) continue;
-      if (!host_row.defined()) host_row = Tensor::empty({vocab}, DType::kF32);
-      if (step.score_logprob.empty()) step.score_logprob.resize(rows.size());
-      copy(ctx_, logits[static_cast<int64_t>(i)], host_row);
-      step.score_logprob[i] = token_logprob(host_row.data<float>(), vocab, c.seq.token_ids[position], r.gen.logprobs);
+      if (step.score_position[i] >= c.next_scored) scored.push_back(i);
       continue;
     }
     any_sampled = true;
@@ -284,6 +277,7 @@ void EngineCore::enqueue_sampling(InFlight& step, Tensor& logits, int32_t pendin
       }
     }
   }
+  score_rows(step, logits, rows, scored);
   if (!any_sampled) return;
   std::vector<SamplingParams> params(rows.size());
   std::vector<std::span<const int32_t>> penalty(rows.size());
@@ -293,6 +287,31 @@ void EngineCore::enqueue_sampling(InFlight& step, Tensor& logits, int32_t pendin
     penalty[i] = rows[i]->seq.token_ids;  // prompt + output (a continuation has no penalized rows)
   }
   step.sampled = sample_async(ctx_, logits, params, penalty);
+}
+
+void EngineCore::score_rows(InFlight& step, const Tensor& logits, const std::vector<Completion*>& rows,
+                            const std::vector<size_t>& scored) {
+  step.score_logprob.clear();  // decode steps score nothing
+  if (scored.empty()) return;
+  step.score_logprob.resize(rows.size());
+  // Device logits: the rows from the first scored to the last in one copy (a scoring step may score hundreds).
+  const int64_t first = static_cast<int64_t>(scored.front()), last = static_cast<int64_t>(scored.back()) + 1;
+  const int64_t vocab = logits.dim(1);
+  Tensor host = logits.slice(0, first, last);
+  if (!logits.device().is_cpu()) {
+    host = Tensor::empty({last - first, vocab}, DType::kF32);
+    copy(ctx_, logits.slice(0, first, last), host);
+  }
+  // A pass over the vocabulary per row: the rows in parallel.
+  ctx_.threads().parallel_for(static_cast<int64_t>(scored.size()), [&](int64_t begin, int64_t end) {
+    for (int64_t k = begin; k < end; ++k) {
+      const size_t i = scored[static_cast<size_t>(k)];
+      const Completion& c = *rows[i];
+      const float* row = host.data<float>() + (static_cast<int64_t>(i) - first) * vocab;
+      step.score_logprob[i] =
+          token_logprob(row, vocab, c.seq.token_ids[step.score_position[i]], c.seq.request->gen.logprobs);
+    }
+  });
 }
 
 void EngineCore::complete(InFlight& step) {

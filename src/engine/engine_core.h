@@ -74,6 +74,10 @@ class EngineCore {
   // Masks, then enqueues sampling of the step's logits. `pending`: tokens each row has sampled but not yet
   // appended (1 for a continuation): their draw index and min_new_tokens count them.
   void enqueue_sampling(InFlight& step, Tensor& logits, int32_t pending);
+  // step.score_logprob[i] for each logits row i in `scored` (ascending): the logprob of the prompt token that row
+  // predicts, with the request's top-N. rows: logits row -> completion.
+  void score_rows(InFlight& step, const Tensor& logits, const std::vector<Completion*>& rows,
+                  const std::vector<size_t>& scored);
   // Waits for the step's samples, appends them and streams the outputs.
   void complete(InFlight& step);
   void append_token(Completion& c, int32_t token, TokenLogprob logprob);
