@@ -161,8 +161,8 @@ ChatCompletionParams parse_chat_completion(std::string_view body) {
       offered = nlohmann::ordered_json::array();
       for (const auto& tool : ordered["tools"]) {
         const auto function = tool.find("function");
-        if (tool.is_object() && function != tool.end() && function->is_object() &&
-            function->value("name", "") == *named_tool)
+        if (function != tool.end() && function->is_object() && function->contains("name") &&
+            (*function)["name"] == *named_tool)
           offered.push_back(tool);
       }
       if (offered.empty()) f.invalid("tool_choice", "names function '" + *named_tool + "', which is not among 'tools'");

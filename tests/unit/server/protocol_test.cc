@@ -162,6 +162,12 @@ TEST(ChatRequest, ToolChoiceSelectsTheOfferedTools) {
   EXPECT_EQ(offered(R"("none")"), "");
   EXPECT_EQ(offered(R"({"type": "function", "function": {"name": "b"}})"),
             R"([{"type":"function","function":{"name":"b"}}])");
+  // Tools of other shapes are skipped by the name lookup, not an error of it.
+  EXPECT_EQ(parse_chat_completion(R"({"model": "m", "messages": "hi", "tools": [7, {"function": {"name": 1}},
+                                      {"function": "f"}, {"type": "function", "function": {"name": "a"}}],
+                                      "tool_choice": {"type": "function", "function": {"name": "a"}}})")
+                .request.tools_json,
+            R"([{"type":"function","function":{"name":"a"}}])");
 
   struct Case {
     std::string body;
