@@ -18,6 +18,7 @@ struct EngineConfig {
   int quant_policy = 0;              // KV cache: 0 = model dtype, 8 = int8, 4 = int4
   int max_prefill_token_num = 8192;  // token budget per step (chunked prefill)
   std::string device = "auto";       // auto | cpu | cuda | cuda:N
+  bool eager_mode = false;           // no CUDA graphs for decode steps (LMDeploy's --eager-mode)
   int num_threads = 0;               // CPU threads (0 = all cores)
   std::string chat_template;         // "" = the model's own; else a built-in name, FILE.jinja or FILE.json
   std::string model_name;            // name reported by the server ("" = folder name)

@@ -33,6 +33,12 @@ void add_engine_options(CLI::App& cmd, EngineConfig& c) {
   cmd.add_option("--chat-template", c.chat_template,
                  "built-in template name, FILE.jinja or ChatTemplateConfig FILE.json");
   cmd.add_option("--device", c.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
+  cmd.add_flag("--eager-mode", c.eager_mode, "run decode steps kernel by kernel, without CUDA graphs (debugging)");
+  // LMDeploy command lines name one of its two engines; turbolm has one engine for what either does.
+  cmd.add_option_function<std::string>(
+         "--backend", [](const std::string&) {},
+         "turbomind | pytorch: accepted so that LMDeploy command lines run unchanged; turbolm has one engine")
+      ->check(CLI::IsMember({"turbomind", "pytorch"}));
   cmd.add_option("--tp", c.tp, "tensor-parallel degree: GPUs over all nodes, rank r on GPU r of this host")
       ->capture_default_str();
   // Cross-flag rules (node_rank < nnodes, tp a multiple of nnodes, an address iff nnodes > 1) are checked by

@@ -82,6 +82,9 @@ void add_serve(CLI::App& app) {
          "false gets all content)")
       ->check(CLI::IsMember(server::reasoning_parser_names()));
   cmd->add_option("--log-level", opt->log_level, "trace|debug|info|warning|error|off");
+  cmd->add_flag_callback(
+      "--enable-metrics", [] {},
+      "accepted for LMDeploy command lines: turbolm always serves Prometheus metrics at /metrics");
   add_engine_options(*cmd, opt->engine);
   cmd->footer(
       "Example:\n  turbolm serve api_server DIR --server-port 23333 --api-keys KEY --cache-max-entry-count 0.8");

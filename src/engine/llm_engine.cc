@@ -141,7 +141,7 @@ LlmEngine::LlmEngine(EngineParts parts, const EngineConfig& config) : parts_(std
                config.quant_policy);
 
   if (config.num_threads > 0) pool_ = std::make_unique<ThreadPool>(config.num_threads);
-  ExecContext ctx{.device = model.device(), .pool = pool_.get()};
+  ExecContext ctx{.device = model.device(), .pool = pool_.get(), .graphs = !config.eager_mode};
   // Scoring chunks get logits at every position: at most ~256 MiB of f32 logits rows a step (Qwen3's vocabulary:
   // 441 tokens; a 32k one: 2,048), within the prefill budget.
   const int64_t scored_tokens =

@@ -9,7 +9,7 @@ namespace turbolm {
 
 bool step_graphs_enabled(const ExecContext& ctx) {
 #if TLM_OPS_HAVE_CUDA
-  if (!ctx.device.is_cuda()) return false;
+  if (!ctx.device.is_cuda() || !ctx.graphs) return false;
   const char* env = std::getenv("TURBOLM_CUDA_GRAPHS");  // read every time: tests and benchmarks switch it
   return env == nullptr || std::string_view(env) != "0";
 #else

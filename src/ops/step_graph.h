@@ -12,8 +12,8 @@
 
 namespace turbolm {
 
-// True for a CUDA context in a build with the CUDA backend, unless TURBOLM_CUDA_GRAPHS=0 (eager execution,
-// e.g. to measure what graphs bring).
+// True for a CUDA context in a build with the CUDA backend, unless the context runs eagerly (ctx.graphs false:
+// `--eager-mode`) or TURBOLM_CUDA_GRAPHS=0 (e.g. to measure what graphs bring).
 bool step_graphs_enabled(const ExecContext& ctx);
 
 class StepGraph {

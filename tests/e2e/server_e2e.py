@@ -26,7 +26,9 @@ from server_process import ServerProcess, skip_without_model  # noqa: E402
 ARGS = None
 KEY = "e2e-key"
 # Small and fast: the tests exercise the server, not the model. 2048 tokens fit a long-running request.
-ENGINE_FLAGS = ["--session-len", "2048", "--cache-max-entry-count", "512", "--max-batch-size", "64"]
+ENGINE_FLAGS = ["--session-len", "2048", "--cache-max-entry-count", "512", "--max-batch-size", "64",
+                # LMDeploy command-line flags accepted as they are (no-ops here).
+                "--backend", "turbomind", "--enable-metrics", "--eager-mode"]
 PROMPT = "Tell me a story about a cat."
 
 

@@ -73,5 +73,18 @@ TEST(EngineOptions, HelpSaysPrefixCachingIsOnByDefault) {
   EXPECT_NE(help.find("--disable-prefix-caching"), std::string::npos) << help;
 }
 
+TEST(EngineOptions, EagerModeAndLmdeployBackendNames) {
+  EXPECT_FALSE(parse("").eager_mode);
+  EXPECT_TRUE(parse("--eager-mode").eager_mode);
+  EXPECT_NO_THROW(parse("--backend turbomind"));
+  EXPECT_NO_THROW(parse("--backend pytorch"));
+  try {
+    parse("--backend vllm");
+    ADD_FAILURE() << "--backend vllm accepted";
+  } catch (const CLI::ParseError& e) {
+    EXPECT_NE(std::string(e.what()).find("--backend"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace turbolm::cli
