@@ -156,9 +156,10 @@ ChatCompletionParams parse_chat_completion(std::string_view body) {
   }
   if (const nlohmann::json* tools = f.get("tools")) {
     if (!tools->is_array()) f.invalid("tools", "must be a list of tools");
-    nlohmann::ordered_json offered = ordered["tools"];
-    if (named_tool) {
-      offered = nlohmann::ordered_json::array();
+    if (!named_tool) {
+      if (!tools->empty() && !tools_off) request.tools_json = ordered["tools"].dump();
+    } else {
+      nlohmann::ordered_json offered = nlohmann::ordered_json::array();
       for (const auto& tool : ordered["tools"]) {
         const auto function = tool.find("function");
         if (function != tool.end() && function->is_object() && function->contains("name") &&
@@ -166,8 +167,8 @@ ChatCompletionParams parse_chat_completion(std::string_view body) {
           offered.push_back(tool);
       }
       if (offered.empty()) f.invalid("tool_choice", "names function '" + *named_tool + "', which is not among 'tools'");
+      request.tools_json = offered.dump();
     }
-    if (!offered.empty() && !tools_off) request.tools_json = offered.dump();
   } else if (named_tool) {
     f.invalid("tool_choice", "names function '" + *named_tool + "', but the request offers no 'tools'");
   }
